@@ -1,0 +1,337 @@
+//! The error catalogue: every documented DashScope code plus the proxy's own, with HTTP status, exact message, retry advice and shopper-facing text in zh-CN and en.
+
+use crate::wire::ErrorBody;
+
+/// The shopper's language for explanations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Locale {
+    #[default]
+    En,
+    ZhCn,
+}
+
+impl Locale {
+    /// Picks a locale from a BCP 47 tag such as `zh-CN`, `zh`, `en-GB`; anything else is English.
+    pub fn from_tag(tag: &str) -> Locale {
+        if tag.trim().to_ascii_lowercase().starts_with("zh") {
+            Locale::ZhCn
+        } else {
+            Locale::En
+        }
+    }
+}
+
+/// What went wrong and what the shopper can do next, in one language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Explanation {
+    pub what: &'static str,
+    pub next: &'static str,
+}
+
+macro_rules! catalogue {
+    ($( $kind:ident => {
+        code: $code:literal, status: $status:literal, retry: $retry:literal,
+        message: $message:literal,
+        en: ($en_what:literal, $en_next:literal),
+        zh: ($zh_what:literal, $zh_next:literal) $(,)?
+    } ),* $(,)?) => {
+        /// One entry of the error catalogue. Some codes have several documented messages
+        /// (for example `InvalidParameter` for a bad body and for a download timeout); each
+        /// message is its own kind so that the shopper gets the right explanation.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorKind { $( $kind ),* }
+
+        impl ErrorKind {
+            /// Every entry, in catalogue order.
+            pub const ALL: &'static [ErrorKind] = &[ $( ErrorKind::$kind ),* ];
+
+            /// The wire `code`.
+            pub fn code(self) -> &'static str { match self { $( ErrorKind::$kind => $code ),* } }
+
+            /// The HTTP status the service answers with.
+            pub fn http_status(self) -> u16 { match self { $( ErrorKind::$kind => $status ),* } }
+
+            /// The exact documented `message`.
+            pub fn message(self) -> &'static str { match self { $( ErrorKind::$kind => $message ),* } }
+
+            /// Whether sending the same request again later can succeed.
+            pub fn retryable(self) -> bool { match self { $( ErrorKind::$kind => $retry ),* } }
+
+            /// The shopper-facing explanation and next step.
+            pub fn explain(self, locale: Locale) -> Explanation {
+                match (self, locale) {
+                    $(
+                        (ErrorKind::$kind, Locale::En) => Explanation { what: $en_what, next: $en_next },
+                        (ErrorKind::$kind, Locale::ZhCn) => Explanation { what: $zh_what, next: $zh_next },
+                    )*
+                }
+            }
+        }
+    };
+}
+
+catalogue! {
+    InvalidParameter => {
+        code: "InvalidParameter", status: 400, retry: false,
+        message: "The request is missing required parameters or in a wrong format, please check the parameters that you send.",
+        en: ("The try-on request was incomplete.", "Please reload the page and try again."),
+        zh: ("试衣请求不完整。", "请刷新页面后重试。"),
+    },
+    DownloadTimeout => {
+        code: "InvalidParameter", status: 400, retry: true,
+        message: "Download the media resource timed out during the data inspection process.",
+        en: ("The try-on service could not fetch your photo in time.", "Please try again in a moment."),
+        zh: ("试衣服务未能及时获取您的照片。", "请稍后重试。"),
+    },
+    InvalidUrl => {
+        code: "InvalidURL", status: 400, retry: false,
+        message: "The request URL is invalid, please check the request URL is available and the request image format is one of the following types: JPEG, JPG, PNG, BMP, and WEBP.",
+        en: ("This file is not a photo we can read.", "Please choose a JPEG, PNG, BMP, HEIC or WEBP photo."),
+        zh: ("无法读取该文件。", "请选择 JPEG、PNG、BMP、HEIC 或 WEBP 格式的照片。"),
+    },
+    InvalidPerson => {
+        code: "InvalidPerson", status: 400, retry: false,
+        message: "The input image has no human body or multi human bodies. Please upload other image with single person.",
+        en: ("We could not find exactly one person in your photo.", "Please use a full-length photo of just you, facing the camera."),
+        zh: ("照片中需要有且仅有一个完整的人。", "请上传一张只有您本人的正面全身照。"),
+    },
+    InvalidGarment => {
+        code: "InvalidGarment", status: 400, retry: false,
+        message: "Missing clothing image.Please input at least one top garment or bottom garment image.",
+        en: ("This product has no garment image to try on.", "Please choose another product."),
+        zh: ("该商品缺少可试穿的服饰图片。", "请选择其他商品。"),
+    },
+    InvalidInputLength => {
+        code: "InvalidInputLength", status: 400, retry: false,
+        message: "The image resolution is invalid, please make sure that the largest length of image is smaller than 4096, and the smallest length of image is larger than 150. and the size of image ranges from 5KB to 5MB.",
+        en: ("Your photo is too small or too large.", "Please use a photo between 150 and 4096 pixels on each side and 5 KB to 5 MB."),
+        zh: ("照片尺寸或文件大小不符合要求。", "请使用边长 150～4096 像素、大小 5KB～5MB 的照片。"),
+    },
+    InvalidClothesType => {
+        code: "InvalidParameter.ClothesType", status: 400, retry: false,
+        message: "The request parameter is invalid, please check the request parameter.",
+        en: ("Your own clothes could not be kept for this product.", "Please try again without keeping your own clothes."),
+        zh: ("无法保留您自己的服装。", "请取消“保留我的服装”后重试。"),
+    },
+    UnsupportedOperation => {
+        code: "UnsupportedOperation", status: 400, retry: false,
+        message: "Failed to cancel the task, please confirm if the task is in PENDING status.",
+        en: ("Your try-on had already started and could not be stopped.", "It will finish shortly; you can close this window."),
+        zh: ("试衣已开始生成，无法取消。", "稍后即可完成，您也可以关闭窗口。"),
+    },
+    SizeMismatch => {
+        code: "InvalidParameter", status: 400, retry: false,
+        message: "The size of person image and coarse_image are not the same.",
+        en: ("The picture could not be refined.", "Please use the standard result."),
+        zh: ("无法精修该图片。", "请使用标准效果图。"),
+    },
+    Arrearage => {
+        code: "Arrearage", status: 400, retry: false,
+        message: "Access denied, please make sure your account is in good standing.",
+        en: ("Try-on is not available in this shop right now.", "Please try again later."),
+        zh: ("本店暂时无法使用试衣。", "请稍后再试。"),
+    },
+    DataInspectionFailed => {
+        code: "DataInspectionFailed", status: 400, retry: false,
+        message: "Input or output data may contain inappropriate content.",
+        en: ("This photo could not be used.", "Please choose a different photo."),
+        zh: ("该照片无法使用。", "请换一张照片。"),
+    },
+    InvalidApiKey => {
+        code: "InvalidApiKey", status: 401, retry: false,
+        message: "Invalid API-key provided.",
+        en: ("Try-on is not set up correctly in this shop.", "Please try again later; the shop has been told."),
+        zh: ("本店的试衣服务配置有误。", "请稍后再试。"),
+    },
+    NoApiKey => {
+        code: "InvalidApiKey", status: 401, retry: false,
+        message: "No API-key provided.",
+        en: ("Try-on is not set up correctly in this shop.", "Please try again later; the shop has been told."),
+        zh: ("本店的试衣服务配置有误。", "请稍后再试。"),
+    },
+    AccessDenied => {
+        code: "AccessDenied", status: 403, retry: false,
+        message: "current user api does not support synchronous calls.",
+        en: ("Try-on is not set up correctly in this shop.", "Please try again later."),
+        zh: ("本店的试衣服务配置有误。", "请稍后再试。"),
+    },
+    AccessDeniedUnpurchased => {
+        code: "AccessDenied.Unpurchased", status: 403, retry: false,
+        message: "Access to model denied. Please make sure you are eligible for using the model.",
+        en: ("Try-on is not available in this shop right now.", "Please try again later."),
+        zh: ("本店暂时无法使用试衣。", "请稍后再试。"),
+    },
+    FreeTierOnly => {
+        code: "AllocationQuota.FreeTierOnly", status: 403, retry: false,
+        message: "The free tier of the model has been exhausted. If you want to continue access the model on a paid basis, please disable the \"use free tier only\" mode in the management console.",
+        en: ("Try-on is not available in this shop right now.", "Please try again later."),
+        zh: ("本店暂时无法使用试衣。", "请稍后再试。"),
+    },
+    ModelNotFound => {
+        code: "ModelNotFound", status: 404, retry: false,
+        message: "Model can not be found.",
+        en: ("Try-on is not set up correctly in this shop.", "Please try again later."),
+        zh: ("本店的试衣服务配置有误。", "请稍后再试。"),
+    },
+    Throttling => {
+        code: "Throttling", status: 429, retry: true,
+        message: "Requests throttling triggered.",
+        en: ("Many shoppers are trying things on right now.", "Please try again in a minute."),
+        zh: ("当前试衣人数较多。", "请一分钟后重试。"),
+    },
+    ThrottlingRateQuota => {
+        code: "Throttling.RateQuota", status: 429, retry: true,
+        message: "Requests rate limit exceeded, please try again later.",
+        en: ("Many shoppers are trying things on right now.", "Please try again in a minute."),
+        zh: ("当前试衣人数较多。", "请一分钟后重试。"),
+    },
+    ThrottlingBurstRate => {
+        code: "Throttling.BurstRate", status: 429, retry: true,
+        message: "Request rate increased too quickly. To ensure system stability, please adjust your client logic to scale requests more smoothly over time.",
+        en: ("Many shoppers are trying things on right now.", "Please try again in a minute."),
+        zh: ("当前试衣人数较多。", "请一分钟后重试。"),
+    },
+    ThrottlingAllocationQuota => {
+        code: "Throttling.AllocationQuota", status: 429, retry: true,
+        message: "Allocated quota exceeded, please increase your quota limit.",
+        en: ("Try-on has reached its limit for now.", "Please try again later."),
+        zh: ("试衣次数暂时已达上限。", "请稍后再试。"),
+    },
+    InternalError => {
+        code: "InternalError", status: 500, retry: true,
+        message: "An internal error has occured, please try again later or contact service support.",
+        en: ("The try-on service had a problem.", "Please try again."),
+        zh: ("试衣服务出现问题。", "请重试。"),
+    },
+    InternalTimeout => {
+        code: "InternalError.Timeout", status: 500, retry: true,
+        message: "An internal timeout error has occured during execution, please try again later or contact service support.",
+        en: ("The try-on took too long.", "Please try again."),
+        zh: ("试衣处理超时。", "请重试。"),
+    },
+    ModelServingError => {
+        code: "ModelServingError", status: 503, retry: true,
+        message: "Too many requests. Your requests are being throttled due to system capacity limits. Please try again later.",
+        en: ("The try-on service is busy.", "Please try again in a minute."),
+        zh: ("试衣服务繁忙。", "请一分钟后重试。"),
+    },
+    ModelUnavailable => {
+        code: "ModelUnavailable", status: 503, retry: true,
+        message: "Model is unavailable, please try again later.",
+        en: ("The try-on service is temporarily unavailable.", "Please try again later."),
+        zh: ("试衣服务暂时不可用。", "请稍后再试。"),
+    },
+    // The proxy's own codes, in the same shape, for refusals that never reach DashScope.
+    PhotoNotAccepted => {
+        code: "Proxy.PhotoNotAccepted", status: 415, retry: false,
+        message: "The uploaded file is not a JPEG, PNG, BMP, HEIC or WEBP image.",
+        en: ("This file is not a photo we can read.", "Please choose a JPEG, PNG, BMP, HEIC or WEBP photo."),
+        zh: ("无法读取该文件。", "请选择 JPEG、PNG、BMP、HEIC 或 WEBP 格式的照片。"),
+    },
+    PhotoOutOfBounds => {
+        code: "Proxy.PhotoOutOfBounds", status: 422, retry: false,
+        message: "The uploaded image must be 5KB to 5MB with each side from 150 to 4096 pixels.",
+        en: ("Your photo is too small or too large.", "Please use a photo between 150 and 4096 pixels on each side and 5 KB to 5 MB."),
+        zh: ("照片尺寸或文件大小不符合要求。", "请使用边长 150～4096 像素、大小 5KB～5MB 的照片。"),
+    },
+    TaskNotFound => {
+        code: "Proxy.TaskNotFound", status: 404, retry: false,
+        message: "No try-on task with this id is known to this shopper.",
+        en: ("This try-on is no longer available.", "Please start a new try-on."),
+        zh: ("该试衣记录已不存在。", "请重新开始试衣。"),
+    },
+    UpstreamUnavailable => {
+        code: "Proxy.UpstreamUnavailable", status: 502, retry: true,
+        message: "The try-on service could not be reached.",
+        en: ("The try-on service could not be reached.", "Please try again in a moment."),
+        zh: ("暂时无法连接试衣服务。", "请稍后重试。"),
+    },
+    ProxyInternal => {
+        code: "Proxy.InternalError", status: 500, retry: true,
+        message: "The try-on proxy had an internal error.",
+        en: ("Something went wrong on our side.", "Please try again."),
+        zh: ("系统出现问题。", "请重试。"),
+    },
+}
+
+impl ErrorKind {
+    /// The error body for this entry, with the given request id.
+    pub fn body(self, request_id: impl Into<String>) -> ErrorBody {
+        ErrorBody {
+            code: self.code().to_owned(),
+            message: self.message().to_owned(),
+            request_id: request_id.into(),
+        }
+    }
+
+    /// Finds the catalogue entry of a wire `code` and `message`. The message picks between
+    /// entries that share a code; an unknown message falls back to the first entry of its
+    /// code, and an unknown code gives `None`.
+    pub fn from_wire(code: &str, message: &str) -> Option<ErrorKind> {
+        let same_code = || {
+            ErrorKind::ALL
+                .iter()
+                .copied()
+                .filter(|kind| kind.code() == code)
+        };
+        same_code()
+            .find(|kind| kind.message() == message.trim())
+            .or_else(|| same_code().next())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_entry_has_text_in_both_languages_and_a_sane_status() {
+        for kind in ErrorKind::ALL {
+            for locale in [Locale::En, Locale::ZhCn] {
+                let text = kind.explain(locale);
+                assert!(!text.what.is_empty() && !text.next.is_empty(), "{kind:?}");
+            }
+            assert!((400..600).contains(&kind.http_status()), "{kind:?}");
+            assert!(!kind.message().is_empty());
+        }
+        assert!(ErrorKind::ALL.len() >= 25);
+    }
+
+    #[test]
+    fn codes_with_several_messages_resolve_by_message() {
+        let timeout = ErrorKind::from_wire(
+            "InvalidParameter",
+            "Download the media resource timed out during the data inspection process.",
+        );
+        assert_eq!(timeout, Some(ErrorKind::DownloadTimeout));
+        assert_eq!(
+            ErrorKind::from_wire("InvalidApiKey", "No API-key provided."),
+            Some(ErrorKind::NoApiKey)
+        );
+        assert_eq!(
+            ErrorKind::from_wire(
+                "InvalidParameter",
+                "The request is missing required parameters xxxxx"
+            ),
+            Some(ErrorKind::InvalidParameter)
+        );
+        assert_eq!(ErrorKind::from_wire("NoSuchCode", "whatever"), None);
+    }
+
+    #[test]
+    fn the_documented_messages_are_exact() {
+        assert_eq!(
+            ErrorKind::InvalidApiKey.message(),
+            "Invalid API-key provided."
+        );
+        assert_eq!(ErrorKind::ThrottlingRateQuota.http_status(), 429);
+        assert_eq!(ErrorKind::AccessDenied.http_status(), 403);
+        assert_eq!(
+            ErrorKind::InvalidPerson
+                .explain(Locale::from_tag("zh-CN"))
+                .what,
+            "照片中需要有且仅有一个完整的人。"
+        );
+        assert_eq!(Locale::from_tag("en-US"), Locale::En);
+    }
+}

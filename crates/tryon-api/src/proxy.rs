@@ -1,0 +1,36 @@
+//! The proxy's own additions to the DashScope API: photo uploads, hosted files and shop status.
+
+use serde::{Deserialize, Serialize};
+
+/// `POST` a photo's raw bytes here (Content-Type `image/*`); the answer is an [`UploadResponse`].
+pub const UPLOADS_PATH: &str = "/api/v1/tryon/uploads";
+/// Files the proxy hosts (shopper photos and kept results) live under this prefix.
+pub const FILES_PATH: &str = "/api/v1/tryon/files";
+/// The proxy's public status: whether try-on is available for this shop.
+pub const STATUS_PATH: &str = "/api/v1/tryon/status";
+
+/// Answer of a successful upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadResponse {
+    /// Unguessable id of the stored file.
+    pub id: String,
+    /// Public URL of the stored file, reachable by the upstream.
+    pub url: String,
+    /// Detected format, e.g. `jpeg`.
+    pub format: String,
+    pub width: u32,
+    pub height: u32,
+    pub bytes: u64,
+    pub request_id: String,
+}
+
+/// Answer of the status call.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShopStatus {
+    /// False when the shop's budget or cap is spent: the widget hides itself.
+    pub available: bool,
+    /// The model the proxy uses upstream.
+    pub model: String,
+    /// `"dashscope"` for the real service, `"dashscope-sim"` for the embedded emulator.
+    pub upstream: String,
+}
