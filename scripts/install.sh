@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Installs every tool the build, the demo and the tests need, skipping what is already there.
+# CI and new machines start bare, so nothing may be assumed installed; a fresh machine takes
+# about 18 minutes here (almost all of it compiling trunk and wasm-bindgen-cli), a warm one
+# a few seconds. Everything comes from the crate registry, Debian or npm: nothing downloads
+# from anywhere else, because nothing else is reachable.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$REPO_ROOT"
+
+TRUNK_VERSION="0.21.14"
+DEBIAN_PACKAGES=(chromium chromium-driver brotli)
+
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+step "rust target wasm32-unknown-unknown"
+if rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    echo "present"
+else
+    rustup target add wasm32-unknown-unknown
+fi
+
+step "debian packages: ${DEBIAN_PACKAGES[*]}"
+missing=()
+for package in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "present"
+else
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+step "trunk $TRUNK_VERSION"
+if [ "$(trunk --version 2>/dev/null)" = "trunk $TRUNK_VERSION" ]; then
+    echo "present"
+else
+    # 0.22 needs a newer rustc than this machine has; --locked keeps its dependencies as tested.
+    cargo install trunk --locked --version "$TRUNK_VERSION"
+fi
+
+step "cargo fetch (so that builds can run --offline)"
+cargo fetch --quiet
+
+WASM_BINDGEN_VERSION="$(wasm_bindgen_lock_version)"
+step "wasm-bindgen-cli $WASM_BINDGEN_VERSION (the Cargo.lock version)"
+if [ "$(wasm-bindgen --version 2>/dev/null)" = "wasm-bindgen $WASM_BINDGEN_VERSION" ] \
+    && command -v wasm-bindgen-test-runner >/dev/null; then
+    echo "present"
+else
+    # With --locked one of its locked dependencies is missing from the registry mirror,
+    # so the locked install is tried first and the resolved one is the fallback.
+    cargo install wasm-bindgen-cli --locked --version "$WASM_BINDGEN_VERSION" \
+        || cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
+fi
+
+step "npm tools: binaryen (wasm-opt) and playwright-core"
+if [ "$(wasm-opt --version 2>/dev/null)" = "wasm-opt version 132 (version_132)" ] \
+    && [ -f node_modules/playwright-core/package.json ]; then
+    echo "present"
+else
+    npm install --no-audit --no-fund
+fi
+
+step "tool versions"
+trunk --version
+wasm-bindgen --version
+wasm-opt --version
+chromium --version
+chromedriver --version | head -n1
+node -e 'console.log("playwright-core " + require("./node_modules/playwright-core/package.json").version)'

@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Runs every check and test of the project: formatting, lints (native and wasm), native unit
+# and integration tests, the widget's browser tests in headless Chromium, and the end-to-end
+# test that drives Chromium through a try-on against the demo servers.
+# It installs what is missing first (idempotent), so it passes on a bare machine.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+source "$REPO_ROOT/scripts/servers.sh"
+cd "$REPO_ROOT"
+
+STEP_TIMES=()
+timed() {
+    local name="$1" started=$SECONDS
+    shift
+    step "$name"
+    "$@"
+    STEP_TIMES+=("$(printf '%-38s %5ds' "$name" $((SECONDS - started)))")
+}
+
+run_e2e() {
+    trap stop_servers EXIT
+    cargo build --quiet -p tryon-proxy
+    # The emulator runs its 15-30 s tasks twenty times faster so the flow takes about a second.
+    SIM_TIME_SCALE="${SIM_TIME_SCALE:-0.05}" TRYON_DATA_DIR="$(mktemp -d)" \
+        start_proxy "$REPO_ROOT/target/debug/tryon-proxy"
+    start_widget_server --release --no-autoreload
+    E2E_BASE_URL="http://127.0.0.1:$WIDGET_PORT/" E2E_PROXY_LOG="$LOG_DIR/proxy.log" \
+        node --test --test-reporter=spec tests/e2e/
+    stop_servers
+    trap - EXIT
+}
+
+timed "install tools" bash scripts/install.sh
+timed "cargo fmt --check" cargo fmt --all -- --check
+timed "clippy (native, all targets)" cargo clippy --workspace --all-targets --offline -- -D warnings
+timed "clippy (wasm32: widget, contract)" cargo clippy -p tryon-widget -p tryon-api \
+    --target wasm32-unknown-unknown --all-targets --offline -- -D warnings
+timed "native unit and integration tests" cargo test --workspace --offline
+# Doctests report success under the wasm runner even when they fail, so only --tests runs here.
+timed "widget browser tests (headless Chromium)" cargo test -p tryon-widget \
+    --target wasm32-unknown-unknown --tests --offline
+timed "end-to-end try-on in Chromium" run_e2e
+
+printf '\nstep times\n'
+printf '  %s\n' "${STEP_TIMES[@]}"
+echo "all checks and tests passed"

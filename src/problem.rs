@@ -1,0 +1,103 @@
+//! Why a try-on did not produce a picture, and the words the shopper reads about it.
+
+use tryon_api::rules::RuleViolation;
+use tryon_api::wire::ErrorBody;
+use tryon_api::{ErrorKind, Locale};
+
+use crate::i18n;
+
+/// Why a try-on stopped without a picture.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// An entry of the contract's error catalogue, from an error answer or a failed task.
+    Catalogue(ErrorKind),
+    /// A code the catalogue does not know; the shopper gets a generic message.
+    UnknownCode { code: String, message: String },
+    /// The chosen file breaks the input rules; found in the browser before any upload.
+    Photo(RuleViolation),
+    /// "Generate" was pressed without a photo.
+    NoPhoto,
+    /// The proxy could not be reached while uploading or creating the task.
+    Network,
+    /// The proxy answered something the widget cannot read.
+    BadAnswer,
+    /// The task did not finish before the poll deadline.
+    TimedOut,
+    /// The task was cancelled upstream.
+    Canceled,
+}
+
+/// The two sentences an error view shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// What went wrong.
+    pub what: String,
+    /// What the shopper can do next.
+    pub next: String,
+}
+
+impl Problem {
+    /// The problem an error answer (or a failed task's `code` and `message`) stands for.
+    pub fn from_wire(code: &str, message: &str) -> Problem {
+        match ErrorKind::from_wire(code, message) {
+            Some(kind) => Problem::Catalogue(kind),
+            None => Problem::UnknownCode {
+                code: code.to_owned(),
+                message: message.to_owned(),
+            },
+        }
+    }
+
+    /// The problem an error body stands for.
+    pub fn from_body(body: &ErrorBody) -> Problem {
+        Problem::from_wire(&body.code, &body.message)
+    }
+
+    /// The shopper-facing words in `locale`.
+    pub fn explain(&self, locale: Locale) -> Message {
+        let fixed = |(what, next): (&str, &str)| Message {
+            what: what.to_owned(),
+            next: next.to_owned(),
+        };
+        let texts = i18n::texts(locale);
+        match self {
+            Problem::Catalogue(kind) => fixed({
+                let text = kind.explain(locale);
+                (text.what, text.next)
+            }),
+            Problem::UnknownCode { .. } | Problem::BadAnswer => fixed(texts.generic),
+            Problem::Photo(violation) => {
+                let (what, next) = i18n::photo_problem(locale, violation);
+                Message { what, next }
+            }
+            Problem::NoPhoto => fixed(texts.no_photo),
+            Problem::Network => fixed(texts.network),
+            Problem::TimedOut => fixed(texts.timed_out),
+            Problem::Canceled => fixed(texts.canceled),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_codes_use_the_catalogue_and_unknown_ones_a_generic_text() {
+        let person = Problem::from_wire(
+            "InvalidPerson",
+            "The input image has no human body or multi human bodies. Please upload other image with single person.",
+        );
+        assert_eq!(person, Problem::Catalogue(ErrorKind::InvalidPerson));
+        assert_eq!(
+            person.explain(Locale::ZhCn).what,
+            "照片中需要有且仅有一个完整的人。"
+        );
+        let unknown = Problem::from_wire("Brand.NewCode", "whatever");
+        assert!(matches!(unknown, Problem::UnknownCode { .. }));
+        assert_eq!(
+            unknown.explain(Locale::En).what,
+            "Something went wrong with your try-on."
+        );
+    }
+}

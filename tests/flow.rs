@@ -1,0 +1,280 @@
+//! Browser tests of a whole try-on through the dialog, against a fake `fetch` that plays the proxy.
+//!
+//! The fake replaces the page's global `fetch` (gloo-net calls the global one), so these
+//! tests live in their own file: each test file is its own page. The fake answers by host,
+//! so every test gets its own scripted proxy.
+#![cfg(target_arch = "wasm32")]
+
+use gloo_timers::future::TimeoutFuture;
+use leptos::prelude::*;
+use leptos::task::tick;
+use tryon_api::Locale;
+use tryon_api::mode::Garments;
+use tryon_widget::config::WidgetConfig;
+use tryon_widget::tryon_dialog::TryOnDialog;
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_test::*;
+use web_sys::HtmlElement;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// The scripted proxies. `ok.test` succeeds after a dropped connection and a 503; `bad.test`
+/// fails the task with `InvalidPerson`; `queued.test` keeps it queued forever. Every call is logged in `globalThis.vtoCalls`.
+const FAKE_FETCH: &str = r#"
+globalThis.vtoCalls = [];
+const polls = {};
+const json = (status, body) => new Response(JSON.stringify(body), {
+  status, headers: { 'content-type': 'application/json' },
+});
+globalThis.fetch = async (request) => {
+  const url = new URL(request.url);
+  const host = url.host;
+  const type = request.headers.get('content-type') || '';
+  let body = null;
+  if (request.method === 'POST') {
+    body = type.startsWith('application/json') ? await request.json() : (await request.blob()).size;
+  }
+  globalThis.vtoCalls.push({ method: request.method, host, path: url.pathname, type, body });
+  if (url.pathname === '/api/v1/tryon/uploads') {
+    return json(200, { id: 'u1', url: `https://${host}/api/v1/tryon/files/u1`, format: 'jpeg',
+      width: 600, height: 900, bytes: body, request_id: 'r-up' });
+  }
+  if (url.pathname === '/api/v1/services/aigc/image2image/image-synthesis') {
+    return json(200, { output: { task_id: `task-${host}`, task_status: 'PENDING' }, request_id: 'r-create' });
+  }
+  if (url.pathname === `/api/v1/tasks/task-${host}/cancel`) {
+    return json(200, { request_id: 'r-cancel' });
+  }
+  if (url.pathname === `/api/v1/tasks/task-${host}`) {
+    const n = (polls[host] = (polls[host] || 0) + 1);
+    const output = (task_status, extra) => json(200, {
+      request_id: `r-poll-${n}`, output: { task_id: `task-${host}`, task_status, ...extra } });
+    if (host === 'ok.test') {
+      if (n === 1) throw new TypeError('Failed to fetch');
+      if (n === 2) return json(503, { code: 'Proxy.UpstreamUnavailable',
+        message: 'The try-on service could not be reached.', request_id: 'r-503' });
+      if (n === 3) return output('RUNNING', { queue_position: 0 });
+      return output('SUCCEEDED', { image_url: 'https://ok.test/api/v1/tryon/files/result' });
+    }
+    if (host === 'queued.test') return output('PENDING', { queue_position: 4 });
+    return output('FAILED', { code: 'InvalidPerson',
+      message: 'The input image has no human body or multi human bodies. Please upload other image with single person.' });
+  }
+  return json(404, { code: 'Proxy.TaskNotFound', message: 'nothing here', request_id: 'r-404' });
+};
+"#;
+
+fn install_fake_fetch() {
+    js_sys::Function::new_no_args(FAKE_FETCH)
+        .call0(&JsValue::NULL)
+        .unwrap();
+}
+
+/// The calls the fake saw, as `METHOD host path` lines.
+fn calls_to(host: &str) -> Vec<String> {
+    let calls = js_sys::Reflect::get(&js_sys::global(), &"vtoCalls".into()).unwrap();
+    js_sys::Array::from(&calls)
+        .iter()
+        .filter(|call| field(call, "host") == host)
+        .map(|call| {
+            format!(
+                "{} {} {}",
+                field(&call, "method"),
+                field(&call, "path"),
+                field(&call, "type")
+            )
+        })
+        .collect()
+}
+
+fn field(object: &JsValue, name: &str) -> String {
+    js_sys::Reflect::get(object, &name.into())
+        .ok()
+        .and_then(|value| value.as_string())
+        .unwrap_or_default()
+}
+
+/// The JSON body of the create call the fake saw for `host`.
+fn create_body(host: &str) -> String {
+    let calls = js_sys::Reflect::get(&js_sys::global(), &"vtoCalls".into()).unwrap();
+    js_sys::Array::from(&calls)
+        .iter()
+        .find(|call| field(call, "host") == host && field(call, "path").contains("image-synthesis"))
+        .map(|call| {
+            let body = js_sys::Reflect::get(&call, &"body".into()).unwrap();
+            js_sys::JSON::stringify(&body).unwrap().into()
+        })
+        .unwrap_or_default()
+}
+
+struct Attached(HtmlElement);
+
+impl Drop for Attached {
+    fn drop(&mut self) {
+        self.0.remove();
+    }
+}
+
+/// Mounts a dialog for the proxy at `host`, attached to the page so its form can submit.
+fn mount_dialog(host: &str) -> (Attached, impl Drop) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let config = WidgetConfig {
+        proxy: format!("https://{host}"),
+        garments: Garments {
+            top: Some("https://shop.test/samples/top-tee.png".into()),
+            bottom: None,
+        },
+        product_name: "Classic Tee".into(),
+        locale: Locale::En,
+    };
+    let mounted = leptos::mount::mount_to(root.clone(), move || {
+        view! { <TryOnDialog config on_close=|| {} /> }
+    });
+    (Attached(root), mounted)
+}
+
+/// Chooses a 6 KB "photo" and presses "Generate".
+fn generate(root: &HtmlElement) {
+    let bytes = js_sys::Uint8Array::from(&[0xFF_u8; 6 * 1024][..]);
+    let options = web_sys::FilePropertyBag::new();
+    options.set_type("image/jpeg");
+    let file = web_sys::File::new_with_u8_array_sequence_and_options(
+        &js_sys::Array::of1(&bytes),
+        "me.jpg",
+        &options,
+    )
+    .unwrap();
+    let transfer = web_sys::DataTransfer::new().unwrap();
+    transfer.items().add_with_file(&file).unwrap();
+    let input: web_sys::HtmlInputElement = root
+        .query_selector("input[type='file']")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    input.set_files(transfer.files().as_ref());
+    root.query_selector("button[type='submit']")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .click();
+}
+
+/// Waits up to `seconds` for `selector` to appear under `root`.
+async fn wait_for(root: &HtmlElement, selector: &str, seconds: u32) -> web_sys::Element {
+    for _ in 0..seconds * 10 {
+        if let Some(found) = root.query_selector(selector).unwrap() {
+            return found;
+        }
+        TimeoutFuture::new(100).await;
+    }
+    panic!(
+        "{selector} did not appear; the dialog shows: {}",
+        root.text_content().unwrap_or_default()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_try_on_survives_hiccups_while_polling_and_shows_the_picture() {
+    install_fake_fetch();
+    let (page, _mounted) = mount_dialog("ok.test");
+    tick().await;
+    generate(&page.0);
+
+    let stage = wait_for(&page.0, ".vto-step-current", 5).await;
+    assert_eq!(stage.text_content().unwrap(), "Queued");
+    let result = wait_for(&page.0, "img[alt='Your try-on result']", 15).await;
+    assert_eq!(
+        result.get_attribute("src").as_deref(),
+        Some("https://ok.test/api/v1/tryon/files/result")
+    );
+    assert!(
+        page.0.query_selector("[role='alert']").unwrap().is_none(),
+        "a dropped connection and a 503 while polling are not failures"
+    );
+
+    let calls = calls_to("ok.test");
+    assert_eq!(calls[0], "POST /api/v1/tryon/uploads image/jpeg");
+    assert_eq!(
+        calls[1],
+        "POST /api/v1/services/aigc/image2image/image-synthesis application/json"
+    );
+    assert_eq!(
+        calls.len(),
+        2 + 4,
+        "four polls: dropped, 503, RUNNING, SUCCEEDED"
+    );
+    assert!(
+        calls[2..]
+            .iter()
+            .all(|call| call == "GET /api/v1/tasks/task-ok.test ")
+    );
+    let body = create_body("ok.test");
+    assert!(body.contains(r#""model":"aitryon-plus""#), "{body}");
+    assert!(
+        body.contains(r#""person_image_url":"https://ok.test/api/v1/tryon/files/u1""#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#""top_garment_url":"https://shop.test/samples/top-tee.png""#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#""parameters":{"resolution":-1,"restore_face":true}"#),
+        "{body}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_failed_task_shows_the_catalogue_explanation() {
+    install_fake_fetch();
+    let (page, _mounted) = mount_dialog("bad.test");
+    tick().await;
+    generate(&page.0);
+
+    let alert = wait_for(&page.0, "[role='alert']", 5).await;
+    assert_eq!(
+        alert.text_content().unwrap(),
+        "We could not find exactly one person in your photo.\
+         Please use a full-length photo of just you, facing the camera."
+    );
+    assert!(
+        page.0
+            .query_selector("img[alt='Your try-on result']")
+            .unwrap()
+            .is_none()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn closing_the_dialog_cancels_a_queued_task() {
+    install_fake_fetch();
+    let (page, mounted) = mount_dialog("queued.test");
+    tick().await;
+    generate(&page.0);
+    let queue = wait_for(&page.0, ".vto-status-queue", 5).await;
+    assert_eq!(queue.text_content().unwrap(), "4 try-ons ahead of yours");
+
+    // Unmounting is what closing the dialog does to it.
+    drop(mounted);
+    let cancel = "POST /api/v1/tasks/task-queued.test/cancel ";
+    for _ in 0..60 {
+        if calls_to("queued.test").iter().any(|call| call == cancel) {
+            break;
+        }
+        TimeoutFuture::new(100).await;
+    }
+    let calls = calls_to("queued.test");
+    assert_eq!(calls.last().map(String::as_str), Some(cancel), "{calls:?}");
+    let polls = calls.iter().filter(|call| call.starts_with("GET")).count();
+    TimeoutFuture::new(1_500).await;
+    assert_eq!(
+        calls_to("queued.test")
+            .iter()
+            .filter(|call| call.starts_with("GET"))
+            .count(),
+        polls,
+        "no polls after the dialog went away"
+    );
+}
