@@ -252,6 +252,78 @@ catalogue! {
         en: ("Something went wrong on our side.", "Please try again."),
         zh: ("系统出现问题。", "请重试。"),
     },
+    PayloadTooLarge => {
+        code: "Proxy.PayloadTooLarge", status: 413, retry: false,
+        message: "The request body is larger than this endpoint accepts.",
+        en: ("Your photo is too large.", "Please use a photo of at most 5 MB."),
+        zh: ("照片文件过大。", "请使用不超过 5MB 的照片。"),
+    },
+    FileNotFound => {
+        code: "Proxy.FileNotFound", status: 404, retry: false,
+        message: "No stored file has this id; it may have been deleted after the retention period.",
+        en: ("This picture is no longer available.", "Please start a new try-on."),
+        zh: ("该图片已不存在。", "请重新开始试衣。"),
+    },
+    RequestTimeout => {
+        code: "Proxy.RequestTimeout", status: 504, retry: true,
+        message: "The try-on proxy did not finish this request in time.",
+        en: ("The try-on service is slow right now.", "Please try again in a moment."),
+        zh: ("试衣服务响应较慢。", "请稍后重试。"),
+    },
+    RouteNotFound => {
+        code: "Proxy.RouteNotFound", status: 404, retry: false,
+        message: "The try-on proxy has no endpoint at this path.",
+        en: ("Try-on is not set up correctly in this shop.", "Please try again later."),
+        zh: ("本店的试衣服务配置有误。", "请稍后再试。"),
+    },
+    MethodNotAllowed => {
+        code: "Proxy.MethodNotAllowed", status: 405, retry: false,
+        message: "This endpoint of the try-on proxy does not accept this HTTP method.",
+        en: ("Try-on is not set up correctly in this shop.", "Please try again later."),
+        zh: ("本店的试衣服务配置有误。", "请稍后再试。"),
+    },
+    OriginNotAllowed => {
+        code: "Proxy.OriginNotAllowed", status: 403, retry: false,
+        message: "Try-on requests are accepted only from the shop's own pages (the Origin header is missing or not allowed).",
+        en: ("Try-on is not available on this page.", "Please open the product on the shop's own website."),
+        zh: ("此页面无法使用试衣。", "请在本店官网的商品页面中使用。"),
+    },
+    GarmentNotAllowed => {
+        code: "Proxy.GarmentNotAllowed", status: 403, retry: false,
+        message: "The garment image must come from the shop's catalogue or be a garment cut out by this proxy.",
+        en: ("This garment cannot be tried on here.", "Please choose a product from this shop."),
+        zh: ("该服饰无法在此试穿。", "请选择本店的商品。"),
+    },
+    PersonNotUploaded => {
+        code: "Proxy.PersonNotUploaded", status: 400, retry: false,
+        message: "The person image must be a photo uploaded to this proxy.",
+        en: ("Your photo could not be found.", "Please upload your photo again."),
+        zh: ("找不到您的照片。", "请重新上传照片。"),
+    },
+    ShopperDailyLimit => {
+        code: "Proxy.ShopperDailyLimit", status: 429, retry: false,
+        message: "This shopper has reached today's number of try-ons.",
+        en: ("You have reached today's number of try-ons.", "Please come back tomorrow."),
+        zh: ("您今天的试衣次数已用完。", "请明天再来。"),
+    },
+    DailyImageCap => {
+        code: "Proxy.DailyImageCap", status: 503, retry: false,
+        message: "The shop has reached today's number of try-on images.",
+        en: ("Try-on is not available in this shop for the rest of today.", "Please come back tomorrow."),
+        zh: ("本店今天的试衣次数已用完。", "请明天再来。"),
+    },
+    SpendCap => {
+        code: "Proxy.SpendCap", status: 503, retry: false,
+        message: "The shop has reached today's try-on budget.",
+        en: ("Try-on is not available in this shop for the rest of today.", "Please come back tomorrow."),
+        zh: ("本店今天的试衣额度已用完。", "请明天再来。"),
+    },
+    NotReady => {
+        code: "Proxy.NotReady", status: 503, retry: true,
+        message: "The try-on proxy cannot serve try-ons right now (storage or upstream unavailable).",
+        en: ("The try-on service is temporarily unavailable.", "Please try again later."),
+        zh: ("试衣服务暂时不可用。", "请稍后再试。"),
+    },
 }
 
 impl ErrorKind {
@@ -295,6 +367,25 @@ mod tests {
             assert!(!kind.message().is_empty());
         }
         assert!(ErrorKind::ALL.len() >= 25);
+    }
+
+    #[test]
+    fn every_proxy_code_is_unique_so_the_widget_can_tell_them_apart() {
+        let proxy: Vec<&str> = ErrorKind::ALL
+            .iter()
+            .map(|kind| kind.code())
+            .filter(|code| code.starts_with("Proxy."))
+            .collect();
+        let mut unique = proxy.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        assert_eq!(proxy.len(), unique.len());
+        assert_eq!(
+            ErrorKind::from_wire("Proxy.SpendCap", ""),
+            Some(ErrorKind::SpendCap)
+        );
+        assert_eq!(ErrorKind::PayloadTooLarge.http_status(), 413);
+        assert_eq!(ErrorKind::MethodNotAllowed.http_status(), 405);
     }
 
     #[test]

@@ -33,4 +33,15 @@ pub struct ShopStatus {
     pub model: String,
     /// `"dashscope"` for the real service, `"dashscope-sim"` for the embedded emulator.
     pub upstream: String,
+    /// Why try-on is not available, when `available` is false: `daily_image_cap`,
+    /// `spend_cap` or `shopper_daily_limit`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// The caller's anonymous shopper token, to send back in the `X-Tryon-Shopper` header
+    /// by widgets that cannot use the proxy's cookie (cross-site pages).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shopper_token: Option<String>,
+    /// How many try-ons this shopper has left today.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shopper_remaining: Option<u32>,
 }

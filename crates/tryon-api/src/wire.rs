@@ -264,6 +264,139 @@ pub struct SegmentOutput {
     pub bbox: Vec<Option<[i64; 4]>>,
 }
 
+/// Path of the task listing call: `GET /api/v1/tasks/?start_time=&end_time=&model_name=&status=&page_no=&page_size=`.
+/// The documented spelling ends with a slash; servers should accept it without one too.
+pub const LIST_TASKS_PATH: &str = "/api/v1/tasks/";
+/// Page size of a listing when the caller gives none (UNCONFIRMED upstream).
+pub const LIST_DEFAULT_PAGE_SIZE: u32 = 10;
+/// Largest page size a listing accepts (UNCONFIRMED upstream).
+pub const LIST_MAX_PAGE_SIZE: u32 = 100;
+
+/// The filters and paging of a task listing, sent as the query string of
+/// [`LIST_TASKS_PATH`]. Every field is optional.
+///
+/// UNCONFIRMED: the reference pages name the parameters but not their formats. The
+/// DashScope task-management page is recalled to write `start_time` and `end_time` as
+/// `YYYYMMDDhhmmss` (for example `20250630143000`), to default to the last 24 hours and to
+/// refuse ranges longer than 24 hours; this type carries the strings as they are and does
+/// not enforce any of that.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TaskListQuery {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_time: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TaskStatus>,
+    /// 1-based page number.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_no: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<u32>,
+}
+
+impl TaskListQuery {
+    /// The query string without the leading `?`, fields in documented order, values
+    /// percent-encoded. Empty when no filter is set.
+    pub fn to_query_string(&self) -> String {
+        let page_no = self.page_no.map(|n| n.to_string());
+        let page_size = self.page_size.map(|n| n.to_string());
+        let pairs = [
+            ("start_time", self.start_time.as_deref()),
+            ("end_time", self.end_time.as_deref()),
+            ("model_name", self.model_name.as_deref()),
+            ("status", self.status.as_ref().map(TaskStatus::as_str)),
+            ("page_no", page_no.as_deref()),
+            ("page_size", page_size.as_deref()),
+        ];
+        pairs
+            .iter()
+            .filter_map(|(name, value)| value.map(|v| format!("{name}={}", percent_encode(v))))
+            .collect::<Vec<_>>()
+            .join("&")
+    }
+
+    /// The full path and query of this listing, e.g. `/api/v1/tasks/?status=RUNNING`.
+    pub fn path_and_query(&self) -> String {
+        let query = self.to_query_string();
+        if query.is_empty() {
+            LIST_TASKS_PATH.to_owned()
+        } else {
+            format!("{LIST_TASKS_PATH}?{query}")
+        }
+    }
+}
+
+/// Percent-encodes everything but the unreserved characters of RFC 3986, which is enough
+/// for the plain values of a listing and avoids a URL crate in this no-I/O contract.
+fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(char::from(byte));
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Answer of a task listing.
+///
+/// The envelope (`request_id`, `data`, `total`, `total_page`, `page_no`, `page_size`) is
+/// the documented one. The fields of each entry are UNCONFIRMED, see [`TaskListItem`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskListResponse {
+    pub request_id: String,
+    /// The tasks of this page.
+    #[serde(default)]
+    pub data: Vec<TaskListItem>,
+    /// How many tasks match the filters, over all pages.
+    pub total: u64,
+    /// How many pages of `page_size` the matches fill.
+    pub total_page: u64,
+    pub page_no: u32,
+    pub page_size: u32,
+}
+
+/// One task of a listing.
+///
+/// UNCONFIRMED: the public task-management page is recalled to list entries with
+/// `task_id`, `status` (not `task_status`), `model_name`, `request_id`, `region`, and
+/// millisecond epoch numbers such as `gmt_create`, `start_time` and `end_time`. To stay
+/// safe either way, only `task_id` is required; both status spellings are optional and
+/// everything else is kept verbatim in [`TaskListItem::extra`], so that an entry always
+/// parses and serialises back unchanged. Read the state with
+/// [`TaskListItem::effective_status`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskListItem {
+    pub task_id: String,
+    /// The state under the spelling of the query answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_status: Option<TaskStatus>,
+    /// The state under the spelling recalled from the listing documentation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<TaskStatus>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_name: Option<String>,
+    /// Every other field, untouched (times, codes, account ids).
+    #[serde(flatten)]
+    pub extra: serde_json::Map<String, serde_json::Value>,
+}
+
+impl TaskListItem {
+    /// The task's state under whichever spelling the entry carries; `UNKNOWN` when it
+    /// carries none, which a poller treats as terminal and so never waits on forever.
+    pub fn effective_status(&self) -> TaskStatus {
+        self.task_status
+            .clone()
+            .or_else(|| self.status.clone())
+            .unwrap_or(TaskStatus::Unknown)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -296,5 +429,37 @@ mod tests {
     fn paths_are_the_documented_ones() {
         assert_eq!(task_path("abc"), "/api/v1/tasks/abc");
         assert_eq!(cancel_path("abc"), "/api/v1/tasks/abc/cancel");
+    }
+
+    #[test]
+    fn a_listing_query_writes_the_documented_parameters_in_order() {
+        assert_eq!(TaskListQuery::default().path_and_query(), "/api/v1/tasks/");
+        let query = TaskListQuery {
+            start_time: Some("20250630143000".into()),
+            end_time: None,
+            model_name: Some("aitryon-plus".into()),
+            status: Some(TaskStatus::PreProcessing),
+            page_no: Some(2),
+            page_size: Some(5),
+        };
+        assert_eq!(
+            query.path_and_query(),
+            "/api/v1/tasks/?start_time=20250630143000&model_name=aitryon-plus&status=PRE-PROCESSING&page_no=2&page_size=5"
+        );
+        let odd = TaskListQuery {
+            model_name: Some("a b&c".into()),
+            ..TaskListQuery::default()
+        };
+        assert_eq!(odd.to_query_string(), "model_name=a%20b%26c");
+    }
+
+    #[test]
+    fn a_listing_entry_reads_either_status_spelling() {
+        let recalled: TaskListItem =
+            serde_json::from_str(r#"{"task_id":"t","status":"RUNNING","gmt_create":1}"#).unwrap();
+        assert_eq!(recalled.effective_status(), TaskStatus::Running);
+        assert_eq!(recalled.extra["gmt_create"], 1);
+        let bare: TaskListItem = serde_json::from_str(r#"{"task_id":"t"}"#).unwrap();
+        assert_eq!(bare.effective_status(), TaskStatus::Unknown);
     }
 }
