@@ -1,1 +1,33 @@
-//! placeholder
+//! The shop's try-on proxy: hosts shopper photos, holds the DashScope key, submits and polls try-on tasks, and keeps the results.
+//!
+//! Code map: [`configuration`] reads the environment; [`startup`] builds the router and
+//! starts everything (the embedded emulator in [`embedded`] when no key is set);
+//! [`routes`] holds one module per resource; [`upstream`] is the DashScope client;
+//! [`admission`] queues jobs and submits them within the account's limits; [`jobs`] keeps
+//! each job's record and runs its poll loop, saved by [`persistence`]; [`storage`] keeps files;
+//! [`photo`] cleans uploaded photos; [`error`] is the one error shape of every answer;
+//! [`policy`] holds the shop's rules (origins, garments, shopper identity and limits,
+//! caps), whose spend, daily counts and file index live in [`ledger`]; [`retention`]
+//! deletes what is older than the retention period.
+//!
+//! Architecture invariants: the key never leaves [`upstream::UpstreamClient`] except in
+//! the upstream's Authorization header; browsers read job records, never cause an
+//! upstream query; every refusal uses the contract crate's error catalogue; a paid call
+//! passes the origin, garment, shopper-limit and cap checks before anything is queued.
+
+pub mod admission;
+pub mod configuration;
+pub mod embedded;
+pub mod error;
+pub mod jobs;
+pub mod ledger;
+pub mod persistence;
+pub mod photo;
+pub mod policy;
+pub mod retention;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod storage;
+pub mod telemetry;
+pub mod upstream;

@@ -1,0 +1,510 @@
+//! Typed settings read from the environment once at start, every mistake reported by variable name.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use axum::http::HeaderValue;
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::admission::AdmissionLimits;
+use crate::policy::{DEFAULT_PRICES_CNY, PolicySettings};
+use tryon_api::wire::{MODEL_TRYON, MODEL_TRYON_PLUS};
+
+/// The base URL of the real service, used when a key is given and no base URL is.
+pub const DEFAULT_BASE_URL: &str = "https://dashscope.aliyuncs.com";
+/// Where the proxy listens unless `TRYON_LISTEN` says otherwise.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
+/// The widget's development origins, allowed unless `TRYON_ALLOWED_ORIGINS` says otherwise.
+pub const DEFAULT_ALLOWED_ORIGINS: &str = "http://127.0.0.1:8080,http://localhost:8080";
+/// Where uploads, results and job records live unless `TRYON_DATA_DIR` says otherwise.
+pub const DEFAULT_DATA_DIR: &str = ".tryon-data";
+/// Try-ons one shopper may start per day unless `TRYON_SHOPPER_DAILY_LIMIT` says otherwise.
+pub const DEFAULT_SHOPPER_DAILY_LIMIT: u32 = 20;
+/// How long photos, results and jobs are kept unless `TRYON_RETENTION_HOURS` says otherwise:
+/// as long as the upstream keeps its own results.
+pub const DEFAULT_RETENTION_HOURS: f64 = 24.0;
+
+/// Which service answers the try-on calls.
+#[derive(Clone)]
+pub enum UpstreamSettings {
+    /// The real DashScope service (or anything speaking its API) with the shop's key.
+    DashScope {
+        base_url: String,
+        api_key: SecretString,
+    },
+    /// The offline emulator started inside this process: results are previews, not try-ons.
+    Embedded {
+        /// How fast emulated time runs: 0.02 makes a 20 s task take 0.4 s.
+        time_scale: f64,
+    },
+}
+
+impl UpstreamSettings {
+    /// The name the status call reports: `dashscope` or `dashscope-sim`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            UpstreamSettings::DashScope { .. } => "dashscope",
+            UpstreamSettings::Embedded { .. } => "dashscope-sim",
+        }
+    }
+}
+
+// The key must never reach a log line, so Debug is written by hand instead of derived.
+impl fmt::Debug for UpstreamSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            UpstreamSettings::DashScope { base_url, .. } => f
+                .debug_struct("DashScope")
+                .field("base_url", base_url)
+                .field("api_key", &"[redacted]")
+                .finish(),
+            UpstreamSettings::Embedded { time_scale } => f
+                .debug_struct("Embedded")
+                .field("time_scale", time_scale)
+                .finish(),
+        }
+    }
+}
+
+/// Everything the proxy needs to start.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub upstream: UpstreamSettings,
+    /// `aitryon-plus` or `aitryon`; every create call is forced to this model.
+    pub model: String,
+    /// The address to bind; port 0 picks a free port (tests do this).
+    pub listen: SocketAddr,
+    /// How the upstream reaches the files this proxy hosts, without a trailing slash.
+    /// `None` means `http://{the bound address}`, decided once the port is known.
+    pub public_base_url: Option<String>,
+    /// Browser origins allowed by CORS and for creates (`*` is kept in the policy instead).
+    pub allowed_origins: Vec<HeaderValue>,
+    /// Folder of stored files and the job database.
+    pub data_dir: PathBuf,
+    /// The upstream account's limits; the documented ones unless a test says otherwise.
+    pub admission: AdmissionLimits,
+    /// The shop's rules for every create: origins, garments, per-shopper and daily caps.
+    pub policy: PolicySettings,
+    /// How long uploads, results and jobs are kept before the sweeper deletes them.
+    pub retention: Duration,
+}
+
+/// One thing wrong with the environment, named by its variable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigMistake {
+    pub variable: &'static str,
+    pub problem: String,
+}
+
+/// All mistakes found in the environment, so that one start reports them all.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ConfigError {
+    pub mistakes: Vec<ConfigMistake>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "the proxy's configuration is not valid:")?;
+        for mistake in &self.mistakes {
+            writeln!(f, "  {}: {}", mistake.variable, mistake.problem)?;
+        }
+        Ok(())
+    }
+}
+
+impl Settings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Settings, ConfigError> {
+        Settings::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `lookup`, which answers a variable's value or `None`.
+    /// Tests pass a map here instead of touching the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Settings, ConfigError> {
+        let mut mistakes = Vec::new();
+        let mut mistake = |variable: &'static str, problem: String| {
+            mistakes.push(ConfigMistake { variable, problem });
+        };
+        // An empty variable counts as unset, as shells and compose files often leave them so.
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+
+        let time_scale = match get("SIM_TIME_SCALE") {
+            None => 1.0,
+            Some(raw) => match raw.parse::<f64>() {
+                Ok(scale) if scale.is_finite() && scale > 0.0 => scale,
+                _ => {
+                    mistake(
+                        "SIM_TIME_SCALE",
+                        format!("{raw:?} is not a positive number (1.0 is real time)"),
+                    );
+                    1.0
+                }
+            },
+        };
+        let upstream = match get("DASHSCOPE_API_KEY") {
+            None => UpstreamSettings::Embedded { time_scale },
+            Some(key) => {
+                let base_url = get("DASHSCOPE_BASE_URL")
+                    .unwrap_or_else(|| DEFAULT_BASE_URL.to_owned())
+                    .trim_end_matches('/')
+                    .to_owned();
+                if tryon_api::ImageUrl::parse(&base_url).is_err() {
+                    mistake(
+                        "DASHSCOPE_BASE_URL",
+                        format!("{base_url:?} is not an http or https URL"),
+                    );
+                }
+                if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    // The key itself is not repeated: it may be nearly right and still secret.
+                    mistake(
+                        "DASHSCOPE_API_KEY",
+                        "contains spaces or control characters".to_owned(),
+                    );
+                }
+                UpstreamSettings::DashScope {
+                    base_url,
+                    api_key: SecretString::from(key),
+                }
+            }
+        };
+
+        let model = get("TRYON_MODEL").unwrap_or_else(|| MODEL_TRYON_PLUS.to_owned());
+        if model != MODEL_TRYON_PLUS && model != MODEL_TRYON {
+            mistake(
+                "TRYON_MODEL",
+                format!("{model:?} is not supported; use {MODEL_TRYON_PLUS:?} or {MODEL_TRYON:?}"),
+            );
+        }
+
+        let listen_raw = get("TRYON_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen_raw.parse::<SocketAddr>().unwrap_or_else(|_| {
+            mistake(
+                "TRYON_LISTEN",
+                format!("{listen_raw:?} is not an address such as 127.0.0.1:8787 or 0.0.0.0:8787"),
+            );
+            SocketAddr::from(([127, 0, 0, 1], 8787))
+        });
+
+        let public_base_url = get("TRYON_PUBLIC_BASE_URL").map(|raw| {
+            let trimmed = raw.trim_end_matches('/').to_owned();
+            if tryon_api::ImageUrl::parse(&trimmed).is_err() {
+                mistake(
+                    "TRYON_PUBLIC_BASE_URL",
+                    format!("{raw:?} is not an http or https URL"),
+                );
+            }
+            trimmed
+        });
+
+        let origins_raw =
+            get("TRYON_ALLOWED_ORIGINS").unwrap_or_else(|| DEFAULT_ALLOWED_ORIGINS.to_owned());
+        let mut allowed_origins = Vec::new();
+        let mut any_origin = false;
+        for origin in origins_raw
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+        {
+            if origin == "*" {
+                // Development only: every page may call the proxy. Kept apart from the
+                // list so that it is never sent as a header value.
+                any_origin = true;
+                continue;
+            }
+            let well_formed = (origin.starts_with("http://") || origin.starts_with("https://"))
+                && !origin.ends_with('/');
+            match HeaderValue::from_str(origin) {
+                Ok(value) if well_formed => allowed_origins.push(value),
+                _ => mistake(
+                    "TRYON_ALLOWED_ORIGINS",
+                    format!(
+                        "{origin:?} is not an origin such as https://shop.example (scheme and host, no path), or *"
+                    ),
+                ),
+            }
+        }
+
+        let garment_prefixes = match get("TRYON_GARMENT_PREFIXES") {
+            Some(raw) => {
+                let mut prefixes = Vec::new();
+                for prefix in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                    if tryon_api::ImageUrl::parse(prefix).is_err() {
+                        mistake(
+                            "TRYON_GARMENT_PREFIXES",
+                            format!("{prefix:?} is not an http or https URL prefix"),
+                        );
+                    }
+                    prefixes.push(prefix.to_owned());
+                }
+                Some(prefixes)
+            }
+            None => None,
+        };
+
+        let shopper_daily_limit = match get("TRYON_SHOPPER_DAILY_LIMIT") {
+            None => DEFAULT_SHOPPER_DAILY_LIMIT,
+            Some(raw) => raw.parse::<u32>().unwrap_or_else(|_| {
+                mistake(
+                    "TRYON_SHOPPER_DAILY_LIMIT",
+                    format!("{raw:?} is not a whole number (0 turns the limit off)"),
+                );
+                DEFAULT_SHOPPER_DAILY_LIMIT
+            }),
+        };
+        let daily_image_cap = get("TRYON_DAILY_IMAGE_CAP").and_then(|raw| {
+            raw.parse::<u64>()
+                .map_err(|_| {
+                    mistake(
+                        "TRYON_DAILY_IMAGE_CAP",
+                        format!("{raw:?} is not a whole number of images"),
+                    )
+                })
+                .ok()
+        });
+        let spend_cap_cny = get("TRYON_SPEND_CAP_CNY").and_then(|raw| match raw.parse::<f64>() {
+            Ok(cap) if cap.is_finite() && cap >= 0.0 => Some(cap),
+            _ => {
+                mistake(
+                    "TRYON_SPEND_CAP_CNY",
+                    format!("{raw:?} is not an amount in CNY such as 50 or 12.5"),
+                );
+                None
+            }
+        });
+        let mut prices: Vec<(String, f64)> = DEFAULT_PRICES_CNY
+            .iter()
+            .map(|(model, price)| ((*model).to_owned(), *price))
+            .collect();
+        if let Some(raw) = get("TRYON_PRICES_CNY") {
+            for pair in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                let parsed = pair.split_once('=').and_then(|(model, price)| {
+                    let price = price.trim().parse::<f64>().ok()?;
+                    (price.is_finite() && price >= 0.0).then(|| (model.trim().to_owned(), price))
+                });
+                match parsed {
+                    Some((model, price)) => match prices.iter_mut().find(|(m, _)| *m == model) {
+                        Some(entry) => entry.1 = price,
+                        None => prices.push((model, price)),
+                    },
+                    None => mistake(
+                        "TRYON_PRICES_CNY",
+                        format!("{pair:?} is not model=price, such as aitryon-plus=0.50"),
+                    ),
+                }
+            }
+        }
+        let shopper_secret = get("TRYON_SHOPPER_SECRET").map(SecretString::from);
+
+        let retention_hours = match get("TRYON_RETENTION_HOURS") {
+            None => DEFAULT_RETENTION_HOURS,
+            Some(raw) => match raw.parse::<f64>() {
+                Ok(hours) if hours.is_finite() && hours > 0.0 => hours,
+                _ => {
+                    mistake(
+                        "TRYON_RETENTION_HOURS",
+                        format!("{raw:?} is not a positive number of hours"),
+                    );
+                    DEFAULT_RETENTION_HOURS
+                }
+            },
+        };
+        let mut admission = AdmissionLimits::default();
+        if let Some(raw) = get("TRYON_CREATE_WAIT_MS") {
+            match raw.parse::<u64>() {
+                Ok(ms) => admission.create_wait = Duration::from_millis(ms),
+                Err(_) => mistake(
+                    "TRYON_CREATE_WAIT_MS",
+                    format!("{raw:?} is not a whole number of milliseconds"),
+                ),
+            }
+        }
+
+        let data_dir =
+            PathBuf::from(get("TRYON_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()));
+
+        if mistakes.is_empty() {
+            let policy = PolicySettings {
+                any_origin,
+                garment_prefixes: garment_prefixes
+                    .unwrap_or_else(|| PolicySettings::prefixes_of(&allowed_origins, any_origin)),
+                shopper_daily_limit,
+                daily_image_cap,
+                spend_cap_cny,
+                prices,
+                shopper_secret,
+            };
+            Ok(Settings {
+                upstream,
+                model,
+                listen,
+                public_base_url,
+                allowed_origins,
+                data_dir,
+                admission,
+                policy,
+                retention: Duration::from_secs_f64(retention_hours * 3600.0),
+            })
+        } else {
+            Err(ConfigError { mistakes })
+        }
+    }
+
+    /// Whether a key was configured (as opposed to the embedded emulator).
+    pub fn has_key(&self) -> bool {
+        match &self.upstream {
+            UpstreamSettings::DashScope { api_key, .. } => !api_key.expose_secret().is_empty(),
+            UpstreamSettings::Embedded { .. } => false,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn settings(vars: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_use_the_embedded_emulator() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.upstream.kind(), "dashscope-sim");
+        assert_eq!(s.model, "aitryon-plus");
+        assert_eq!(s.listen.to_string(), "127.0.0.1:8787");
+        assert_eq!(s.public_base_url, None);
+        assert_eq!(s.allowed_origins.len(), 2);
+        assert_eq!(s.data_dir, PathBuf::from(".tryon-data"));
+        assert!(!s.has_key());
+    }
+
+    #[test]
+    fn an_empty_key_counts_as_absent_and_a_key_selects_dashscope() {
+        assert_eq!(
+            settings(&[("DASHSCOPE_API_KEY", "  ")])
+                .unwrap()
+                .upstream
+                .kind(),
+            "dashscope-sim"
+        );
+        let s = settings(&[
+            ("DASHSCOPE_API_KEY", "sk-abc"),
+            ("DASHSCOPE_BASE_URL", "http://x:1/"),
+        ])
+        .unwrap();
+        match &s.upstream {
+            UpstreamSettings::DashScope { base_url, .. } => assert_eq!(base_url, "http://x:1"),
+            other => panic!("{other:?}"),
+        }
+        assert!(s.has_key());
+    }
+
+    #[test]
+    fn every_mistake_is_named_and_the_key_is_never_shown() {
+        let err = settings(&[
+            ("DASHSCOPE_API_KEY", "sk secret"),
+            ("TRYON_MODEL", "gpt"),
+            ("TRYON_LISTEN", "nowhere"),
+            ("TRYON_ALLOWED_ORIGINS", "http://ok.example,ftp://bad"),
+            ("SIM_TIME_SCALE", "-1"),
+            ("TRYON_PUBLIC_BASE_URL", "not a url"),
+        ])
+        .unwrap_err();
+        let names: Vec<_> = err.mistakes.iter().map(|m| m.variable).collect();
+        assert_eq!(
+            names,
+            vec![
+                "SIM_TIME_SCALE",
+                "DASHSCOPE_API_KEY",
+                "TRYON_MODEL",
+                "TRYON_LISTEN",
+                "TRYON_PUBLIC_BASE_URL",
+                "TRYON_ALLOWED_ORIGINS"
+            ]
+        );
+        let text = err.to_string();
+        assert!(!text.contains("sk secret"), "{text}");
+        assert!(!format!("{err:?}").contains("sk secret"));
+    }
+
+    #[test]
+    fn shop_policy_defaults_follow_the_allowed_origins() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(
+            s.policy.garment_prefixes,
+            vec!["http://127.0.0.1:8080/", "http://localhost:8080/"]
+        );
+        assert!(!s.policy.any_origin);
+        assert_eq!(s.policy.shopper_daily_limit, 20);
+        assert_eq!(s.policy.daily_image_cap, None);
+        assert_eq!(s.policy.price_of("aitryon-plus"), 0.5);
+        assert_eq!(s.policy.price_of("aitryon-parsing-v1"), 0.004);
+        assert_eq!(s.retention, Duration::from_secs(24 * 3600));
+
+        let s = settings(&[
+            ("TRYON_ALLOWED_ORIGINS", "*"),
+            (
+                "TRYON_GARMENT_PREFIXES",
+                "https://cdn.shop.example/products/",
+            ),
+            ("TRYON_SHOPPER_DAILY_LIMIT", "3"),
+            ("TRYON_DAILY_IMAGE_CAP", "100"),
+            ("TRYON_SPEND_CAP_CNY", "12.5"),
+            ("TRYON_PRICES_CNY", "aitryon-plus=0.45"),
+            ("TRYON_RETENTION_HOURS", "0.5"),
+            ("TRYON_CREATE_WAIT_MS", "0"),
+        ])
+        .unwrap();
+        assert!(s.policy.any_origin);
+        assert!(s.allowed_origins.is_empty());
+        assert_eq!(
+            s.policy.garment_prefixes,
+            vec!["https://cdn.shop.example/products/"]
+        );
+        assert_eq!(s.policy.shopper_daily_limit, 3);
+        assert_eq!(s.policy.daily_image_cap, Some(100));
+        assert_eq!(s.policy.spend_cap_cny, Some(12.5));
+        assert_eq!(s.policy.price_of("aitryon-plus"), 0.45);
+        assert_eq!(s.retention, Duration::from_secs(1800));
+        assert_eq!(s.admission.create_wait, Duration::ZERO);
+    }
+
+    #[test]
+    fn bad_policy_values_are_reported_by_name() {
+        let err = settings(&[
+            ("TRYON_SHOPPER_DAILY_LIMIT", "many"),
+            ("TRYON_SPEND_CAP_CNY", "-1"),
+            ("TRYON_PRICES_CNY", "aitryon-plus"),
+            ("TRYON_RETENTION_HOURS", "0"),
+        ])
+        .unwrap_err();
+        let names: Vec<_> = err.mistakes.iter().map(|m| m.variable).collect();
+        assert_eq!(
+            names,
+            vec![
+                "TRYON_SHOPPER_DAILY_LIMIT",
+                "TRYON_SPEND_CAP_CNY",
+                "TRYON_PRICES_CNY",
+                "TRYON_RETENTION_HOURS"
+            ]
+        );
+    }
+
+    #[test]
+    fn debug_output_redacts_the_key() {
+        let s = settings(&[("DASHSCOPE_API_KEY", "sk-very-secret")]).unwrap();
+        assert!(!format!("{s:?}").contains("sk-very-secret"));
+    }
+}

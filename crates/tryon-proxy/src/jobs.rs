@@ -1,0 +1,617 @@
+//! Job records (the proxy's own view of each try-on task) and the background poll loop that keeps them current.
+//!
+//! Architecture invariant: the browser never causes an upstream query. Browsers read the
+//! record kept here; exactly one poll loop per job talks to the upstream, on the official
+//! SDK schedule, and re-hosts the result before the job is shown as SUCCEEDED.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{OwnedSemaphorePermit, watch};
+use tryon_api::poll::{DEFAULT_DEADLINE_MS, delay_before_poll_ms};
+use tryon_api::proxy::FILES_PATH;
+use tryon_api::wire::{CreateTaskRequest, TaskOutput, TaskQueryResponse, Usage};
+use tryon_api::{ErrorKind, ImageFormat, TaskStatus};
+
+use crate::error::ApiError;
+use crate::ledger::FileKind;
+use crate::persistence::{JobDb, StoredJob};
+use crate::policy::day_of;
+use crate::state::AppState;
+use crate::storage::FileId;
+use crate::upstream::UpstreamError;
+
+/// What the proxy knows about one job; the browser sees all of it but the upstream id,
+/// the submission flag and the refusal.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JobRecord {
+    pub status: TaskStatus,
+    /// Set just before the create call is sent: a job with this flag and no upstream id
+    /// may or may not exist upstream, so it is never sent again.
+    #[serde(default)]
+    pub submit_attempted: bool,
+    /// When the upstream accepted the job (ms since the Unix epoch); the poll deadline
+    /// counts from here, so time spent in the admission queue does not shorten it.
+    #[serde(default)]
+    pub submitted_ms: Option<u64>,
+    /// The upstream's task id, once submitted. Never shown to the browser.
+    pub upstream_id: Option<String>,
+    pub submit_time: Option<String>,
+    pub scheduled_time: Option<String>,
+    pub end_time: Option<String>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    /// The proxy's own URL of the kept result.
+    pub image_url: Option<String>,
+    pub usage: Option<Usage>,
+    /// The answer for the create call when the upstream refused the job.
+    #[serde(skip)]
+    pub refusal: Option<ApiError>,
+}
+
+impl JobRecord {
+    /// A job that has just been accepted and not yet submitted.
+    pub fn pending() -> JobRecord {
+        JobRecord {
+            status: TaskStatus::Pending,
+            submit_attempted: false,
+            submitted_ms: None,
+            upstream_id: None,
+            submit_time: None,
+            scheduled_time: None,
+            end_time: None,
+            code: None,
+            message: None,
+            image_url: None,
+            usage: None,
+            refusal: None,
+        }
+    }
+
+    /// The record as a task query answer under the proxy's job id; `queue_position` is
+    /// given while the job waits in the admission queue.
+    pub fn to_response(
+        &self,
+        job_id: &str,
+        request_id: String,
+        queue_position: Option<u32>,
+    ) -> TaskQueryResponse {
+        let mut output = TaskOutput::new(job_id, self.status.clone());
+        output.queue_position = queue_position;
+        output.image_url = self.image_url.clone();
+        output.submit_time = self.submit_time.clone();
+        output.scheduled_time = self.scheduled_time.clone();
+        output.end_time = self.end_time.clone();
+        output.code = self.code.clone();
+        output.message = self.message.clone();
+        TaskQueryResponse {
+            request_id,
+            output,
+            usage: self.usage,
+        }
+    }
+
+    /// Marks the job failed because the upstream (or the proxy) refused to submit it.
+    pub fn refuse(&mut self, refusal: ApiError) {
+        self.status = TaskStatus::Failed;
+        self.code = Some(refusal.body.code.clone());
+        self.message = Some(refusal.body.message.clone());
+        self.refusal = Some(refusal);
+    }
+
+    /// Marks the job failed with a catalogue entry and an optional detail.
+    pub fn fail(&mut self, kind: ErrorKind, detail: Option<&str>) {
+        self.status = TaskStatus::Failed;
+        self.code = Some(kind.code().to_owned());
+        self.message = Some(match detail {
+            Some(detail) => format!("{} ({detail})", kind.message()),
+            None => kind.message().to_owned(),
+        });
+    }
+}
+
+/// One job: its id, the request it submits, and its record, which waiters can watch.
+pub struct Job {
+    pub id: String,
+    /// The validated create body, sent upstream exactly once.
+    pub request: CreateTaskRequest,
+    /// When the job was accepted, in milliseconds since the Unix epoch; the poll deadline
+    /// counts from here, across restarts.
+    pub created_ms: u64,
+    /// The shopper key of its creator: any other caller is told the job does not exist.
+    pub shopper: String,
+    record: watch::Sender<JobRecord>,
+    db: Option<Arc<JobDb>>,
+    /// Set when the job is forgotten (deleted by its shopper or the sweeper), so that a
+    /// poll loop still running cannot write it back.
+    deleted: AtomicBool,
+}
+
+impl std::fmt::Debug for Job {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Job")
+            .field("id", &self.id)
+            .field("record", &*self.record.borrow())
+            .finish()
+    }
+}
+
+impl Job {
+    fn with(
+        id: String,
+        request: CreateTaskRequest,
+        created_ms: u64,
+        shopper: String,
+        record: JobRecord,
+        db: Option<Arc<JobDb>>,
+    ) -> Job {
+        Job {
+            id,
+            request,
+            created_ms,
+            shopper,
+            record: watch::Sender::new(record),
+            db,
+            deleted: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether the job was forgotten while something still held it.
+    pub fn is_deleted(&self) -> bool {
+        self.deleted.load(Ordering::SeqCst)
+    }
+
+    /// A job made for unit tests, stored nowhere.
+    #[cfg(test)]
+    pub fn for_tests() -> Job {
+        Job::with(
+            uuid::Uuid::new_v4().to_string(),
+            CreateTaskRequest {
+                model: String::new(),
+                input: Default::default(),
+                parameters: None,
+            },
+            now_ms(),
+            String::new(),
+            JobRecord::pending(),
+            None,
+        )
+    }
+
+    /// A copy of the current record.
+    pub fn snapshot(&self) -> JobRecord {
+        self.record.borrow().clone()
+    }
+
+    /// A receiver that wakes on every change, for long polls.
+    pub fn subscribe(&self) -> watch::Receiver<JobRecord> {
+        self.record.subscribe()
+    }
+
+    /// Changes the record, saves it and wakes the waiters.
+    pub fn update(&self, change: impl FnOnce(&mut JobRecord)) {
+        self.record.send_modify(change);
+        self.save();
+    }
+
+    fn save(&self) {
+        if self.is_deleted() {
+            return;
+        }
+        if let Some(db) = &self.db {
+            let record = self.snapshot();
+            if let Err(err) = db.save(
+                &self.id,
+                self.created_ms,
+                &self.shopper,
+                &self.request,
+                &record,
+            ) {
+                // The job goes on in memory; only a restart would lose it.
+                tracing::error!(job = %self.id, error = %err, "the job could not be saved");
+            }
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// All jobs of this process, by id.
+#[derive(Default)]
+pub struct JobStore {
+    jobs: Mutex<HashMap<String, Arc<Job>>>,
+    db: Option<Arc<JobDb>>,
+}
+
+impl JobStore {
+    /// A store that keeps jobs in memory only.
+    pub fn in_memory() -> JobStore {
+        JobStore::default()
+    }
+
+    /// A store that saves every change to `db`, holding the jobs `db` already has.
+    pub fn with_db(db: JobDb, stored: Vec<StoredJob>) -> (JobStore, Vec<Arc<Job>>) {
+        let db = Arc::new(db);
+        let restored: Vec<Arc<Job>> = stored
+            .into_iter()
+            .map(|s| {
+                Arc::new(Job::with(
+                    s.id,
+                    s.request,
+                    s.created_ms,
+                    s.shopper,
+                    s.record,
+                    Some(db.clone()),
+                ))
+            })
+            .collect();
+        let jobs = restored
+            .iter()
+            .map(|job| (job.id.clone(), job.clone()))
+            .collect();
+        (
+            JobStore {
+                jobs: Mutex::new(jobs),
+                db: Some(db),
+            },
+            restored,
+        )
+    }
+
+    /// Creates, saves and keeps a new pending job of `shopper` for `request`.
+    pub fn create(&self, request: CreateTaskRequest, shopper: &str) -> Arc<Job> {
+        let job = Arc::new(Job::with(
+            uuid::Uuid::new_v4().to_string(),
+            request,
+            now_ms(),
+            shopper.to_owned(),
+            JobRecord::pending(),
+            self.db.clone(),
+        ));
+        job.save();
+        self.lock().insert(job.id.clone(), job.clone());
+        job
+    }
+
+    pub fn get(&self, id: &str) -> Option<Arc<Job>> {
+        self.lock().get(id).cloned()
+    }
+
+    /// The job when `shopper` created it; another shopper's job is as good as unknown.
+    pub fn get_for(&self, id: &str, shopper: &str) -> Option<Arc<Job>> {
+        self.get(id).filter(|job| job.shopper == shopper)
+    }
+
+    /// Every job, in no particular order.
+    pub fn all(&self) -> Vec<Arc<Job>> {
+        self.lock().values().cloned().collect()
+    }
+
+    /// Every job of `shopper`.
+    pub fn of_shopper(&self, shopper: &str) -> Vec<Arc<Job>> {
+        self.lock()
+            .values()
+            .filter(|job| job.shopper == shopper)
+            .cloned()
+            .collect()
+    }
+
+    /// Finished jobs created before `cutoff_ms`, for the retention sweeper.
+    pub fn finished_before(&self, cutoff_ms: u64) -> Vec<Arc<Job>> {
+        self.lock()
+            .values()
+            .filter(|job| job.created_ms < cutoff_ms && job.snapshot().status.is_terminal())
+            .cloned()
+            .collect()
+    }
+
+    /// Jobs not yet ended: each may still bill one image.
+    pub fn count_unfinished(&self) -> usize {
+        self.lock()
+            .values()
+            .filter(|job| !job.snapshot().status.is_terminal())
+            .count()
+    }
+
+    /// Forgets a job entirely: a create call answered with a refusal leaves nothing
+    /// behind, so its id never answers anything but 404.
+    pub fn remove(&self, id: &str) {
+        if let Some(job) = self.lock().remove(id) {
+            job.deleted.store(true, Ordering::SeqCst);
+        }
+        if let Some(db) = &self.db
+            && let Err(err) = db.delete(id)
+        {
+            tracing::error!(job = %id, error = %err, "the job could not be deleted");
+        }
+    }
+
+    /// How many jobs are in each state, for the metrics.
+    pub fn count_by_status(&self) -> HashMap<String, u64> {
+        let mut counts = HashMap::new();
+        for job in self.lock().values() {
+            *counts
+                .entry(job.snapshot().status.as_str().to_owned())
+                .or_insert(0) += 1;
+        }
+        counts
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Job>>> {
+        // A panic while holding this lock cannot leave the map half-changed (each change is
+        // one insert or remove), so a poisoned lock is safe to keep using.
+        self.jobs
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Scales a schedule delay by the emulator's time scale (1.0 against the real service),
+/// with a floor so that a tiny scale does not turn the loop into a busy wait.
+fn scaled(ms: u64, time_scale: f64) -> Duration {
+    Duration::from_millis(((ms as f64 * time_scale) as u64).max(10))
+}
+
+/// Polls the upstream task of `job` until it ends or the deadline passes, keeping the
+/// record current. Runs as one tokio task per job.
+///
+/// `running_slot` is the admission slot of the task, freed when the loop ends.
+pub async fn poll_until_done(
+    state: AppState,
+    job: Arc<Job>,
+    running_slot: Option<OwnedSemaphorePermit>,
+) {
+    let mut running_slot = running_slot;
+    let record = job.snapshot();
+    let Some(upstream_id) = record.upstream_id else {
+        tracing::error!(job = %job.id, "poll loop started for a job that was never submitted");
+        return;
+    };
+    let deadline_ms = record.submitted_ms.unwrap_or(job.created_ms)
+        + scaled(DEFAULT_DEADLINE_MS, state.time_scale).as_millis() as u64;
+    let mut attempt = 0u32;
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        let delay = scaled(delay_before_poll_ms(attempt) as u64, state.time_scale);
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            // On shutdown the loop just stops; the saved record lets the next start resume it.
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+        }
+        attempt = attempt.saturating_add(1);
+        if job.snapshot().status.is_terminal() {
+            // Cancelled through the proxy meanwhile: nothing more to learn.
+            return;
+        }
+        let answer = match state.upstream.query(&upstream_id).await {
+            Ok(answer) => answer,
+            Err(err) if err.is_transient() => {
+                tracing::warn!(job = %job.id, error = %err, "task query failed; trying again");
+                if deadline_passed(&job, deadline_ms) {
+                    return;
+                }
+                continue;
+            }
+            Err(err) => {
+                tracing::error!(job = %job.id, error = %err, "task query refused; giving up");
+                let kind = poll_refusal_kind(&err);
+                job.update(|r| r.fail(kind, None));
+                return;
+            }
+        };
+        let output = answer.output;
+        if output.task_status.is_terminal() {
+            // The upstream counts the task as done now, before the result is downloaded.
+            running_slot.take();
+        }
+        if output.task_status == TaskStatus::Succeeded {
+            // Billed by the upstream whatever happens next, so recorded first.
+            bill(&state, &job, answer.usage);
+            if job.is_deleted() {
+                tracing::info!(job = %job.id, "the shopper deleted this job; its result is not kept");
+                return;
+            }
+            let kept = match output.image_url.as_deref() {
+                Some(url) => keep_file(&state, url, FileKind::Result, &job.shopper).await,
+                None => Err("the upstream reported success without an image_url".to_owned()),
+            };
+            job.update(|r| {
+                copy_times(r, &output);
+                r.usage = answer.usage;
+                match kept {
+                    Ok(url) => {
+                        r.status = TaskStatus::Succeeded;
+                        r.image_url = Some(url);
+                    }
+                    Err(reason) => {
+                        tracing::error!(job = %job.id, %reason, "the result could not be kept");
+                        r.fail(
+                            ErrorKind::UpstreamUnavailable,
+                            Some("the result could not be downloaded"),
+                        );
+                    }
+                }
+            });
+            return;
+        }
+        let terminal = output.task_status.is_terminal();
+        job.update(|r| {
+            // A job cancelled through the proxy is already final here; a query answered
+            // just before the cancel must not bring it back to life.
+            if r.status.is_terminal() {
+                return;
+            }
+            copy_times(r, &output);
+            r.status = output.task_status.clone();
+            r.code = output.code.clone();
+            r.message = output.message.clone();
+            if answer.usage.is_some() {
+                r.usage = answer.usage;
+            }
+        });
+        if terminal {
+            tracing::info!(job = %job.id, status = %output.task_status, "task ended");
+            return;
+        }
+        if deadline_passed(&job, deadline_ms) {
+            return;
+        }
+    }
+}
+
+/// Fails the job when its deadline has passed. Checked after a query, never before, so
+/// that a job resumed after a long restart still learns a result that is already there.
+fn deadline_passed(job: &Job, deadline_ms: u64) -> bool {
+    if now_ms() < deadline_ms {
+        return false;
+    }
+    tracing::warn!(job = %job.id, "the task did not finish before the deadline");
+    job.update(|r| r.fail(ErrorKind::InternalTimeout, None));
+    true
+}
+
+fn copy_times(record: &mut JobRecord, output: &TaskOutput) {
+    if output.submit_time.is_some() {
+        record.submit_time = output.submit_time.clone();
+    }
+    if output.scheduled_time.is_some() {
+        record.scheduled_time = output.scheduled_time.clone();
+    }
+    if output.end_time.is_some() {
+        record.end_time = output.end_time.clone();
+    }
+}
+
+/// What the shopper sees when the upstream refuses a query for good: key and account
+/// problems are the shop's business and show as an unavailable service.
+fn poll_refusal_kind(err: &UpstreamError) -> ErrorKind {
+    match err {
+        UpstreamError::Api { status, body }
+            if *status != StatusCode::UNAUTHORIZED && *status != StatusCode::FORBIDDEN =>
+        {
+            ErrorKind::from_wire(&body.code, &body.message)
+                .unwrap_or(ErrorKind::UpstreamUnavailable)
+        }
+        _ => ErrorKind::UpstreamUnavailable,
+    }
+}
+
+/// Records the billed images of a succeeded job in the ledger, once per job.
+fn bill(state: &AppState, job: &Job, usage: Option<Usage>) {
+    let images = usage.map_or(1, |u| u.image_count);
+    let model = job.request.model.as_str();
+    let cny = f64::from(images) * state.policy.price_of(model);
+    let at = now_ms();
+    match state
+        .ledger
+        .bill(&job.id, day_of(at), at, model, images, cny)
+    {
+        Ok(true) => tracing::info!(job = %job.id, images, cny, "billed"),
+        Ok(false) => {}
+        Err(err) => tracing::error!(job = %job.id, error = %err, "the bill could not be recorded"),
+    }
+}
+
+/// Downloads an upstream file at once (the upstream keeps it only 24 h), stores it as
+/// `kind` of `shopper` and answers the proxy's own URL for it. A few quick retries cover
+/// a flaky download.
+pub async fn keep_file(
+    state: &AppState,
+    url: &str,
+    kind: FileKind,
+    shopper: &str,
+) -> Result<String, String> {
+    let mut last_error = String::new();
+    for attempt in 0..3u64 {
+        if attempt > 0 {
+            tokio::time::sleep(scaled(500 << attempt, state.time_scale)).await;
+        }
+        match state.upstream.download(url).await {
+            Ok(bytes) => return store_file(state, bytes, kind, shopper).await,
+            Err(err) => last_error = err.to_string(),
+        }
+    }
+    Err(last_error)
+}
+
+async fn store_file(
+    state: &AppState,
+    bytes: Bytes,
+    kind: FileKind,
+    shopper: &str,
+) -> Result<String, String> {
+    if ImageFormat::sniff(&bytes).is_none() {
+        return Err("the file is not an image".to_owned());
+    }
+    let id = FileId::random();
+    state
+        .storage
+        .put(&id, bytes)
+        .await
+        .map_err(|e| format!("storing the file failed: {e}"))?;
+    state
+        .ledger
+        .add_file(id.as_str(), kind, shopper, now_ms())
+        .map_err(|e| format!("recording the file failed: {e}"))?;
+    Ok(state.file_url(&id))
+}
+
+/// The public URL of a stored file.
+pub fn file_url(public_base_url: &str, id: &FileId) -> String {
+    format!("{public_base_url}{FILES_PATH}/{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_record_carries_the_catalogue_code_and_message() {
+        let mut record = JobRecord::pending();
+        record.fail(ErrorKind::InternalTimeout, Some("after 180 s"));
+        let answer = record.to_response("job-1", "req".into(), None);
+        assert_eq!(answer.output.task_status, TaskStatus::Failed);
+        assert_eq!(answer.output.code.as_deref(), Some("InternalError.Timeout"));
+        assert!(answer.output.message.unwrap().ends_with("(after 180 s)"));
+        assert_eq!(answer.output.task_id, "job-1");
+    }
+
+    #[tokio::test]
+    async fn waiters_wake_on_update() {
+        let job = Job::for_tests();
+        let mut rx = job.subscribe();
+        job.update(|r| r.status = TaskStatus::Running);
+        rx.changed().await.unwrap();
+        assert_eq!(rx.borrow().status, TaskStatus::Running);
+    }
+
+    #[test]
+    fn key_problems_while_polling_show_as_an_unavailable_service() {
+        let refused = |status: u16, code: &str| UpstreamError::Api {
+            status: StatusCode::from_u16(status).unwrap(),
+            body: tryon_api::wire::ErrorBody {
+                code: code.into(),
+                message: String::new(),
+                request_id: String::new(),
+            },
+        };
+        assert_eq!(
+            poll_refusal_kind(&refused(401, "InvalidApiKey")),
+            ErrorKind::UpstreamUnavailable
+        );
+        assert_eq!(
+            poll_refusal_kind(&refused(400, "InvalidParameter")),
+            ErrorKind::InvalidParameter
+        );
+    }
+}

@@ -1,0 +1,334 @@
+//! The spend ledger, the per-shopper daily counts and the index of hosted files, kept in the same SQLite file as the jobs.
+//!
+//! The ledger has one row per billed call, keyed by the job id (or the segmentation
+//! request id), so that a job resumed after a crash is never billed twice. The daily
+//! counts are kept apart from the jobs, so that deleting one's data does not reset one's
+//! daily limit. The file index says who owns each hosted file and what it is, for the
+//! garment policy, the retention sweeper and "delete my data".
+
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::persistence::DbError;
+
+/// What a hosted file is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A shopper's uploaded photo (or garment picture).
+    Upload,
+    /// A try-on result kept from the upstream.
+    Result,
+    /// A garment crop from segmentation: usable as a garment URL.
+    Crop,
+    /// A full-canvas garment mask from segmentation.
+    Parsing,
+}
+
+impl FileKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            FileKind::Upload => "upload",
+            FileKind::Result => "result",
+            FileKind::Crop => "crop",
+            FileKind::Parsing => "parsing",
+        }
+    }
+
+    fn parse(raw: &str) -> FileKind {
+        match raw {
+            "result" => FileKind::Result,
+            "crop" => FileKind::Crop,
+            "parsing" => FileKind::Parsing,
+            _ => FileKind::Upload,
+        }
+    }
+}
+
+/// One hosted file's entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    pub kind: FileKind,
+    pub shopper: String,
+    pub created_ms: u64,
+}
+
+/// What one day (or all days) cost.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Totals {
+    /// Billed images of the try-on models (segmentation inputs are not try-on images).
+    pub tryon_images: u64,
+    /// Billed images of every model.
+    pub all_images: u64,
+    pub cny: f64,
+}
+
+/// The ledger tables.
+pub struct Ledger {
+    connection: Mutex<Connection>,
+}
+
+impl Ledger {
+    /// Opens (and creates if needed) the tables in the database at `path`.
+    pub fn open(path: &Path) -> Result<Ledger, DbError> {
+        let connection = Connection::open(path)?;
+        connection.busy_timeout(Duration::from_secs(5))?;
+        connection.pragma_update(None, "journal_mode", "WAL")?;
+        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        connection.execute_batch(
+            "CREATE TABLE IF NOT EXISTS ledger (
+                ref TEXT PRIMARY KEY,
+                day INTEGER NOT NULL,
+                at_ms INTEGER NOT NULL,
+                model TEXT NOT NULL,
+                images INTEGER NOT NULL,
+                cny REAL NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS ledger_day ON ledger(day);
+            CREATE TABLE IF NOT EXISTS shopper_days (
+                day INTEGER NOT NULL,
+                shopper TEXT NOT NULL,
+                creates INTEGER NOT NULL,
+                PRIMARY KEY (day, shopper)
+            );
+            CREATE TABLE IF NOT EXISTS files (
+                id TEXT PRIMARY KEY,
+                kind TEXT NOT NULL,
+                shopper TEXT NOT NULL,
+                created_ms INTEGER NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS files_shopper ON files(shopper);
+            CREATE INDEX IF NOT EXISTS files_created ON files(created_ms);",
+        )?;
+        Ok(Ledger {
+            connection: Mutex::new(connection),
+        })
+    }
+
+    /// Records a billed call once; answers false when `reference` was already billed.
+    pub fn bill(
+        &self,
+        reference: &str,
+        day: i64,
+        at_ms: u64,
+        model: &str,
+        images: u32,
+        cny: f64,
+    ) -> Result<bool, DbError> {
+        let inserted = self.lock().execute(
+            "INSERT OR IGNORE INTO ledger (ref, day, at_ms, model, images, cny)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![reference, day, at_ms as i64, model, images, cny],
+        )?;
+        Ok(inserted == 1)
+    }
+
+    /// What `day` cost so far.
+    pub fn day_totals(&self, day: i64) -> Result<Totals, DbError> {
+        self.totals("WHERE day = ?1", day)
+    }
+
+    /// What every recorded day cost, by model: `(model, images, cny)`.
+    pub fn totals_by_model(&self) -> Result<Vec<(String, u64, f64)>, DbError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare(
+            "SELECT model, SUM(images), SUM(cny) FROM ledger GROUP BY model ORDER BY model",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)? as u64,
+                row.get::<_, f64>(2)?,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn totals(&self, filter: &str, day: i64) -> Result<Totals, DbError> {
+        let sql = format!(
+            "SELECT
+                COALESCE(SUM(CASE WHEN model != 'aitryon-parsing-v1' THEN images ELSE 0 END), 0),
+                COALESCE(SUM(images), 0),
+                COALESCE(SUM(cny), 0.0)
+             FROM ledger {filter}"
+        );
+        let totals = self.lock().query_row(&sql, params![day], |row| {
+            Ok(Totals {
+                tryon_images: row.get::<_, i64>(0)? as u64,
+                all_images: row.get::<_, i64>(1)? as u64,
+                cny: row.get(2)?,
+            })
+        })?;
+        Ok(totals)
+    }
+
+    /// Counts one more try-on for `shopper` on `day` if the limit allows it; answers
+    /// whether it did. Check and count happen in one statement, so concurrent creates
+    /// cannot both take the last one.
+    pub fn take_shopper_slot(&self, day: i64, shopper: &str, limit: u32) -> Result<bool, DbError> {
+        let connection = self.lock();
+        let changed = connection.execute(
+            "INSERT INTO shopper_days (day, shopper, creates) VALUES (?1, ?2, 1)
+             ON CONFLICT(day, shopper) DO UPDATE SET creates = creates + 1
+             WHERE creates < ?3",
+            params![day, shopper, limit],
+        )?;
+        Ok(changed == 1)
+    }
+
+    /// Gives back a try-on counted by [`Ledger::take_shopper_slot`] (the upstream refused it).
+    pub fn refund_shopper_slot(&self, day: i64, shopper: &str) -> Result<(), DbError> {
+        self.lock().execute(
+            "UPDATE shopper_days SET creates = MAX(creates - 1, 0) WHERE day = ?1 AND shopper = ?2",
+            params![day, shopper],
+        )?;
+        Ok(())
+    }
+
+    /// Try-ons `shopper` started on `day`.
+    pub fn shopper_used(&self, day: i64, shopper: &str) -> Result<u32, DbError> {
+        let used = self
+            .lock()
+            .query_row(
+                "SELECT creates FROM shopper_days WHERE day = ?1 AND shopper = ?2",
+                params![day, shopper],
+                |row| row.get::<_, u32>(0),
+            )
+            .optional()?;
+        Ok(used.unwrap_or(0))
+    }
+
+    /// Forgets the daily counts of days before `day`.
+    pub fn prune_days(&self, day: i64) -> Result<(), DbError> {
+        self.lock()
+            .execute("DELETE FROM shopper_days WHERE day < ?1", params![day])?;
+        Ok(())
+    }
+
+    /// Records a hosted file.
+    pub fn add_file(
+        &self,
+        id: &str,
+        kind: FileKind,
+        shopper: &str,
+        created_ms: u64,
+    ) -> Result<(), DbError> {
+        self.lock().execute(
+            "INSERT OR REPLACE INTO files (id, kind, shopper, created_ms) VALUES (?1, ?2, ?3, ?4)",
+            params![id, kind.as_str(), shopper, created_ms as i64],
+        )?;
+        Ok(())
+    }
+
+    /// A hosted file's entry.
+    pub fn file(&self, id: &str) -> Result<Option<FileEntry>, DbError> {
+        let entry = self
+            .lock()
+            .query_row(
+                "SELECT kind, shopper, created_ms FROM files WHERE id = ?1",
+                params![id],
+                |row| {
+                    Ok(FileEntry {
+                        kind: FileKind::parse(&row.get::<_, String>(0)?),
+                        shopper: row.get(1)?,
+                        created_ms: row.get::<_, i64>(2)? as u64,
+                    })
+                },
+            )
+            .optional()?;
+        Ok(entry)
+    }
+
+    /// Ids of the files of `shopper`.
+    pub fn files_of(&self, shopper: &str) -> Result<Vec<String>, DbError> {
+        self.ids("SELECT id FROM files WHERE shopper = ?1", shopper)
+    }
+
+    /// Ids of the files created before `cutoff_ms`.
+    pub fn files_before(&self, cutoff_ms: u64) -> Result<Vec<String>, DbError> {
+        self.ids(
+            "SELECT id FROM files WHERE created_ms < ?1",
+            (cutoff_ms as i64).to_string(),
+        )
+    }
+
+    fn ids(&self, sql: &str, arg: impl rusqlite::ToSql) -> Result<Vec<String>, DbError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare(sql)?;
+        let rows = statement.query_map(params![arg], |row| row.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Forgets a hosted file.
+    pub fn remove_file(&self, id: &str) -> Result<(), DbError> {
+        self.lock()
+            .execute("DELETE FROM files WHERE id = ?1", params![id])?;
+        Ok(())
+    }
+
+    /// Whether the database answers a write: for the readiness check.
+    pub fn writable(&self) -> Result<(), DbError> {
+        self.lock()
+            .execute_batch("BEGIN IMMEDIATE; DELETE FROM shopper_days WHERE day < -1; COMMIT;")?;
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        // Every change is one statement, so a panic cannot leave a half-done change.
+        self.connection.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ledger() -> (tempfile::TempDir, Ledger) {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::open(&dir.path().join("jobs.sqlite3")).unwrap();
+        (dir, ledger)
+    }
+
+    #[test]
+    fn a_job_is_billed_once_and_days_are_summed_apart() {
+        let (_dir, ledger) = ledger();
+        assert!(ledger.bill("job-1", 10, 0, "aitryon-plus", 1, 0.5).unwrap());
+        assert!(!ledger.bill("job-1", 10, 0, "aitryon-plus", 1, 0.5).unwrap());
+        ledger
+            .bill("seg-1", 10, 0, "aitryon-parsing-v1", 1, 0.004)
+            .unwrap();
+        ledger.bill("job-2", 11, 0, "aitryon", 1, 0.2).unwrap();
+        let day = ledger.day_totals(10).unwrap();
+        assert_eq!(day.tryon_images, 1);
+        assert_eq!(day.all_images, 2);
+        assert!((day.cny - 0.504).abs() < 1e-9);
+        assert_eq!(ledger.day_totals(12).unwrap(), Totals::default());
+    }
+
+    #[test]
+    fn the_shopper_limit_stops_at_the_limit_and_refunds_give_one_back() {
+        let (_dir, ledger) = ledger();
+        assert!(ledger.take_shopper_slot(1, "t:a", 2).unwrap());
+        assert!(ledger.take_shopper_slot(1, "t:a", 2).unwrap());
+        assert!(!ledger.take_shopper_slot(1, "t:a", 2).unwrap());
+        assert!(ledger.take_shopper_slot(1, "t:b", 2).unwrap());
+        assert!(ledger.take_shopper_slot(2, "t:a", 2).unwrap());
+        ledger.refund_shopper_slot(1, "t:a").unwrap();
+        assert_eq!(ledger.shopper_used(1, "t:a").unwrap(), 1);
+        assert!(ledger.take_shopper_slot(1, "t:a", 2).unwrap());
+    }
+
+    #[test]
+    fn files_are_found_by_owner_and_age() {
+        let (_dir, ledger) = ledger();
+        ledger.add_file("a", FileKind::Upload, "t:x", 100).unwrap();
+        ledger.add_file("b", FileKind::Crop, "t:y", 200).unwrap();
+        assert_eq!(ledger.files_of("t:x").unwrap(), vec!["a"]);
+        assert_eq!(ledger.files_before(150).unwrap(), vec!["a"]);
+        assert_eq!(ledger.file("b").unwrap().unwrap().kind, FileKind::Crop);
+        ledger.remove_file("a").unwrap();
+        assert_eq!(ledger.file("a").unwrap(), None);
+    }
+}

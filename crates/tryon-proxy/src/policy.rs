@@ -1,0 +1,399 @@
+//! The shop's rules for every paid call: allowed page origins, allowed garment images, the anonymous shopper identity with its daily limit, and the shop's daily image and spend caps.
+//!
+//! Shopper identity. The proxy issues an anonymous token on `GET /api/v1/tryon/status`,
+//! two ways at once, and accepts either on later calls:
+//! - an HttpOnly cookie `tryon_shopper`. It is what works for the same-origin demo page
+//!   (the dev server forwards `/api/` to the proxy, and `fetch` sends same-origin cookies
+//!   by default, so the widget needs no change). Over HTTPS it is `SameSite=None; Secure`
+//!   so that a cross-site widget using `credentials: "include"` can use it too; over
+//!   plain HTTP browsers refuse `Secure`, so it is `SameSite=Lax` there.
+//! - the same token in the answer's `X-Tryon-Shopper` header and `shopper_token` field,
+//!   for cross-site widgets: browsers increasingly block third-party cookies (Safari,
+//!   Firefox, Chrome's tracking protection), while a header the widget keeps and sends
+//!   back always arrives. CORS allows and exposes that header.
+//!
+//! Without a valid token the shopper is known by the connection's IP address, so that a
+//! widget that sends neither still has a (shared, coarser) daily limit. Tokens are
+//! `{random id}.{HMAC-SHA256 of the id}`: a forged or altered token is ignored, and IP
+//! addresses are kept only as keyed hashes, never in clear in the database.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretString};
+use sha2::Sha256;
+use tryon_api::ErrorKind;
+use tryon_api::proxy::FILES_PATH;
+use tryon_api::wire::{MODEL_PARSING, MODEL_TRYON, MODEL_TRYON_PLUS};
+
+use crate::error::ApiError;
+use crate::jobs::now_ms;
+use crate::state::AppState;
+use crate::storage::FileId;
+
+/// The documented list prices in CNY: per successful output image for the try-on
+/// models, per input image for segmentation.
+pub const DEFAULT_PRICES_CNY: &[(&str, f64)] = &[
+    (MODEL_TRYON_PLUS, 0.50),
+    (MODEL_TRYON, 0.20),
+    (MODEL_PARSING, 0.004),
+];
+
+/// The cookie that carries the shopper token.
+pub const SHOPPER_COOKIE: &str = "tryon_shopper";
+/// The header that carries the shopper token, both ways.
+pub const SHOPPER_HEADER: &str = "x-tryon-shopper";
+/// How long the cookie lives: a year; the daily limit is what matters, not the token's age.
+const COOKIE_MAX_AGE_SECS: u64 = 365 * 24 * 3600;
+/// Days are counted in Beijing time (UTC+8), the upstream's only region and billing day.
+const DAY_OFFSET_SECS: u64 = 8 * 3600;
+
+/// The shop's rules, read from the environment.
+#[derive(Debug, Clone)]
+pub struct PolicySettings {
+    /// `TRYON_ALLOWED_ORIGINS` holds `*`: any page may call the proxy (development only).
+    pub any_origin: bool,
+    /// A garment URL must start with one of these, or be a crop this proxy produced.
+    /// Empty with `any_origin` means any garment is accepted.
+    pub garment_prefixes: Vec<String>,
+    /// Try-ons one shopper may start per day; 0 turns the limit off.
+    pub shopper_daily_limit: u32,
+    /// Billed try-on images per day for the whole shop.
+    pub daily_image_cap: Option<u64>,
+    /// CNY per day for the whole shop, try-on and segmentation together.
+    pub spend_cap_cny: Option<f64>,
+    /// Price per model, in CNY.
+    pub prices: Vec<(String, f64)>,
+    /// Signs shopper tokens; `None` uses a random secret kept in the data folder.
+    pub shopper_secret: Option<SecretString>,
+}
+
+impl PolicySettings {
+    /// The default garment prefixes: the allowed origins, each with a trailing slash so
+    /// that `https://shop.example` does not also allow `https://shop.example.evil`.
+    pub fn prefixes_of(origins: &[HeaderValue], any_origin: bool) -> Vec<String> {
+        if any_origin {
+            return Vec::new();
+        }
+        origins
+            .iter()
+            .filter_map(|o| o.to_str().ok())
+            .map(|o| format!("{o}/"))
+            .collect()
+    }
+
+    /// Rules that accept any http(s) garment and set no limits or caps (origins are
+    /// still checked): for tests and tools that exercise something else.
+    pub fn open() -> PolicySettings {
+        PolicySettings {
+            any_origin: false,
+            garment_prefixes: vec!["http://".to_owned(), "https://".to_owned()],
+            shopper_daily_limit: 0,
+            daily_image_cap: None,
+            spend_cap_cny: None,
+            prices: DEFAULT_PRICES_CNY
+                .iter()
+                .map(|(m, p)| ((*m).to_owned(), *p))
+                .collect(),
+            shopper_secret: None,
+        }
+    }
+
+    /// The price of one billed image of `model`; unknown models cost the dearest known
+    /// price, so that a cap is never undercounted.
+    pub fn price_of(&self, model: &str) -> f64 {
+        self.prices
+            .iter()
+            .find(|(m, _)| m == model)
+            .map(|(_, p)| *p)
+            .unwrap_or_else(|| self.prices.iter().map(|(_, p)| *p).fold(0.0, f64::max))
+    }
+}
+
+/// The day number (days since 1970-01-01 in Beijing time) of a moment in ms.
+pub fn day_of(ms: u64) -> i64 {
+    ((ms / 1000 + DAY_OFFSET_SECS) / 86_400) as i64
+}
+
+/// Today's day number.
+pub fn today() -> i64 {
+    day_of(now_ms())
+}
+
+/// Signs and checks shopper tokens, and hashes IP addresses.
+#[derive(Clone)]
+pub struct ShopperKeys {
+    secret: SecretString,
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+impl ShopperKeys {
+    pub fn new(secret: SecretString) -> ShopperKeys {
+        ShopperKeys { secret }
+    }
+
+    fn mac_hex(&self, data: &str, bytes: usize) -> String {
+        let mut mac = HmacSha256::new_from_slice(self.secret.expose_secret().as_bytes())
+            .expect("HMAC accepts keys of any length");
+        mac.update(data.as_bytes());
+        mac.finalize().into_bytes()[..bytes]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// A fresh token: a random id and its signature.
+    pub fn issue(&self) -> String {
+        let id = format!("{:032x}", rand::random::<u128>());
+        let signature = self.mac_hex(&id, 16);
+        format!("{id}.{signature}")
+    }
+
+    /// The shopper key of a token, when the token is one this proxy signed.
+    pub fn verify(&self, token: &str) -> Option<String> {
+        let (id, signature) = token.trim().split_once('.')?;
+        let valid_id = id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit());
+        // The comparison is by the library's constant-time check, so timing tells nothing.
+        let mut mac = HmacSha256::new_from_slice(self.secret.expose_secret().as_bytes()).ok()?;
+        mac.update(id.as_bytes());
+        let expected = hex_decode(signature)?;
+        (valid_id && mac.verify_truncated_left(&expected).is_ok() && expected.len() == 16)
+            .then(|| format!("t:{id}"))
+    }
+
+    /// The shopper key of a connection without a token: a keyed hash of its IP address.
+    pub fn ip_key(&self, ip: &str) -> String {
+        format!("ip:{}", self.mac_hex(&format!("ip:{ip}"), 12))
+    }
+}
+
+fn hex_decode(hex: &str) -> Option<Vec<u8>> {
+    if !hex.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+/// The caller of a request, as far as the shop's limits are concerned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Shopper {
+    /// `t:{token id}` or `ip:{hash}`; what jobs, files and the daily count are keyed by.
+    pub key: String,
+    /// The valid token the caller presented, if any.
+    pub token: Option<String>,
+}
+
+impl FromRequestParts<AppState> for Shopper {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(shopper_of(&parts.headers, parts, &state.shopper_keys))
+    }
+}
+
+fn shopper_of(headers: &HeaderMap, parts: &Parts, keys: &ShopperKeys) -> Shopper {
+    let from_header = headers
+        .get(SHOPPER_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let from_cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SHOPPER_COOKIE)
+        .map(|(_, value)| value.to_owned());
+    // The header wins: a widget that sends it chose it on purpose.
+    for token in [from_header, from_cookie].into_iter().flatten() {
+        if let Some(key) = keys.verify(&token) {
+            return Shopper {
+                key,
+                token: Some(token.trim().to_owned()),
+            };
+        }
+    }
+    let ip = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    Shopper {
+        key: keys.ip_key(&ip),
+        token: None,
+    }
+}
+
+/// The `Set-Cookie` value for a token: `SameSite=None; Secure` when the proxy is reached
+/// over HTTPS (so cross-site widgets can send it), `SameSite=Lax` over plain HTTP, where
+/// browsers would drop a `Secure` cookie.
+pub fn shopper_cookie(token: &str, https: bool) -> String {
+    let site = if https {
+        "SameSite=None; Secure"
+    } else {
+        "SameSite=Lax"
+    };
+    format!("{SHOPPER_COOKIE}={token}; Path=/api/; Max-Age={COOKIE_MAX_AGE_SECS}; HttpOnly; {site}")
+}
+
+/// Whether the caller reached the proxy over HTTPS: by the public base URL, or by the
+/// `X-Forwarded-Proto` a TLS-terminating reverse proxy sets.
+pub fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
+    state.public_base_url.starts_with("https://")
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("https"))
+}
+
+/// Refuses a paid call whose page origin is missing or not allowed. Browsers send
+/// `Origin` on every POST, same-origin ones included, so a missing one means a script
+/// outside a browser, which the shop's budget is not for.
+pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+    if state.policy.any_origin {
+        return Ok(());
+    }
+    let origin = headers.get(header::ORIGIN);
+    match origin {
+        Some(origin) if state.allowed_origins.iter().any(|o| o == origin) => Ok(()),
+        Some(origin) => Err(ApiError::with_detail(
+            ErrorKind::OriginNotAllowed,
+            format!(
+                "{} is not allowed",
+                origin.to_str().unwrap_or("this origin")
+            ),
+        )),
+        None => Err(ApiError::with_detail(
+            ErrorKind::OriginNotAllowed,
+            "no Origin header",
+        )),
+    }
+}
+
+/// The id of a file hosted here, when `url` is this proxy's URL for it.
+pub fn own_file_id(state: &AppState, url: &str) -> Option<FileId> {
+    let prefix = format!("{}{FILES_PATH}/", state.public_base_url);
+    url.strip_prefix(&prefix).and_then(FileId::parse)
+}
+
+/// Refuses a garment URL that is neither under an allowed prefix nor a crop this proxy
+/// produced, so that the shop pays only for its own products.
+pub fn check_garment(state: &AppState, url: &str) -> Result<(), ApiError> {
+    if state.policy.any_origin && state.policy.garment_prefixes.is_empty() {
+        return Ok(());
+    }
+    if state
+        .policy
+        .garment_prefixes
+        .iter()
+        .any(|p| url.starts_with(p.as_str()))
+    {
+        return Ok(());
+    }
+    let is_crop = own_file_id(state, url)
+        .and_then(|id| state.ledger.file(id.as_str()).ok().flatten())
+        .is_some_and(|file| file.kind == crate::ledger::FileKind::Crop);
+    if is_crop {
+        return Ok(());
+    }
+    Err(ApiError::with_detail(ErrorKind::GarmentNotAllowed, url))
+}
+
+/// Why the shop cannot take one more try-on now, if it cannot: the daily image cap or
+/// the spend cap. In-flight jobs count as if they will bill, so a burst cannot overshoot.
+pub fn shop_cap_reached(state: &AppState) -> Option<ErrorKind> {
+    let policy = &state.policy;
+    if policy.daily_image_cap.is_none() && policy.spend_cap_cny.is_none() {
+        return None;
+    }
+    let totals = match state.ledger.day_totals(today()) {
+        Ok(totals) => totals,
+        Err(err) => {
+            // Without the ledger the spend is unknown; refusing is the safe side.
+            tracing::error!(error = %err, "the ledger could not be read; refusing paid calls");
+            return Some(ErrorKind::SpendCap);
+        }
+    };
+    // The call being checked counts as one more in-flight image.
+    let committed = state.jobs.count_unfinished() as u64 + 1;
+    if let Some(cap) = policy.daily_image_cap
+        && totals.tryon_images + committed > cap
+    {
+        return Some(ErrorKind::DailyImageCap);
+    }
+    if let Some(cap) = policy.spend_cap_cny {
+        let spend = totals.cny + committed as f64 * policy.price_of(&state.model);
+        // A small tolerance keeps float sums such as 0.1 + 0.2 from tipping the cap.
+        if spend > cap + 1e-9 {
+            return Some(ErrorKind::SpendCap);
+        }
+    }
+    None
+}
+
+/// The status call's `reason` for a refusal kind.
+pub fn reason_of(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::DailyImageCap => "daily_image_cap",
+        ErrorKind::SpendCap => "spend_cap",
+        ErrorKind::ShopperDailyLimit => "shopper_daily_limit",
+        _ => "unavailable",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> ShopperKeys {
+        ShopperKeys::new(SecretString::from("test-secret".to_owned()))
+    }
+
+    #[test]
+    fn issued_tokens_verify_and_altered_ones_do_not() {
+        let keys = keys();
+        let token = keys.issue();
+        let key = keys.verify(&token).expect("a valid token");
+        assert!(key.starts_with("t:"));
+        let mut altered = token.clone();
+        let last = altered.pop().unwrap();
+        altered.push(if last == '0' { '1' } else { '0' });
+        assert_eq!(keys.verify(&altered), None);
+        assert_eq!(keys.verify("nonsense"), None);
+        let other = ShopperKeys::new(SecretString::from("another".to_owned()));
+        assert_eq!(other.verify(&token), None, "tokens are bound to the secret");
+    }
+
+    #[test]
+    fn ip_keys_are_stable_hashes_without_the_address() {
+        let keys = keys();
+        let key = keys.ip_key("203.0.113.9");
+        assert_eq!(key, keys.ip_key("203.0.113.9"));
+        assert_ne!(key, keys.ip_key("203.0.113.10"));
+        assert!(!key.contains("203.0.113.9"));
+    }
+
+    #[test]
+    fn days_turn_at_midnight_beijing_time() {
+        // 2026-01-01 15:59:59 UTC is 23:59:59 in Beijing; one second later is the next day.
+        let before = 1_767_283_199_000;
+        assert_eq!(day_of(before) + 1, day_of(before + 1000));
+    }
+
+    #[test]
+    fn cookies_are_secure_only_over_https() {
+        assert!(shopper_cookie("t", true).contains("SameSite=None; Secure"));
+        let plain = shopper_cookie("t", false);
+        assert!(plain.contains("HttpOnly") && plain.contains("SameSite=Lax"));
+        assert!(!plain.contains("Secure"));
+    }
+}

@@ -1,0 +1,93 @@
+//! The retention sweeper: deletes photos, results, cut-outs and finished jobs older than `TRYON_RETENTION_HOURS`.
+//!
+//! Shopper photos are personal data and the shop keeps them no longer than it needs
+//! them: by default 24 h, as long as the upstream keeps its own results. The ledger is
+//! kept (it holds no photo and no address), and daily counts are pruned after two days.
+
+use std::time::Duration;
+
+use crate::jobs::now_ms;
+use crate::policy::today;
+use crate::state::AppState;
+use crate::storage::FileId;
+
+/// How often the sweeper runs for a retention period: a quarter of it, between one
+/// second (tests use very short periods) and ten minutes.
+pub fn sweep_interval(retention: Duration) -> Duration {
+    (retention / 4).clamp(Duration::from_secs(1), Duration::from_secs(600))
+}
+
+/// What one sweep deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Swept {
+    pub files: u64,
+    pub jobs: u64,
+}
+
+/// Runs [`sweep_once`] periodically for the life of the proxy.
+pub async fn run_sweeper(state: AppState) {
+    let mut shutdown = state.shutdown.clone();
+    let mut ticks = tokio::time::interval(sweep_interval(state.retention));
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+        }
+        let swept = sweep_once(&state).await;
+        if swept != Swept::default() {
+            tracing::info!(files = swept.files, jobs = swept.jobs, "retention sweep");
+        }
+    }
+}
+
+/// Deletes everything older than the retention period, once.
+pub async fn sweep_once(state: &AppState) -> Swept {
+    let cutoff = now_ms().saturating_sub(state.retention.as_millis() as u64);
+    let mut swept = Swept::default();
+    match state.ledger.files_before(cutoff) {
+        Ok(ids) => {
+            for raw in ids {
+                if let Some(id) = FileId::parse(&raw)
+                    && let Err(err) = state.storage.delete(&id).await
+                {
+                    // Kept in the index, so the next sweep tries again.
+                    tracing::error!(file = %raw, error = %err, "an expired file could not be deleted");
+                    continue;
+                }
+                if state.ledger.remove_file(&raw).is_ok() {
+                    swept.files += 1;
+                }
+            }
+        }
+        Err(err) => tracing::error!(error = %err, "the file index could not be read"),
+    }
+    for job in state.jobs.finished_before(cutoff) {
+        state.jobs.remove(&job.id);
+        swept.jobs += 1;
+    }
+    if let Err(err) = state.ledger.prune_days(today() - 2) {
+        tracing::error!(error = %err, "old daily counts could not be pruned");
+    }
+    swept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_sweep_interval_follows_the_retention_within_bounds() {
+        assert_eq!(
+            sweep_interval(Duration::from_secs(24 * 3600)),
+            Duration::from_secs(600)
+        );
+        assert_eq!(
+            sweep_interval(Duration::from_secs(8)),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            sweep_interval(Duration::from_millis(100)),
+            Duration::from_secs(1)
+        );
+    }
+}

@@ -1,0 +1,119 @@
+//! `POST /api/v1/services/vision/image-process/process`: garment segmentation (`aitryon-parsing-v1`) through the proxy, with the cut-out images re-hosted here.
+//!
+//! The widget's "keep my own top/bottom" modes segment the shopper's photo and pass the
+//! crop back as a garment URL. The crops are downloaded at once and hosted by the proxy,
+//! so they outlive the upstream's 24 h links and count as garments "this proxy produced"
+//! for the garment policy. Each call is billed per input image in the ledger.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::extract::rejection::BytesRejection;
+use axum::http::HeaderMap;
+use tryon_api::ErrorKind;
+use tryon_api::wire::{MODEL_PARSING, SegmentRequest, SegmentResponse};
+
+use super::{ReqId, body_refusal};
+use crate::error::ApiError;
+use crate::jobs::{keep_file, now_ms};
+use crate::ledger::FileKind;
+use crate::policy::{Shopper, check_origin, day_of, own_file_id, shop_cap_reached};
+use crate::state::AppState;
+use crate::upstream::{UpstreamError, shopper_error};
+
+/// How often a segmentation call is tried while the upstream throttles or fails.
+const ATTEMPTS: u32 = 3;
+
+pub async fn segment(
+    State(state): State<AppState>,
+    ReqId(request_id): ReqId,
+    shopper: Shopper,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<SegmentResponse>, ApiError> {
+    check_origin(&state, &headers)?;
+    let bytes = body.map_err(body_refusal)?;
+    let mut request: SegmentRequest = serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::with_detail(ErrorKind::InvalidParameter, e))?;
+    // The shop pays for segmentation of its shoppers' own photos, with the one model.
+    request.model = MODEL_PARSING.to_owned();
+    let is_upload = own_file_id(&state, request.input.image_url.trim())
+        .and_then(|id| state.ledger.file(id.as_str()).ok().flatten())
+        .is_some_and(|file| file.kind == FileKind::Upload);
+    if !is_upload {
+        return Err(ApiError::new(ErrorKind::PersonNotUploaded));
+    }
+    {
+        let _gate = state
+            .admission_gate
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(kind) = shop_cap_reached(&state) {
+            return Err(ApiError::new(kind));
+        }
+    }
+
+    let mut answer = call_with_retries(&state, &request).await?;
+    let at = now_ms();
+    let images = answer.usage.map_or(1, |u| u.image_count);
+    let cny = f64::from(images) * state.policy.price_of(MODEL_PARSING);
+    if let Err(err) = state
+        .ledger
+        .bill(&request_id, day_of(at), at, MODEL_PARSING, images, cny)
+    {
+        tracing::error!(error = %err, "the segmentation bill could not be recorded");
+    }
+
+    let output = &mut answer.output;
+    for (urls, kind) in [
+        (&mut output.crop_img_url, FileKind::Crop),
+        (&mut output.parsing_img_url, FileKind::Parsing),
+    ] {
+        for url in urls.iter_mut() {
+            if let Some(upstream_url) = url.as_deref() {
+                let kept = keep_file(&state, upstream_url, kind, &shopper.key)
+                    .await
+                    .map_err(|reason| {
+                        tracing::error!(%reason, "a segmentation image could not be kept");
+                        ApiError::with_detail(
+                            ErrorKind::UpstreamUnavailable,
+                            "the cut-out could not be downloaded",
+                        )
+                    })?;
+                *url = Some(kept);
+            }
+        }
+    }
+    answer.request_id = request_id;
+    Ok(Json(answer))
+}
+
+/// Calls the upstream, trying again while it certainly did no work (429, 5xx, refused
+/// connection); segmentation is synchronous, so a retry cannot bill twice.
+async fn call_with_retries(
+    state: &AppState,
+    request: &SegmentRequest,
+) -> Result<SegmentResponse, ApiError> {
+    let mut attempt = 0;
+    loop {
+        match state.upstream.segment(request).await {
+            Ok(answer) => return Ok(answer),
+            Err(err) if attempt + 1 < ATTEMPTS && retryable(&err) => {
+                attempt += 1;
+                tracing::warn!(error = %err, attempt, "segmentation not accepted; retrying");
+                tokio::time::sleep(Duration::from_millis(300 << attempt)).await;
+            }
+            Err(err) => return Err(shopper_error(err)),
+        }
+    }
+}
+
+fn retryable(err: &UpstreamError) -> bool {
+    match err {
+        UpstreamError::Api { status, .. } => status.as_u16() == 429 || status.is_server_error(),
+        UpstreamError::Network(e) => e.is_connect(),
+        UpstreamError::Decode(_) => false,
+    }
+}

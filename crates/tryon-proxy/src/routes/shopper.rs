@@ -1,0 +1,72 @@
+//! `DELETE /api/v1/tryon/shopper`: deletes all of the calling shopper's photos, results, cut-outs and jobs at once.
+
+use axum::Json;
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use tryon_api::TaskStatus;
+
+use super::ReqId;
+use crate::error::ApiError;
+use crate::policy::Shopper;
+use crate::state::AppState;
+use crate::storage::FileId;
+
+/// Where a shopper deletes their data.
+pub const SHOPPER_PATH: &str = "/api/v1/tryon/shopper";
+
+/// Answer of the deletion.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShopperDeletion {
+    /// Jobs forgotten (queued ones are taken off the queue, pending ones cancelled upstream).
+    pub deleted_jobs: u64,
+    /// Photos, results and cut-outs deleted.
+    pub deleted_files: u64,
+    pub request_id: String,
+}
+
+pub async fn delete_shopper(
+    State(state): State<AppState>,
+    ReqId(request_id): ReqId,
+    shopper: Shopper,
+) -> Result<Json<ShopperDeletion>, ApiError> {
+    let jobs = state.jobs.of_shopper(&shopper.key);
+    let deleted_jobs = jobs.len() as u64;
+    for job in jobs {
+        let record = job.snapshot();
+        if !record.status.is_terminal() {
+            state.admission.remove(&job.id);
+            // A pending upstream task can still be stopped, which spares the shop the
+            // bill; a running one will finish, and its result is then not kept.
+            if record.status == TaskStatus::Pending
+                && let Some(upstream_id) = &record.upstream_id
+                && let Err(err) = state.upstream.cancel(upstream_id).await
+            {
+                tracing::info!(job = %job.id, error = %err, "could not cancel a deleted job upstream");
+            }
+        }
+        state.jobs.remove(&job.id);
+    }
+
+    let mut deleted_files = 0;
+    for raw in state
+        .ledger
+        .files_of(&shopper.key)
+        .map_err(ApiError::internal)?
+    {
+        if let Some(id) = FileId::parse(&raw) {
+            state
+                .storage
+                .delete(&id)
+                .await
+                .map_err(ApiError::internal)?;
+        }
+        state.ledger.remove_file(&raw).map_err(ApiError::internal)?;
+        deleted_files += 1;
+    }
+    tracing::info!(deleted_jobs, deleted_files, "a shopper deleted their data");
+    Ok(Json(ShopperDeletion {
+        deleted_jobs,
+        deleted_files,
+        request_id,
+    }))
+}

@@ -1,0 +1,238 @@
+//! The DashScope-shaped task endpoints: create (submitted upstream with the shop's key), query (from the proxy's own record, with long polling) and cancel.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use serde::Deserialize;
+use tryon_api::wire::{
+    CancelResponse, CreateTaskRequest, CreateTaskResponse, CreatedTask, TaskQueryResponse,
+};
+use tryon_api::{ErrorKind, ImageUrl, TaskStatus};
+
+use super::{ReqId, body_refusal};
+use crate::error::ApiError;
+use crate::policy::{self, Shopper, check_garment, check_origin, shop_cap_reached};
+use crate::state::AppState;
+use crate::upstream::shopper_error;
+
+/// The longest a long poll may wait; below common proxy and browser idle limits (30 s+).
+pub const MAX_WAIT_MS: u64 = 25_000;
+
+/// `POST /api/v1/services/aigc/image2image/image-synthesis`, as the browser sends it:
+/// no key and no async header; the proxy adds both.
+pub async fn create_task(
+    State(state): State<AppState>,
+    ReqId(request_id): ReqId,
+    shopper: Shopper,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Json<CreateTaskResponse>, ApiError> {
+    check_origin(&state, &headers)?;
+    let bytes = body.map_err(body_refusal)?;
+    let request = validate(&state, &bytes)?;
+    let day = policy::today();
+    let job = admit(&state, &shopper, day, request)?;
+    state.admission.enqueue(job.clone());
+    // Wait for this job's own submission, so that an upstream refusal is answered here
+    // in its own shape and status; a long queue answers PENDING with a position instead.
+    let mut changes = job.subscribe();
+    let _ = tokio::time::timeout(
+        state.admission.limits().create_wait,
+        changes.wait_for(|record| record.upstream_id.is_some() || record.status.is_terminal()),
+    )
+    .await;
+    let record = job.snapshot();
+    if let Some(refusal) = record.refusal {
+        state.jobs.remove(&job.id);
+        // Nothing was made, so it does not count against the shopper's day.
+        if state.policy.shopper_daily_limit > 0
+            && let Err(err) = state.ledger.refund_shopper_slot(day, &shopper.key)
+        {
+            tracing::error!(error = %err, "the shopper's daily count could not be corrected");
+        }
+        return Err(refusal);
+    }
+    Ok(Json(CreateTaskResponse {
+        output: CreatedTask {
+            task_id: job.id.clone(),
+            task_status: record.status,
+        },
+        request_id,
+    }))
+}
+
+/// Checks the shop's caps and the shopper's daily limit, and creates the job, all under
+/// one lock so that concurrent creates cannot overshoot a limit together.
+fn admit(
+    state: &AppState,
+    shopper: &Shopper,
+    day: i64,
+    request: CreateTaskRequest,
+) -> Result<std::sync::Arc<crate::jobs::Job>, ApiError> {
+    let _gate = state
+        .admission_gate
+        .lock()
+        .unwrap_or_else(|p| p.into_inner());
+    if let Some(kind) = shop_cap_reached(state) {
+        return Err(ApiError::new(kind));
+    }
+    let limit = state.policy.shopper_daily_limit;
+    if limit > 0 {
+        let took = state
+            .ledger
+            .take_shopper_slot(day, &shopper.key, limit)
+            .map_err(ApiError::internal)?;
+        if !took {
+            return Err(ApiError::with_detail(
+                ErrorKind::ShopperDailyLimit,
+                format!("{limit} per day"),
+            ));
+        }
+    }
+    Ok(state.jobs.create(request, &shopper.key))
+}
+
+/// Parses and checks a create body; the model is forced to the configured one and the
+/// refiner-only fields are dropped, so a browser cannot choose what the shop pays for.
+fn validate(state: &AppState, bytes: &[u8]) -> Result<CreateTaskRequest, ApiError> {
+    let mut request: CreateTaskRequest = serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::with_detail(ErrorKind::InvalidParameter, e))?;
+    request.model = state.model.clone();
+    let input = &mut request.input;
+    input.coarse_image_url = None;
+    if let Some(parameters) = request.parameters.as_mut() {
+        parameters.gender = None;
+    }
+    // An empty garment field means "no such garment", as the widget may send it.
+    for garment in [&mut input.top_garment_url, &mut input.bottom_garment_url] {
+        if garment.as_deref().is_some_and(|url| url.trim().is_empty()) {
+            *garment = None;
+        }
+    }
+    let urls = [
+        Some(&input.person_image_url),
+        input.top_garment_url.as_ref(),
+        input.bottom_garment_url.as_ref(),
+    ];
+    for url in urls.into_iter().flatten() {
+        ImageUrl::parse(url)
+            .map_err(|violation| ApiError::with_detail(ErrorKind::InvalidUrl, violation))?;
+    }
+    if input.top_garment_url.is_none() && input.bottom_garment_url.is_none() {
+        return Err(ApiError::new(ErrorKind::InvalidGarment));
+    }
+    for garment in [&input.top_garment_url, &input.bottom_garment_url]
+        .into_iter()
+        .flatten()
+    {
+        check_garment(state, garment)?;
+    }
+    Ok(request)
+}
+
+/// Query string of a task query.
+#[derive(Debug, Deserialize)]
+pub struct WaitQuery {
+    /// Wait up to this long (capped at [`MAX_WAIT_MS`]) for a change.
+    pub wait_ms: Option<u64>,
+    /// The status the caller already knows; defaults to the current one.
+    pub since: Option<String>,
+}
+
+/// `GET /api/v1/tasks/{job_id}`: the proxy's record, never an upstream query.
+pub async fn get_task(
+    State(state): State<AppState>,
+    ReqId(request_id): ReqId,
+    shopper: Shopper,
+    Path(job_id): Path<String>,
+    query: Result<Query<WaitQuery>, QueryRejection>,
+) -> Result<Json<TaskQueryResponse>, ApiError> {
+    let Query(query) =
+        query.map_err(|e| ApiError::with_detail(ErrorKind::InvalidParameter, e.body_text()))?;
+    let job = state
+        .jobs
+        .get_for(&job_id, &shopper.key)
+        .ok_or_else(|| ApiError::new(ErrorKind::TaskNotFound))?;
+
+    let wait = Duration::from_millis(query.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
+    let current = job.snapshot().status;
+    if !wait.is_zero() && !current.is_terminal() {
+        let since = query.since.map(TaskStatus::from).unwrap_or(current);
+        let mut changes = job.subscribe();
+        let mut shutdown = state.shutdown.clone();
+        let _waiting = LongPollGuard::enter(&state);
+        tokio::select! {
+            _ = tokio::time::timeout(wait, changes.wait_for(|record| record.status != since)) => {}
+            _ = shutdown.wait_for(|stopping| *stopping) => {}
+        }
+    }
+    let record = job.snapshot();
+    let queue_position = if record.upstream_id.is_none() && !record.status.is_terminal() {
+        state.admission.position(&job.id)
+    } else {
+        None
+    };
+    Ok(Json(record.to_response(
+        &job.id,
+        request_id,
+        queue_position,
+    )))
+}
+
+/// `POST /api/v1/tasks/{job_id}/cancel`: forwarded upstream while the task is pending.
+pub async fn cancel_task(
+    State(state): State<AppState>,
+    ReqId(request_id): ReqId,
+    shopper: Shopper,
+    Path(job_id): Path<String>,
+) -> Result<Json<CancelResponse>, ApiError> {
+    let job = state
+        .jobs
+        .get_for(&job_id, &shopper.key)
+        .ok_or_else(|| ApiError::new(ErrorKind::TaskNotFound))?;
+    let record = job.snapshot();
+    if !record.status.is_cancellable() {
+        return Err(ApiError::new(ErrorKind::UnsupportedOperation));
+    }
+    match &record.upstream_id {
+        Some(upstream_id) => {
+            state
+                .upstream
+                .cancel(upstream_id)
+                .await
+                .map_err(shopper_error)?;
+        }
+        // Still queued: taking it off the queue is the whole cancel, nothing was sent.
+        None if state.admission.remove(&job.id) => {}
+        // Off the queue but without an upstream id: the create call is on its way.
+        None => return Err(ApiError::new(ErrorKind::UnsupportedOperation)),
+    }
+    job.update(|record| record.status = TaskStatus::Canceled);
+    tracing::info!(job = %job.id, "task cancelled");
+    Ok(Json(CancelResponse { request_id }))
+}
+
+/// Counts a waiting long poll for the metrics, also when the client goes away mid-wait
+/// (the handler's future is then dropped, and the guard with it).
+struct LongPollGuard<'a>(&'a AppState);
+
+impl<'a> LongPollGuard<'a> {
+    fn enter(state: &'a AppState) -> LongPollGuard<'a> {
+        state
+            .long_polls
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        LongPollGuard(state)
+    }
+}
+
+impl Drop for LongPollGuard<'_> {
+    fn drop(&mut self) {
+        self.0
+            .long_polls
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}

@@ -1,0 +1,380 @@
+//! Building the router (`app`) and starting the whole proxy on a bound port (`spawn`), the embedded emulator included.
+
+use std::any::Any;
+use std::future::Future;
+use std::io;
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, Request};
+use axum::http::{HeaderName, Method, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use secrecy::SecretString;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
+use tracing::Level;
+use tryon_api::ErrorKind;
+use tryon_api::proxy::{FILES_PATH, STATUS_PATH, UPLOADS_PATH};
+use tryon_api::wire::{CREATE_TASK_PATH, SEGMENT_PATH, TASKS_PATH};
+
+use crate::admission::{self, Admission};
+use crate::configuration::{Settings, UpstreamSettings};
+use crate::embedded::{self, EmbeddedUpstream};
+use crate::error::{ApiError, fill_request_id, request_id_of};
+use crate::jobs::{Job, JobStore, poll_until_done};
+use crate::ledger::Ledger;
+use crate::persistence::{DbError, JobDb};
+use crate::policy::{SHOPPER_HEADER, ShopperKeys};
+use crate::retention;
+use crate::routes;
+use crate::state::{AppState, Shared};
+use crate::storage::LocalStorage;
+use crate::upstream::UpstreamClient;
+
+/// Longest time one request may take: above the 25 s long poll and the upstream timeout.
+pub const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(40);
+
+/// The proxy's router with every layer, ready to serve.
+pub fn app(state: AppState) -> Router {
+    let x_request_id = HeaderName::from_static("x-request-id");
+    let x_shopper = HeaderName::from_static(SHOPPER_HEADER);
+    // Credentials are allowed so that a cross-site widget may send the shopper cookie;
+    // browsers refuse that with a literal `*`, so `*` mirrors the caller's origin instead.
+    let origins = if state.policy.any_origin {
+        AllowOrigin::mirror_request()
+    } else {
+        AllowOrigin::list(state.allowed_origins.clone())
+    };
+    let cors = CorsLayer::new()
+        .allow_origin(origins)
+        .allow_credentials(true)
+        .allow_methods([Method::GET, Method::POST, Method::DELETE])
+        .allow_headers([
+            header::CONTENT_TYPE,
+            header::ACCEPT_LANGUAGE,
+            x_shopper.clone(),
+        ])
+        .expose_headers([x_request_id.clone(), x_shopper])
+        .max_age(Duration::from_secs(600));
+    let trace = TraceLayer::new_for_http()
+        .make_span_with(|request: &Request<Body>| {
+            tracing::info_span!(
+                "request",
+                method = %request.method(),
+                path = %request.uri().path(),
+                request_id = %request_id_of(request),
+            )
+        })
+        // One line per answered request at the default level, with its status and time.
+        .on_response(DefaultOnResponse::new().level(Level::INFO));
+
+    Router::new()
+        .route(
+            UPLOADS_PATH,
+            post(routes::upload).layer(DefaultBodyLimit::max(routes::MAX_UPLOAD_BYTES)),
+        )
+        .route(&format!("{FILES_PATH}/{{id}}"), get(routes::serve_file))
+        .route(CREATE_TASK_PATH, post(routes::create_task))
+        .route(SEGMENT_PATH, post(routes::segment))
+        .route(routes::SHOPPER_PATH, delete(routes::delete_shopper))
+        .route(&format!("{TASKS_PATH}/{{job_id}}"), get(routes::get_task))
+        .route(
+            &format!("{TASKS_PATH}/{{job_id}}/cancel"),
+            post(routes::cancel_task),
+        )
+        .route(STATUS_PATH, get(routes::shop_status))
+        .route("/healthz", get(routes::healthz))
+        .route("/readyz", get(routes::readyz))
+        .route("/metrics", get(routes::metrics))
+        .fallback(routes::route_not_found)
+        .method_not_allowed_fallback(routes::method_not_allowed)
+        // Layers run outside-in from the last one added: request id, trace, CORS, error
+        // bodies, panic catcher, time limit, handler.
+        .layer(middleware::from_fn(time_limit))
+        .layer(CatchPanicLayer::custom(|_panic: Box<dyn Any + Send>| {
+            ApiError::internal("a handler panicked").into_response()
+        }))
+        .layer(middleware::from_fn(fill_request_id))
+        .layer(cors)
+        .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
+        .layer(trace)
+        .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
+        .with_state(state)
+}
+
+/// Ends a request that takes longer than [`REQUEST_TIME_LIMIT`] with an error body.
+async fn time_limit(request: Request, next: Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIME_LIMIT, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::new(ErrorKind::RequestTimeout).into_response(),
+    }
+}
+
+/// Why the proxy could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("could not listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: io::Error },
+    #[error("could not use the data folder {path}: {source}")]
+    DataDir { path: String, source: io::Error },
+    #[error("could not open the job database {path}: {source}")]
+    Jobs { path: String, source: DbError },
+    #[error("could not read or create the shopper secret {path}: {source}")]
+    Secret { path: String, source: io::Error },
+    #[error("could not start the embedded DashScope emulator: {0}")]
+    Emulator(io::Error),
+    #[error("could not build the HTTP client: {0}")]
+    Client(reqwest::Error),
+}
+
+/// A proxy serving in the background.
+pub struct RunningProxy {
+    /// The bound address (the real port when 0 was asked for).
+    pub addr: SocketAddr,
+    /// How the upstream and browsers reach the files hosted here.
+    pub public_base_url: String,
+    /// `dashscope` or `dashscope-sim`.
+    pub upstream_kind: &'static str,
+    pub model: String,
+    /// The upstream's base URL (the emulator's loopback address when embedded).
+    pub upstream_base_url: String,
+    pub state: AppState,
+    server: JoinHandle<io::Result<()>>,
+    // Kept so that the emulator lives exactly as long as the proxy.
+    _embedded: Option<EmbeddedUpstream>,
+}
+
+impl RunningProxy {
+    /// Waits until the server has shut down (after the shutdown future given to [`spawn`]).
+    pub async fn wait(self) -> io::Result<()> {
+        self.server.await.map_err(io::Error::other)?
+    }
+}
+
+/// Binds, starts the upstream (the embedded emulator when no key is set) and serves in a
+/// background task until `shutdown` completes. Port 0 picks a free port, so tests run
+/// side by side.
+pub async fn spawn(
+    settings: Settings,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<RunningProxy, StartupError> {
+    let listener =
+        TcpListener::bind(settings.listen)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: settings.listen,
+                source,
+            })?;
+    let addr = listener.local_addr().map_err(|source| StartupError::Bind {
+        addr: settings.listen,
+        source,
+    })?;
+    let public_base_url = settings.public_base_url.clone().unwrap_or_else(|| {
+        // An unspecified address (0.0.0.0) cannot be dialled everywhere; loopback can.
+        let host = if addr.ip().is_unspecified() {
+            SocketAddr::from((Ipv4Addr::LOCALHOST, addr.port()))
+        } else {
+            addr
+        };
+        format!("http://{host}")
+    });
+
+    let storage = LocalStorage::open(&settings.data_dir)
+        .await
+        .map_err(|source| StartupError::DataDir {
+            path: settings.data_dir.display().to_string(),
+            source,
+        })?;
+
+    let db_path = settings.data_dir.join("jobs.sqlite3");
+    let (jobs, restored) = JobDb::open(&db_path)
+        .and_then(|db| {
+            let stored = db.load_all()?;
+            Ok(JobStore::with_db(db, stored))
+        })
+        .map_err(|source| StartupError::Jobs {
+            path: db_path.display().to_string(),
+            source,
+        })?;
+
+    let ledger = Ledger::open(&db_path).map_err(|source| StartupError::Jobs {
+        path: db_path.display().to_string(),
+        source,
+    })?;
+    let shopper_secret = match &settings.policy.shopper_secret {
+        Some(secret) => secret.clone(),
+        None => load_or_create_secret(&settings.data_dir.join("shopper-secret"))
+            .await
+            .map_err(|source| StartupError::Secret {
+                path: settings
+                    .data_dir
+                    .join("shopper-secret")
+                    .display()
+                    .to_string(),
+                source,
+            })?,
+    };
+
+    let (base_url, api_key, time_scale, embedded): (String, SecretString, f64, _) =
+        match &settings.upstream {
+            UpstreamSettings::DashScope { base_url, api_key } => {
+                if is_loopback_url(&public_base_url) && !is_loopback_url(base_url) {
+                    tracing::warn!(
+                        %public_base_url,
+                        "DashScope must download the shopper's photos from this proxy, but \
+                         TRYON_PUBLIC_BASE_URL is a loopback address; set it to a public URL"
+                    );
+                }
+                (base_url.clone(), api_key.clone(), 1.0, None)
+            }
+            UpstreamSettings::Embedded { time_scale } => {
+                let sim = embedded::start(*time_scale)
+                    .await
+                    .map_err(StartupError::Emulator)?;
+                tracing::warn!(
+                    emulator = %sim.base_url,
+                    "DASHSCOPE_API_KEY is not set: using the OFFLINE DashScope emulator. \
+                     Results are drawn previews, not real try-ons."
+                );
+                (
+                    sim.base_url.clone(),
+                    sim.api_key.clone(),
+                    *time_scale,
+                    Some(sim),
+                )
+            }
+        };
+    let upstream = UpstreamClient::new(base_url.clone(), api_key).map_err(StartupError::Client)?;
+
+    let (stop_sender, stop_receiver) = watch::channel(false);
+    let state = AppState::new(Shared {
+        model: settings.model.clone(),
+        upstream_kind: settings.upstream.kind(),
+        public_base_url: public_base_url.clone(),
+        allowed_origins: settings.allowed_origins.clone(),
+        policy: settings.policy.clone(),
+        shopper_keys: ShopperKeys::new(shopper_secret),
+        ledger,
+        admission_gate: std::sync::Mutex::new(()),
+        retention: settings.retention,
+        last_probe: std::sync::Mutex::new(None),
+        long_polls: std::sync::atomic::AtomicUsize::new(0),
+        upstream,
+        storage: Arc::new(storage),
+        jobs,
+        admission: Admission::new(settings.admission),
+        time_scale,
+        shutdown: stop_receiver,
+    });
+    tokio::spawn(admission::run_dispatcher(state.clone()));
+    tokio::spawn(retention::run_sweeper(state.clone()));
+    resume(&state, restored);
+    let router = app(state.clone());
+    let server = tokio::spawn(async move {
+        // The peer address is the shopper's identity of last resort (no token sent).
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Long polls end at once instead of holding the shutdown for 25 s.
+            let _ = stop_sender.send(true);
+        })
+        .await
+    });
+
+    Ok(RunningProxy {
+        addr,
+        public_base_url,
+        upstream_kind: settings.upstream.kind(),
+        model: settings.model,
+        upstream_base_url: base_url,
+        state,
+        server,
+        _embedded: embedded,
+    })
+}
+
+/// Picks up the jobs a previous run left unfinished: polls the submitted ones again,
+/// queues the ones never sent, and fails the ones whose submission was cut short (they
+/// may exist upstream, and sending them again could bill the shop twice).
+fn resume(state: &AppState, restored: Vec<Arc<Job>>) {
+    let mut counts = (0, 0, 0);
+    for job in restored {
+        let record = job.snapshot();
+        if record.status.is_terminal() {
+            continue;
+        }
+        match (&record.upstream_id, record.submit_attempted) {
+            (Some(_), _) => {
+                counts.0 += 1;
+                let slot = state.admission.try_running_slot();
+                tokio::spawn(poll_until_done(state.clone(), job, slot));
+            }
+            (None, false) => {
+                counts.1 += 1;
+                state.admission.enqueue(job);
+            }
+            (None, true) => {
+                counts.2 += 1;
+                job.update(|r| {
+                    r.fail(
+                        tryon_api::ErrorKind::UpstreamUnavailable,
+                        Some(
+                            "the proxy restarted while sending this try-on; it was not sent again",
+                        ),
+                    )
+                });
+            }
+        }
+    }
+    if counts != (0, 0, 0) {
+        tracing::info!(
+            polling = counts.0,
+            queued = counts.1,
+            failed = counts.2,
+            "resumed the unfinished jobs of the previous run"
+        );
+    }
+}
+
+/// The secret that signs shopper tokens: read from `path`, or made and written there on
+/// first start, so that tokens stay valid across restarts without any configuration.
+async fn load_or_create_secret(path: &std::path::Path) -> io::Result<SecretString> {
+    match tokio::fs::read_to_string(path).await {
+        Ok(secret) if secret.trim().len() >= 32 => Ok(SecretString::from(secret.trim().to_owned())),
+        Ok(_) | Err(_) => {
+            let secret = format!(
+                "{:032x}{:032x}",
+                rand::random::<u128>(),
+                rand::random::<u128>()
+            );
+            tokio::fs::write(path, &secret).await?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                tokio::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).await?;
+            }
+            Ok(SecretString::from(secret))
+        }
+    }
+}
+
+fn is_loopback_url(url: &str) -> bool {
+    let rest = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .to_ascii_lowercase();
+    rest.starts_with("127.") || rest.starts_with("localhost") || rest.starts_with("[::1]")
+}

@@ -1,0 +1,74 @@
+//! The shared state every handler and poll loop sees: upstream client, storage, jobs and the few settings they need.
+
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use axum::http::HeaderValue;
+use tokio::sync::watch;
+
+use crate::admission::Admission;
+use crate::jobs::{self, JobStore};
+use crate::ledger::Ledger;
+use crate::policy::{PolicySettings, ShopperKeys};
+use crate::storage::{FileId, Storage};
+use crate::upstream::UpstreamClient;
+
+/// Cheap to clone: everything lives behind one `Arc`.
+#[derive(Clone)]
+pub struct AppState(Arc<Shared>);
+
+/// The contents of [`AppState`].
+pub struct Shared {
+    /// The model every create call is sent with.
+    pub model: String,
+    /// `dashscope` or `dashscope-sim`, for the status call and the logs.
+    pub upstream_kind: &'static str,
+    /// How the upstream and browsers reach files hosted here, without a trailing slash.
+    pub public_base_url: String,
+    /// Browser origins allowed by CORS and for paid calls.
+    pub allowed_origins: Vec<HeaderValue>,
+    /// The shop's rules for paid calls.
+    pub policy: PolicySettings,
+    /// Signs shopper tokens.
+    pub shopper_keys: ShopperKeys,
+    /// Spend, daily counts and the index of hosted files.
+    pub ledger: Ledger,
+    /// Held while a paid call is checked against the caps and counted, so that
+    /// concurrent calls cannot all take the last one.
+    pub admission_gate: Mutex<()>,
+    /// How long files and jobs are kept.
+    pub retention: Duration,
+    /// The last upstream readiness probe, reused for a few seconds so that frequent
+    /// readiness checks do not turn into upstream traffic.
+    pub last_probe: Mutex<Option<(Instant, Result<(), String>)>>,
+    pub upstream: UpstreamClient,
+    pub storage: Arc<dyn Storage>,
+    pub jobs: JobStore,
+    pub admission: Admission,
+    /// The emulator's time scale, applied to the poll schedule; 1.0 against the real service.
+    pub time_scale: f64,
+    /// Long polls waiting now, for the metrics.
+    pub long_polls: std::sync::atomic::AtomicUsize,
+    /// Turns true when the proxy shuts down, so that long polls end at once.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+
+    /// The public URL of a stored file.
+    pub fn file_url(&self, id: &FileId) -> String {
+        jobs::file_url(&self.public_base_url, id)
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}

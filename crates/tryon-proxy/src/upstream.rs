@@ -1,0 +1,352 @@
+//! The DashScope client: one `reqwest::Client` with timeouts, the key sent only in the upstream's Authorization header.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use reqwest::StatusCode;
+use secrecy::{ExposeSecret, SecretString};
+use tryon_api::ErrorKind;
+use tryon_api::wire::{
+    ASYNC_HEADER, ASYNC_HEADER_VALUE, CREATE_TASK_PATH, CancelResponse, CreateTaskRequest,
+    CreateTaskResponse, ErrorBody, SEGMENT_PATH, SegmentRequest, SegmentResponse,
+    TaskQueryResponse, cancel_path, task_path,
+};
+
+use crate::error::ApiError;
+
+/// The largest result image the proxy downloads; results are a few MB at most.
+pub const MAX_DOWNLOAD_BYTES: usize = 20 * 1024 * 1024;
+
+/// Why an upstream call did not give the expected answer.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    /// The service answered with an error body (or a status without one).
+    #[error("the upstream answered {status} {code}: {message}", code = body.code, message = body.message)]
+    Api { status: StatusCode, body: ErrorBody },
+    /// The service could not be reached or the connection broke.
+    #[error("the upstream could not be reached: {0}")]
+    Network(#[source] reqwest::Error),
+    /// The service answered 2xx with a body that is not the documented shape.
+    #[error("the upstream answer could not be read: {0}")]
+    Decode(String),
+}
+
+impl UpstreamError {
+    /// Whether trying again later may succeed: network trouble, throttling and 5xx.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            UpstreamError::Api { status, .. } => {
+                status.is_server_error() || *status == StatusCode::TOO_MANY_REQUESTS
+            }
+            UpstreamError::Network(_) => true,
+            UpstreamError::Decode(_) => false,
+        }
+    }
+}
+
+/// Upper bounds (seconds) of the latency histogram buckets: from a loopback emulator
+/// (milliseconds) to a slow download (the 30 s client timeout).
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+/// One call kind's latency histogram.
+#[derive(Debug, Clone, Default)]
+pub struct Histogram {
+    /// Cumulative counts per bucket of [`LATENCY_BUCKETS`].
+    pub buckets: Vec<u64>,
+    pub count: u64,
+    pub sum_seconds: f64,
+}
+
+/// What the upstream answered and how fast, for the metrics.
+#[derive(Debug, Default)]
+pub struct UpstreamStats {
+    latency: Mutex<BTreeMap<&'static str, Histogram>>,
+    /// `(call, HTTP status or "network")` to count.
+    answers: Mutex<BTreeMap<(&'static str, String), u64>>,
+}
+
+impl UpstreamStats {
+    fn record(&self, call: &'static str, outcome: String, elapsed: Duration) {
+        let seconds = elapsed.as_secs_f64();
+        {
+            let mut latency = self.latency.lock().unwrap_or_else(|p| p.into_inner());
+            let histogram = latency.entry(call).or_insert_with(|| Histogram {
+                buckets: vec![0; LATENCY_BUCKETS.len()],
+                ..Histogram::default()
+            });
+            for (bucket, bound) in histogram.buckets.iter_mut().zip(LATENCY_BUCKETS) {
+                if seconds <= *bound {
+                    *bucket += 1;
+                }
+            }
+            histogram.count += 1;
+            histogram.sum_seconds += seconds;
+        }
+        *self
+            .answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry((call, outcome))
+            .or_insert(0) += 1;
+    }
+
+    /// A copy of the latency histograms by call.
+    pub fn latency(&self) -> BTreeMap<&'static str, Histogram> {
+        self.latency
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// A copy of the answer counts by call and status.
+    pub fn answers(&self) -> BTreeMap<(&'static str, String), u64> {
+        self.answers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+}
+
+/// The DashScope API as the proxy uses it.
+#[derive(Clone)]
+pub struct UpstreamClient {
+    http: reqwest::Client,
+    base_url: String,
+    api_key: SecretString,
+    stats: Arc<UpstreamStats>,
+}
+
+impl UpstreamClient {
+    /// A client for the service at `base_url` (no trailing slash) using `api_key`.
+    pub fn new(base_url: impl Into<String>, api_key: SecretString) -> reqwest::Result<Self> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(30))
+            // Redirects could carry the Authorization header to another host; the API never
+            // redirects, so none are followed.
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent(concat!("tryon-proxy/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(UpstreamClient {
+            http,
+            base_url: base_url.into().trim_end_matches('/').to_owned(),
+            api_key,
+            stats: Arc::new(UpstreamStats::default()),
+        })
+    }
+
+    /// Latency and answer counts of the calls made so far.
+    pub fn stats(&self) -> &UpstreamStats {
+        &self.stats
+    }
+
+    /// Runs one upstream call and records its latency and outcome.
+    async fn timed<T>(
+        &self,
+        call: &'static str,
+        run: impl Future<Output = Result<T, UpstreamError>>,
+    ) -> Result<T, UpstreamError> {
+        let started = Instant::now();
+        let result = run.await;
+        let outcome = match &result {
+            Ok(_) => "200".to_owned(),
+            Err(UpstreamError::Api { status, .. }) => status.as_u16().to_string(),
+            Err(UpstreamError::Network(_)) => "network".to_owned(),
+            Err(UpstreamError::Decode(_)) => "undecodable".to_owned(),
+        };
+        self.stats.record(call, outcome, started.elapsed());
+        result
+    }
+
+    /// Cuts garments out of a person photo (`aitryon-parsing-v1`), synchronously.
+    pub async fn segment(
+        &self,
+        request: &SegmentRequest,
+    ) -> Result<SegmentResponse, UpstreamError> {
+        self.timed("segment", async {
+            let response = self
+                .http
+                .post(format!("{}{SEGMENT_PATH}", self.base_url))
+                .bearer_auth(self.api_key.expose_secret())
+                .json(request)
+                .send()
+                .await
+                .map_err(UpstreamError::Network)?;
+            read_json(response).await
+        })
+        .await
+    }
+
+    /// Whether the upstream answers and accepts the key: a query of a task id that does
+    /// not exist, which the service answers without doing any work.
+    pub async fn probe(&self) -> Result<(), UpstreamError> {
+        match self.query("readyz-probe").await {
+            Ok(_) => Ok(()),
+            Err(UpstreamError::Api { status, body })
+                if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN =>
+            {
+                Err(UpstreamError::Api { status, body })
+            }
+            // Any other answer (even an error body) proves the service is reachable.
+            Err(UpstreamError::Api { .. }) | Err(UpstreamError::Decode(_)) => Ok(()),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// Submits an asynchronous try-on task.
+    pub async fn create(
+        &self,
+        request: &CreateTaskRequest,
+    ) -> Result<CreateTaskResponse, UpstreamError> {
+        self.timed("create", async {
+            let response = self
+                .http
+                .post(format!("{}{CREATE_TASK_PATH}", self.base_url))
+                .bearer_auth(self.api_key.expose_secret())
+                .header(ASYNC_HEADER, ASYNC_HEADER_VALUE)
+                .json(request)
+                .send()
+                .await
+                .map_err(UpstreamError::Network)?;
+            read_json(response).await
+        })
+        .await
+    }
+
+    /// Queries one task.
+    pub async fn query(&self, task_id: &str) -> Result<TaskQueryResponse, UpstreamError> {
+        self.timed("query", async {
+            let response = self
+                .http
+                .get(format!("{}{}", self.base_url, task_path(task_id)))
+                .bearer_auth(self.api_key.expose_secret())
+                .send()
+                .await
+                .map_err(UpstreamError::Network)?;
+            read_json(response).await
+        })
+        .await
+    }
+
+    /// Cancels a task that is still pending.
+    pub async fn cancel(&self, task_id: &str) -> Result<CancelResponse, UpstreamError> {
+        self.timed("cancel", async {
+            let response = self
+                .http
+                .post(format!("{}{}", self.base_url, cancel_path(task_id)))
+                .bearer_auth(self.api_key.expose_secret())
+                .send()
+                .await
+                .map_err(UpstreamError::Network)?;
+            read_json(response).await
+        })
+        .await
+    }
+
+    /// Downloads a result image. The result lives on object storage, not on the API host,
+    /// so no Authorization header is sent: the key must never leave for another host.
+    pub async fn download(&self, url: &str) -> Result<Bytes, UpstreamError> {
+        self.timed("download", self.download_untimed(url)).await
+    }
+
+    async fn download_untimed(&self, url: &str) -> Result<Bytes, UpstreamError> {
+        let mut response = self
+            .http
+            .get(url)
+            .send()
+            .await
+            .map_err(UpstreamError::Network)?;
+        let status = response.status();
+        if !status.is_success() {
+            return Err(UpstreamError::Api {
+                status,
+                body: ErrorBody {
+                    code: String::new(),
+                    message: format!("the result download answered {status}"),
+                    request_id: String::new(),
+                },
+            });
+        }
+        // Read chunk by chunk so that a huge or endless answer cannot fill the memory.
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(UpstreamError::Network)? {
+            if bytes.len() + chunk.len() > MAX_DOWNLOAD_BYTES {
+                return Err(UpstreamError::Decode(format!(
+                    "the result is larger than {MAX_DOWNLOAD_BYTES} bytes"
+                )));
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(Bytes::from(bytes))
+    }
+}
+
+/// Decodes a 2xx answer as `T`, any other as an [`ErrorBody`].
+async fn read_json<T: serde::de::DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<T, UpstreamError> {
+    let status = response.status();
+    let bytes = response.bytes().await.map_err(UpstreamError::Network)?;
+    if status.is_success() {
+        return serde_json::from_slice(&bytes).map_err(|e| UpstreamError::Decode(e.to_string()));
+    }
+    let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| ErrorBody {
+        code: String::new(),
+        message: format!("the upstream answered {status} without an error body"),
+        request_id: String::new(),
+    });
+    Err(UpstreamError::Api { status, body })
+}
+
+/// What the shopper is told when an upstream call fails.
+///
+/// Upstream refusals are relayed in the same shape and with the same status, except key
+/// and account problems (401, 403): those are the shop's to fix, are logged for it, and
+/// show to the shopper as an unavailable service so that nothing about the key leaks.
+pub fn shopper_error(err: UpstreamError) -> ApiError {
+    match err {
+        UpstreamError::Api { status, body }
+            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN =>
+        {
+            tracing::error!(
+                %status,
+                code = %body.code,
+                message = %body.message,
+                "the upstream refused the shop's key or account; check DASHSCOPE_API_KEY and the account"
+            );
+            ApiError::new(ErrorKind::UpstreamUnavailable)
+        }
+        UpstreamError::Api { status, body } => {
+            match ErrorKind::from_wire(&body.code, &body.message) {
+                Some(kind) => {
+                    let message = if body.message.trim().is_empty() {
+                        kind.message().to_owned()
+                    } else {
+                        body.message
+                    };
+                    ApiError {
+                        status,
+                        body: ErrorBody {
+                            code: kind.code().to_owned(),
+                            message,
+                            request_id: String::new(),
+                        },
+                    }
+                }
+                None => {
+                    tracing::error!(%status, code = %body.code, message = %body.message, "the upstream answered an unknown error");
+                    ApiError::new(ErrorKind::UpstreamUnavailable)
+                }
+            }
+        }
+        other => {
+            tracing::error!(error = %other, "the upstream call failed");
+            ApiError::new(ErrorKind::UpstreamUnavailable)
+        }
+    }
+}

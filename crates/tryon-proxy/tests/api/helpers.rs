@@ -1,0 +1,351 @@
+//! Shared test fixtures: `spawn_app()` on port 0 with a temp data folder, HTTP helpers and generated images.
+
+use std::io::Cursor;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use dashscope_sim::{SimConfig, SimHandle};
+use secrecy::SecretString;
+use serde_json::Value;
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+use tryon_api::proxy::{UPLOADS_PATH, UploadResponse};
+use tryon_api::wire::{CREATE_TASK_PATH, ErrorBody, TaskQueryResponse, task_path};
+use tryon_proxy::admission::AdmissionLimits;
+use tryon_proxy::configuration::{Settings, UpstreamSettings};
+use tryon_proxy::policy::PolicySettings;
+use tryon_proxy::startup::{self, RunningProxy};
+
+/// Emulated time runs 50 times faster: a 20 s task takes about 0.4 s.
+pub const TIME_SCALE: f64 = 0.02;
+/// The shop page every test client calls from, as a browser would say in `Origin`.
+pub const SHOP_ORIGIN: &str = "http://127.0.0.1:8080";
+
+/// One running proxy and what a test needs to talk to it.
+pub struct TestApp {
+    /// `http://127.0.0.1:{port}`.
+    pub base: String,
+    pub http: reqwest::Client,
+    pub proxy: RunningProxy,
+    stop: oneshot::Sender<()>,
+    data_dir: TempDir,
+}
+
+/// A proxy with the embedded emulator, as a shop developer runs it without a key.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(UpstreamSettings::Embedded {
+        time_scale: TIME_SCALE,
+    })
+    .await
+}
+
+/// A proxy talking to the given upstream.
+pub async fn spawn_app_with(upstream: UpstreamSettings) -> TestApp {
+    spawn_app_on(upstream, AdmissionLimits::default(), None).await
+}
+
+/// A proxy with the given upstream, limits and data folder (a fresh one when `None`;
+/// pass the folder of a stopped proxy to restart it).
+pub async fn spawn_app_on(
+    upstream: UpstreamSettings,
+    admission: AdmissionLimits,
+    data_dir: Option<TempDir>,
+) -> TestApp {
+    spawn_app_full(upstream, admission, data_dir, PolicySettings::open(), None).await
+}
+
+/// A proxy with every knob: the shop policy and the retention period (24 h when `None`).
+pub async fn spawn_app_full(
+    upstream: UpstreamSettings,
+    admission: AdmissionLimits,
+    data_dir: Option<TempDir>,
+    policy: PolicySettings,
+    retention: Option<Duration>,
+) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        tryon_proxy::telemetry::init("debug");
+    }
+    let data_dir = data_dir.unwrap_or_else(|| tempfile::tempdir().expect("a temp folder"));
+    let settings = Settings {
+        upstream,
+        model: "aitryon-plus".to_owned(),
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        public_base_url: None,
+        allowed_origins: vec![SHOP_ORIGIN.parse().unwrap()],
+        data_dir: data_dir.path().to_owned(),
+        admission,
+        policy,
+        retention: retention.unwrap_or(Duration::from_secs(24 * 3600)),
+    };
+    let (stop, stopped) = oneshot::channel::<()>();
+    let proxy = startup::spawn(settings, async move {
+        let _ = stopped.await;
+    })
+    .await
+    .expect("the proxy starts");
+    TestApp {
+        base: format!("http://{}", proxy.addr),
+        http: shop_page_client(),
+        proxy,
+        stop,
+        data_dir,
+    }
+}
+
+/// An HTTP client that calls like the widget on the shop page: with its `Origin`.
+pub fn shop_page_client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("origin", SHOP_ORIGIN.parse().unwrap());
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// The emulator on port 0 with one accepted key, started by the test so that it can
+/// outlive a proxy or be configured.
+pub async fn spawn_sim(key: &str, configure: impl FnOnce(&mut SimConfig)) -> SimHandle {
+    let mut config = SimConfig {
+        api_keys: vec![key.to_owned()],
+        time_scale: TIME_SCALE,
+        ..Default::default()
+    };
+    configure(&mut config);
+    dashscope_sim::spawn(config, SocketAddr::from(([127, 0, 0, 1], 0)))
+        .await
+        .expect("the emulator starts")
+}
+
+/// The upstream settings for a test-started emulator.
+pub fn dashscope(sim: &SimHandle, key: &str) -> UpstreamSettings {
+    UpstreamSettings::DashScope {
+        base_url: sim.base_url(),
+        api_key: SecretString::from(key.to_owned()),
+    }
+}
+
+/// A proxy whose upstream is the emulator started by the test with a known key, so that
+/// the test can look for that key in every answer.
+pub async fn spawn_app_with_key(sim_key: &str, proxy_key: &str) -> (TestApp, SimHandle) {
+    let sim = spawn_sim(sim_key, |_| {}).await;
+    let app = spawn_app_with(dashscope(&sim, proxy_key)).await;
+    (app, sim)
+}
+
+impl TestApp {
+    /// Shuts the proxy down gracefully and hands back its data folder.
+    pub async fn stop(self) -> TempDir {
+        let _ = self.stop.send(());
+        self.proxy.wait().await.expect("a clean shutdown");
+        self.data_dir
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn upload(&self, bytes: Vec<u8>, content_type: &str) -> reqwest::Response {
+        self.http
+            .post(self.url(UPLOADS_PATH))
+            .header("content-type", content_type)
+            .body(bytes)
+            .send()
+            .await
+            .expect("the upload request is sent")
+    }
+
+    /// Uploads an image that must be accepted.
+    pub async fn upload_ok(&self, bytes: Vec<u8>, content_type: &str) -> UploadResponse {
+        let response = self.upload(bytes, content_type).await;
+        assert_eq!(response.status(), 201, "upload refused");
+        response.json().await.unwrap()
+    }
+
+    pub async fn create(&self, body: &Value) -> reqwest::Response {
+        self.http
+            .post(self.url(CREATE_TASK_PATH))
+            .json(body)
+            .send()
+            .await
+            .expect("the create request is sent")
+    }
+
+    pub async fn create_raw(&self, body: &str) -> reqwest::Response {
+        self.http
+            .post(self.url(CREATE_TASK_PATH))
+            .header("content-type", "application/json")
+            .body(body.to_owned())
+            .send()
+            .await
+            .expect("the create request is sent")
+    }
+
+    pub async fn get_task(&self, id: &str, query: &str) -> reqwest::Response {
+        self.http
+            .get(format!("{}{query}", self.url(&task_path(id))))
+            .send()
+            .await
+            .expect("the query request is sent")
+    }
+
+    /// Long-polls until the task ends; fails the test after 30 s.
+    pub async fn wait_until_done(&self, id: &str) -> TaskQueryResponse {
+        let started = Instant::now();
+        loop {
+            let answer: TaskQueryResponse = self
+                .get_task(id, "?wait_ms=2000")
+                .await
+                .json()
+                .await
+                .unwrap();
+            if answer.output.task_status.is_terminal() {
+                return answer;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "task {id} still {} after 30 s",
+                answer.output.task_status
+            );
+        }
+    }
+
+    /// Uploads a person photo and a garment, and answers a valid create body using them.
+    pub async fn tryon_body(&self, person: Vec<u8>) -> Value {
+        let person = self.upload_ok(person, "image/jpeg").await;
+        let garment = self.upload_ok(noise_png(300, 360, 2), "image/png").await;
+        serde_json::json!({
+            "model": "aitryon-plus",
+            "input": {"person_image_url": person.url, "top_garment_url": garment.url},
+            "parameters": {"resolution": -1, "restore_face": true}
+        })
+    }
+}
+
+/// Reads an error answer, checking the contract's shape.
+pub async fn error_body(response: reqwest::Response) -> ErrorBody {
+    let body: ErrorBody = response.json().await.expect("an error body");
+    assert!(
+        !body.request_id.is_empty(),
+        "the error carries a request id"
+    );
+    body
+}
+
+/// A tiny deterministic generator, so images are the same on every run.
+struct Noise(u64);
+
+impl Noise {
+    fn next(&mut self) -> u8 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 24) as u8
+    }
+}
+
+fn noise_rgb(width: u32, height: u32, seed: u64, base: u8, amplitude: u8) -> image::RgbImage {
+    let mut noise = Noise(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+    image::RgbImage::from_fn(width, height, |_, _| {
+        let mut channel = || base.saturating_add(noise.next() % amplitude.max(1));
+        image::Rgb([channel(), channel(), channel()])
+    })
+}
+
+/// A JPEG full of noise: large enough for the 5 KB rule and, for the emulator, one
+/// person as wide as the image.
+pub fn noise_jpeg(width: u32, height: u32, seed: u64) -> Vec<u8> {
+    encode_jpeg(&noise_rgb(width, height, seed, 0, 255))
+}
+
+/// A JPEG of an almost plain wall: no person for the emulator to find.
+pub fn empty_wall_jpeg(width: u32, height: u32) -> Vec<u8> {
+    encode_jpeg(&noise_rgb(width, height, 7, 120, 12))
+}
+
+/// A PNG full of noise.
+pub fn noise_png(width: u32, height: u32, seed: u64) -> Vec<u8> {
+    let mut out = Cursor::new(Vec::new());
+    noise_rgb(width, height, seed, 0, 255)
+        .write_to(&mut out, image::ImageFormat::Png)
+        .unwrap();
+    out.into_inner()
+}
+
+fn encode_jpeg(img: &image::RgbImage) -> Vec<u8> {
+    let mut out = Vec::new();
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+        .encode_image(img)
+        .unwrap();
+    out
+}
+
+/// A PNG header claiming the given size, padded with zeros to `total` bytes: enough for
+/// the header-only rules, cheap to make at any size.
+pub fn fake_png(width: u32, height: u32, total: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    bytes.extend(width.to_be_bytes());
+    bytes.extend(height.to_be_bytes());
+    bytes.resize(total, 0);
+    bytes
+}
+
+/// Inserts an APP1 EXIF segment holding `payload` right after the JPEG start marker.
+pub fn with_exif(jpeg: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut body = b"Exif\0\0".to_vec();
+    body.extend(payload);
+    let mut out = jpeg[..2].to_vec();
+    out.extend([0xFF, 0xE1]);
+    out.extend(((body.len() + 2) as u16).to_be_bytes());
+    out.extend(body);
+    out.extend(&jpeg[2..]);
+    out
+}
+
+/// A second shopper: a client with its own token from the status call, sent in the
+/// `X-Tryon-Shopper` header the way a cross-site widget does.
+pub async fn new_shopper(app: &TestApp) -> (String, reqwest::Client) {
+    let status: tryon_api::proxy::ShopStatus = app
+        .http
+        .get(app.url(tryon_api::proxy::STATUS_PATH))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = status
+        .shopper_token
+        .expect("the status call issues a token");
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("origin", SHOP_ORIGIN.parse().unwrap());
+    headers.insert("x-tryon-shopper", token.parse().unwrap());
+    let client = reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap();
+    (token, client)
+}
+
+/// The person sample with two garment colours, which the emulator's segmentation cuts
+/// into an upper and a lower region.
+pub fn two_tone_person() -> Vec<u8> {
+    dashscope_sim::samples::sample("person-2.jpg")
+        .expect("the sample exists")
+        .render()
+        .expect("the sample encodes")
+}
+
+/// Reads one metric's value from the Prometheus text, by its full name with labels.
+pub async fn metric(app: &TestApp, series: &str) -> Option<f64> {
+    let text = app
+        .http
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+}

@@ -1,0 +1,11 @@
+//! The proxy's integration tests, one binary: every test starts its own proxy on port 0 (with the embedded emulator unless it says otherwise).
+
+mod admission;
+mod helpers;
+mod policy;
+mod resilience;
+mod retention;
+mod security;
+mod segmentation;
+mod tasks;
+mod uploads;

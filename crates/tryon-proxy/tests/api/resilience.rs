@@ -1,0 +1,333 @@
+//! The proxy under load and failure: a burst stays within the account's limits, a killed proxy binary resumes its jobs, and results outlive the upstream's copies.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use dashscope_sim::SimHandle;
+use tokio::task::JoinSet;
+use tryon_api::TaskStatus;
+use tryon_api::wire::{CreateTaskResponse, TaskQueryResponse, task_path};
+use tryon_proxy::admission::AdmissionLimits;
+
+use crate::helpers::{
+    SHOP_ORIGIN, dashscope, metric, noise_jpeg, noise_png, shop_page_client, spawn_app_on,
+    spawn_sim,
+};
+
+const KEY: &str = "sk-resilience-test";
+
+#[tokio::test]
+async fn a_burst_of_30_creates_never_runs_more_than_5_upstream_and_draws_no_429() {
+    // The emulator enforces the documented 10 creates/s and answers 429 beyond it.
+    let sim = spawn_sim(KEY, |_| {}).await;
+    let app = spawn_app_on(dashscope(&sim, KEY), AdmissionLimits::default(), None).await;
+    let body = app.tryon_body(noise_jpeg(300, 450, 100)).await;
+
+    // Watches the emulator's own task states while the burst drains.
+    let done = Arc::new(AtomicBool::new(false));
+    let max_running = Arc::new(AtomicUsize::new(0));
+    let watcher = {
+        let (done, max_running) = (done.clone(), max_running.clone());
+        let jobs = app.proxy.state.clone();
+        let sim_state = sim.state().clone();
+        tokio::spawn(async move {
+            while !done.load(Ordering::SeqCst) {
+                let running = jobs
+                    .jobs
+                    .all()
+                    .iter()
+                    .filter_map(|job| job.snapshot().upstream_id)
+                    .filter(|id| !sim_state.task_status(id).is_terminal())
+                    .count();
+                max_running.fetch_max(running, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+
+    let started = Instant::now();
+    let mut creates = JoinSet::new();
+    for _ in 0..30 {
+        let (client, url, body) = (
+            app.http.clone(),
+            app.url(tryon_api::wire::CREATE_TASK_PATH),
+            body.clone(),
+        );
+        creates.spawn(async move { client.post(url).json(&body).send().await.unwrap() });
+    }
+    let mut ids = Vec::new();
+    while let Some(response) = creates.join_next().await {
+        let response = response.unwrap();
+        assert_eq!(response.status(), 200);
+        ids.push(
+            response
+                .json::<CreateTaskResponse>()
+                .await
+                .unwrap()
+                .output
+                .task_id,
+        );
+    }
+    for id in &ids {
+        let finished = app.wait_until_done(id).await;
+        assert_eq!(
+            finished.output.task_status,
+            TaskStatus::Succeeded,
+            "{finished:?}"
+        );
+    }
+    let drained = started.elapsed();
+    done.store(true, Ordering::SeqCst);
+    watcher.await.unwrap();
+
+    let peak = max_running.load(Ordering::SeqCst);
+    assert!(peak <= 5, "{peak} tasks ran upstream at once");
+    assert!(peak >= 2, "the burst ran in parallel: peak {peak}");
+    assert_eq!(
+        metric(
+            &app,
+            "tryon_upstream_responses_total{call=\"create\",status=\"429\"}"
+        )
+        .await,
+        None,
+        "the emulator never throttled a create"
+    );
+    assert_eq!(
+        metric(
+            &app,
+            "tryon_upstream_responses_total{call=\"create\",status=\"200\"}"
+        )
+        .await,
+        Some(30.0)
+    );
+    eprintln!("burst of 30 drained in {drained:?}, peak {peak} upstream");
+}
+
+/// The proxy binary, started against `sim` on `listen` with `data_dir`; answers the child
+/// and the address it reports once it listens.
+fn start_binary(sim: &SimHandle, listen: &str, data_dir: &Path) -> (Child, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tryon-proxy"))
+        .env("DASHSCOPE_API_KEY", KEY)
+        .env("DASHSCOPE_BASE_URL", sim.base_url())
+        .env("TRYON_LISTEN", listen)
+        .env("TRYON_DATA_DIR", data_dir)
+        .env("TRYON_ALLOWED_ORIGINS", SHOP_ORIGIN)
+        // The test uploads its garments, so any loopback URL is a garment here.
+        .env("TRYON_GARMENT_PREFIXES", "http://127.0.0.1:")
+        .env("TRYON_SHOPPER_DAILY_LIMIT", "0")
+        .env("TRYON_CREATE_WAIT_MS", "0")
+        .env("RUST_LOG", "info")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the proxy binary starts");
+    let stderr = child.stderr.take().unwrap();
+    let (found, address) = std::sync::mpsc::channel();
+    // The log is read to its end, so that a full pipe never blocks the proxy.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if let Some(rest) = line.split("listening on http://").nth(1) {
+                let addr: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
+                    .collect();
+                let _ = found.send(addr);
+            }
+        }
+    });
+    let addr = address
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the proxy reports its address");
+    (child, format!("http://{addr}"))
+}
+
+async fn query(http: &reqwest::Client, base: &str, id: &str, wait: &str) -> TaskQueryResponse {
+    http.get(format!("{base}{}{wait}", task_path(id)))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
+async fn wait_done(http: &reqwest::Client, base: &str, id: &str) -> TaskQueryResponse {
+    let started = Instant::now();
+    loop {
+        let answer = query(http, base, id, "?wait_ms=2000").await;
+        if answer.output.task_status.is_terminal() {
+            return answer;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "{id} never ended"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_killed_proxy_binary_resumes_queued_and_running_jobs_and_serves_finished_ones() {
+    // About 3 s per emulated task: long enough to kill the proxy mid-task.
+    let sim = spawn_sim(KEY, |c| c.time_scale = 0.15).await;
+    let data = tempfile::tempdir().unwrap();
+    let http = shop_page_client();
+    let (mut first, base) = start_binary(&sim, "127.0.0.1:0", data.path());
+
+    let upload = |bytes: Vec<u8>, kind: &'static str| {
+        let (http, url) = (
+            http.clone(),
+            format!("{base}{}", tryon_api::proxy::UPLOADS_PATH),
+        );
+        async move {
+            let response = http
+                .post(url)
+                .header("content-type", kind)
+                .body(bytes)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(response.status(), 201);
+            response
+                .json::<tryon_api::proxy::UploadResponse>()
+                .await
+                .unwrap()
+                .url
+        }
+    };
+    let person = upload(noise_jpeg(300, 450, 101), "image/jpeg").await;
+    let garment = upload(noise_png(300, 360, 4), "image/png").await;
+    let body = serde_json::json!({
+        "model": "aitryon-plus",
+        "input": {"person_image_url": person, "top_garment_url": garment}
+    });
+    let create = || {
+        let (http, url, body) = (
+            http.clone(),
+            format!("{base}{}", tryon_api::wire::CREATE_TASK_PATH),
+            body.clone(),
+        );
+        async move {
+            let response = http.post(url).json(&body).send().await.unwrap();
+            assert_eq!(response.status(), 200);
+            response
+                .json::<CreateTaskResponse>()
+                .await
+                .unwrap()
+                .output
+                .task_id
+        }
+    };
+
+    let finished = create().await;
+    let finished_answer = wait_done(&http, &base, &finished).await;
+    assert_eq!(finished_answer.output.task_status, TaskStatus::Succeeded);
+    let finished_image = finished_answer.output.image_url.unwrap();
+
+    let mut ids = Vec::new();
+    for _ in 0..8 {
+        ids.push(create().await);
+    }
+    // Five are submitted (the account's limit) and three wait in the queue.
+    let started = Instant::now();
+    loop {
+        let mut running = 0;
+        let mut queued = 0;
+        for id in &ids {
+            let answer = query(&http, &base, id, "").await;
+            assert!(!answer.output.task_status.is_terminal(), "{answer:?}");
+            if answer.output.queue_position.is_some() {
+                queued += 1;
+            } else if answer.output.submit_time.is_some() {
+                running += 1;
+            }
+        }
+        if (running, queued) == (5, 3) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "{running} running and {queued} queued"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    first.kill().expect("SIGKILL");
+    first.wait().unwrap();
+
+    // Connections to the killed process are dead; a browser would open new ones too.
+    let http = shop_page_client();
+    let port = base.rsplit(':').next().unwrap();
+    let (mut second, base_again) = start_binary(&sim, &format!("127.0.0.1:{port}"), data.path());
+    assert_eq!(base_again, base);
+    for id in &ids {
+        let answer = wait_done(&http, &base, id).await;
+        assert_eq!(
+            answer.output.task_status,
+            TaskStatus::Succeeded,
+            "{answer:?}"
+        );
+        assert!(answer.output.submit_time.is_some());
+        let image = http
+            .get(answer.output.image_url.unwrap())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(image.status(), 200);
+    }
+    let again = query(&http, &base, &finished, "").await;
+    assert_eq!(again.output.task_status, TaskStatus::Succeeded);
+    assert_eq!(
+        again.output.image_url.as_deref(),
+        Some(finished_image.as_str())
+    );
+    assert_eq!(
+        http.get(&finished_image).send().await.unwrap().status(),
+        200
+    );
+    second.kill().unwrap();
+    second.wait().unwrap();
+}
+
+#[tokio::test]
+async fn results_are_served_after_the_upstream_has_forgotten_the_task() {
+    // Emulated days last about 4 s: the upstream forgets tasks and results quickly.
+    let sim = spawn_sim(KEY, |c| c.time_scale = 0.00005).await;
+    let app = spawn_app_on(dashscope(&sim, KEY), AdmissionLimits::default(), None).await;
+    let body = app.tryon_body(noise_jpeg(300, 450, 102)).await;
+    let created: CreateTaskResponse = app.create(&body).await.json().await.unwrap();
+    let id = created.output.task_id;
+    let done = app.wait_until_done(&id).await;
+    assert_eq!(done.output.task_status, TaskStatus::Succeeded, "{done:?}");
+    let upstream_id = app
+        .proxy
+        .state
+        .jobs
+        .get(&id)
+        .unwrap()
+        .snapshot()
+        .upstream_id
+        .unwrap();
+
+    let started = Instant::now();
+    while sim.state().task_status(&upstream_id) != TaskStatus::Unknown {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the emulator still knows the task"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let again: TaskQueryResponse = app.get_task(&id, "").await.json().await.unwrap();
+    assert_eq!(again.output.task_status, TaskStatus::Succeeded);
+    let image = app
+        .http
+        .get(again.output.image_url.unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(image.status(), 200);
+    assert!(image.bytes().await.unwrap().len() > 1000);
+}
