@@ -1,19 +1,34 @@
-//! The widget's only I/O edge: the proxy calls (upload, create, query and cancel a task) over gloo-net.
+//! The widget's only I/O edge: the proxy calls (upload, segment, create, long-poll, cancel a task) over gloo-net.
 //!
 //! Every body is a contract type from `tryon_api`; this module only moves them over HTTP
 //! and sorts failures into [`ApiError`], so that the flow above it stays free of `fetch`.
 
-use gloo_net::http::{Request, Response};
+use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
-use tryon_api::ErrorKind;
 use tryon_api::proxy::{UPLOADS_PATH, UploadResponse};
 use tryon_api::wire::{
     CREATE_TASK_PATH, CancelResponse, CreateTaskRequest, CreateTaskResponse, ErrorBody,
-    TaskQueryResponse, cancel_path, task_path,
+    SEGMENT_PATH, SegmentRequest, SegmentResponse, TaskQueryResponse, cancel_path, task_path,
 };
+use tryon_api::{ErrorKind, TaskStatus};
 
-use crate::photo::PreparedPhoto;
 use crate::problem::Problem;
+
+/// The header that carries the anonymous shopper token for pages whose browsers block the
+/// proxy's cookie (the proxy reads the header first, then the cookie).
+pub const SHOPPER_HEADER: &str = "X-Tryon-Shopper";
+
+/// How long the proxy may hold one task query open while nothing changes.
+pub const LONG_POLL_WAIT_MS: u32 = 20_000;
+
+/// Where the proxy is and who the shopper is.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Proxy {
+    /// Base URL of the proxy; empty for the page's own origin.
+    pub base: String,
+    /// The shopper token from the proxy's status answer, when the loader got one.
+    pub token: Option<String>,
+}
 
 /// Why a proxy call gave no usable answer.
 #[derive(Debug, Clone, PartialEq)]
@@ -22,7 +37,7 @@ pub enum ApiError {
     Service { status: u16, body: ErrorBody },
     /// The proxy answered an error status without a readable error body.
     Status(u16),
-    /// No answer at all: offline, DNS, refused connection, CORS.
+    /// No answer at all: offline, DNS, refused connection, CORS, or an aborted request.
     Network(String),
     /// A success status whose body is not the expected JSON.
     Decode(String),
@@ -57,41 +72,95 @@ pub fn endpoint(base: &str, path: &str) -> String {
     format!("{}{path}", base.trim_end_matches('/'))
 }
 
-/// Stores the shopper's photo on the proxy, which answers with a URL the upstream can fetch.
-pub async fn upload_photo(base: &str, photo: &PreparedPhoto) -> Result<UploadResponse, ApiError> {
-    let request = Request::post(&endpoint(base, UPLOADS_PATH))
-        .header("Content-Type", &photo.content_type)
-        .body(photo.blob.clone())
-        .map_err(|error| ApiError::Network(error.to_string()))?;
-    decode(request.send().await).await
+/// The long-poll query parameters: answer as soon as the status is no longer `since`.
+pub fn long_poll_params(since: &TaskStatus) -> [(&'static str, String); 2] {
+    [
+        ("wait_ms", LONG_POLL_WAIT_MS.to_string()),
+        ("since", since.as_str().to_owned()),
+    ]
 }
 
-/// Creates the asynchronous try-on task.
-pub async fn create_task(
-    base: &str,
-    body: &CreateTaskRequest,
-) -> Result<CreateTaskResponse, ApiError> {
-    // No `X-DashScope-Async` header: the proxy adds it upstream, and a custom header would
-    // force a CORS preflight whenever the proxy lives on another origin than the shop.
-    let request = Request::post(&endpoint(base, CREATE_TASK_PATH))
-        .json(body)
-        .map_err(|error| ApiError::Decode(error.to_string()))?;
-    decode(request.send().await).await
-}
+impl Proxy {
+    /// Adds the shopper's identity: the token header when known, and cookies on
+    /// cross-origin calls (same-origin calls send them anyway).
+    fn identify(&self, request: RequestBuilder) -> RequestBuilder {
+        let request = if self.base.is_empty() {
+            request
+        } else {
+            request.credentials(web_sys::RequestCredentials::Include)
+        };
+        match &self.token {
+            Some(token) => request.header(SHOPPER_HEADER, token),
+            None => request,
+        }
+    }
 
-/// Asks for the state of one task.
-pub async fn query_task(base: &str, task_id: &str) -> Result<TaskQueryResponse, ApiError> {
-    // The id came from the network, so it is escaped before it becomes part of a path.
-    let escaped = String::from(js_sys::encode_uri_component(task_id));
-    let request = Request::get(&endpoint(base, &task_path(&escaped)));
-    decode(request.send().await).await
-}
+    fn post(&self, path: &str) -> RequestBuilder {
+        self.identify(Request::post(&endpoint(&self.base, path)))
+    }
 
-/// Asks the proxy to cancel a task; the service only cancels tasks that are still queued.
-pub async fn cancel_task(base: &str, task_id: &str) -> Result<CancelResponse, ApiError> {
-    let escaped = String::from(js_sys::encode_uri_component(task_id));
-    let request = Request::post(&endpoint(base, &cancel_path(&escaped)));
-    decode(request.send().await).await
+    /// Stores the shopper's photo on the proxy, which answers with a URL the upstream can fetch.
+    pub async fn upload_photo(
+        &self,
+        blob: &web_sys::Blob,
+        content_type: &str,
+    ) -> Result<UploadResponse, ApiError> {
+        let request = self
+            .post(UPLOADS_PATH)
+            .header("Content-Type", content_type)
+            .body(blob.clone())
+            .map_err(|error| ApiError::Network(error.to_string()))?;
+        decode(request.send().await).await
+    }
+
+    /// Cuts the shopper's own garment out of their photo (the keep-own modes); the proxy
+    /// re-hosts the crops, so their URLs pass its garment policy.
+    pub async fn segment(&self, body: &SegmentRequest) -> Result<SegmentResponse, ApiError> {
+        let request = self
+            .post(SEGMENT_PATH)
+            .json(body)
+            .map_err(|error| ApiError::Decode(error.to_string()))?;
+        decode(request.send().await).await
+    }
+
+    /// Creates the asynchronous try-on task.
+    pub async fn create_task(
+        &self,
+        body: &CreateTaskRequest,
+    ) -> Result<CreateTaskResponse, ApiError> {
+        // No `X-DashScope-Async` header: the proxy adds it upstream.
+        let request = self
+            .post(CREATE_TASK_PATH)
+            .json(body)
+            .map_err(|error| ApiError::Decode(error.to_string()))?;
+        decode(request.send().await).await
+    }
+
+    /// Asks for the state of one task; with `since`, the proxy holds the answer until the
+    /// status differs or its wait ends. `abort` ends the wait early when the shopper leaves.
+    pub async fn query_task(
+        &self,
+        task_id: &str,
+        since: Option<&TaskStatus>,
+        abort: Option<&web_sys::AbortSignal>,
+    ) -> Result<TaskQueryResponse, ApiError> {
+        // The id came from the network, so it is escaped before it becomes part of a path.
+        let escaped = String::from(js_sys::encode_uri_component(task_id));
+        let url = endpoint(&self.base, &task_path(&escaped));
+        let mut request = Request::get(&url);
+        if let Some(since) = since {
+            // gloo-net encodes the parameters; a query already in the URL would gain a stray `&`.
+            request = request.query(long_poll_params(since));
+        }
+        let request = self.identify(request).abort_signal(abort);
+        decode(request.send().await).await
+    }
+
+    /// Asks the proxy to cancel a task; the service only cancels tasks that are still queued.
+    pub async fn cancel_task(&self, task_id: &str) -> Result<CancelResponse, ApiError> {
+        let escaped = String::from(js_sys::encode_uri_component(task_id));
+        decode(self.post(&cancel_path(&escaped)).send().await).await
+    }
 }
 
 /// Reads a success body as `T`, or an error body as [`ApiError::Service`].
@@ -127,6 +196,21 @@ mod tests {
         assert_eq!(
             endpoint("http://127.0.0.1:8787/", CREATE_TASK_PATH),
             "http://127.0.0.1:8787/api/v1/services/aigc/image2image/image-synthesis"
+        );
+        assert_eq!(
+            endpoint("", SEGMENT_PATH),
+            "/api/v1/services/vision/image-process/process"
+        );
+    }
+
+    #[test]
+    fn the_long_poll_waits_twenty_seconds_for_a_change_of_status() {
+        assert_eq!(
+            long_poll_params(&TaskStatus::PreProcessing),
+            [
+                ("wait_ms", "20000".to_owned()),
+                ("since", "PRE-PROCESSING".to_owned())
+            ]
         );
     }
 

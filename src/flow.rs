@@ -1,16 +1,17 @@
-//! One try-on from chosen file to picture: prepare, upload, create the task, poll until it ends.
+//! One try-on from chosen photo to picture: prepare, upload, segment (keep-own modes), create, long-poll until it ends.
 //!
 //! The flow knows nothing of Leptos: it reports each [`Phase`] through a callback and asks
-//! `alive` before every step, so the dialog can stop it by going away and tests or other
-//! front ends can drive it with plain closures.
+//! `alive` before every step, so the dialog can stop it by going away (or by the cancel
+//! button) and tests or other front ends can drive it with plain closures.
 
 use gloo_timers::future::TimeoutFuture;
 use tryon_api::mode::{Garments, TryOnMode};
 use tryon_api::poll::{DEFAULT_DEADLINE_MS, deadline_passed, delay_before_poll_ms};
-use tryon_api::wire::{CreateTaskRequest, MODEL_TRYON_PLUS, TaskOutput, TryOnParameters};
-use tryon_api::{ErrorKind, Resolution, TaskStatus};
+use tryon_api::wire::{CreateTaskRequest, MODEL_TRYON_PLUS, TaskOutput};
+use tryon_api::{ErrorKind, TaskStatus};
 
-use crate::api;
+use crate::api::Proxy;
+use crate::mode::Choices;
 use crate::photo;
 use crate::problem::Problem;
 
@@ -24,15 +25,22 @@ pub enum Phase {
     Preparing,
     /// The photo is being uploaded to the proxy.
     Uploading,
+    /// The shopper's own garment is being cut out of the photo (keep-own modes).
+    Segmenting,
     /// The task is being created.
     Starting,
     /// The task exists; the last state the proxy reported.
     Waiting {
+        task_id: String,
         status: TaskStatus,
         queue_position: Option<u32>,
     },
-    /// The picture is ready.
-    Done { image_url: String },
+    /// The picture is ready; `before_url` is the uploaded photo, for the comparison.
+    Done {
+        task_id: String,
+        image_url: String,
+        before_url: String,
+    },
     /// The try-on stopped without a picture.
     Failed(Problem),
 }
@@ -44,55 +52,51 @@ impl Phase {
     }
 }
 
-/// What one try-on needs besides the photo: where the proxy is and what to wear.
+/// What one try-on needs besides the photo: the proxy, the garments and the choices.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
-    /// Base URL of the proxy; empty for the page's own origin.
-    pub proxy: String,
+    pub proxy: Proxy,
     /// Absolute garment URLs the upstream can fetch.
     pub garments: Garments,
+    pub choices: Choices,
 }
 
 impl Job {
-    /// The single-call mode the product's garments allow.
-    pub fn mode(&self) -> TryOnMode {
-        match (&self.garments.top, &self.garments.bottom) {
-            (Some(_), Some(_)) => TryOnMode::TopAndBottom,
-            (None, Some(_)) => TryOnMode::BottomOnly,
-            _ => TryOnMode::TopOnly,
-        }
-    }
-
-    /// The create-task body for a person photo at `person_image_url`.
-    pub fn request(&self, person_image_url: &str) -> Result<CreateTaskRequest, Problem> {
+    /// The create-task body for a person photo at `person_image_url`; `own_crop` is the
+    /// shopper's own garment in the keep-own modes.
+    pub fn request(
+        &self,
+        person_image_url: &str,
+        own_crop: Option<&str>,
+    ) -> Result<CreateTaskRequest, Problem> {
         let input = self
-            .mode()
-            .tryon_input(person_image_url, &self.garments, None)
+            .choices
+            .mode
+            .tryon_input(person_image_url, &self.garments, own_crop)
             .map_err(|_| Problem::Catalogue(ErrorKind::InvalidGarment))?;
         Ok(CreateTaskRequest {
             model: MODEL_TRYON_PLUS.to_owned(),
             input,
-            parameters: Some(TryOnParameters {
-                // The photo's own size and the shopper's own face: both also keep the
-                // result eligible for the later refinement call.
-                resolution: Some(Resolution::Original),
-                restore_face: Some(true),
-                gender: None,
-            }),
+            parameters: Some(self.choices.parameters()),
         })
+    }
+
+    fn mode(&self) -> TryOnMode {
+        self.choices.mode
     }
 }
 
 /// Runs one try-on of `file` to its end, reporting every phase. Returns early, silently,
 /// as soon as `alive` says nobody is listening any more, cancelling a task that is still
-/// queued on the way out.
+/// queued on the way out. `abort` ends a long poll at once when the shopper leaves.
 pub async fn run(
     job: &Job,
-    file: &web_sys::File,
+    file: &web_sys::Blob,
     report: &dyn Fn(Phase),
     alive: &dyn Fn() -> bool,
+    abort: Option<&web_sys::AbortSignal>,
 ) {
-    if let Err(problem) = run_inner(job, file, report, alive).await
+    if let Err(problem) = run_inner(job, file, report, alive, abort).await
         && alive()
     {
         report(Phase::Failed(problem));
@@ -101,68 +105,105 @@ pub async fn run(
 
 async fn run_inner(
     job: &Job,
-    file: &web_sys::File,
+    file: &web_sys::Blob,
     report: &dyn Fn(Phase),
     alive: &dyn Fn() -> bool,
+    abort: Option<&web_sys::AbortSignal>,
 ) -> Result<(), Problem> {
     report(Phase::Preparing);
-    let prepared = photo::prepare(file).await.map_err(Problem::Photo)?;
+    let prepared = photo::prepare(file).await?;
     if !alive() {
         return Ok(());
     }
 
     report(Phase::Uploading);
-    let upload = api::upload_photo(&job.proxy, &prepared)
+    let upload = job
+        .proxy
+        .upload_photo(&prepared.blob, &prepared.content_type)
         .await
         .map_err(|error| error.problem())?;
-    let request = job.request(&upload.url)?;
+    if !alive() {
+        return Ok(());
+    }
+
+    let own_crop = match job.mode().segment_request(&upload.url) {
+        Some(segment) => {
+            report(Phase::Segmenting);
+            let answer = job
+                .proxy
+                .segment(&segment)
+                .await
+                .map_err(|error| error.problem())?;
+            let crop = answer.output.crop_img_url.into_iter().next().flatten();
+            Some(crop.ok_or(Problem::NoOwnGarment)?)
+        }
+        None => None,
+    };
+    let request = job.request(&upload.url, own_crop.as_deref())?;
     if !alive() {
         return Ok(());
     }
 
     report(Phase::Starting);
-    let created = api::create_task(&job.proxy, &request)
+    let created = job
+        .proxy
+        .create_task(&request)
         .await
         .map_err(|error| error.problem())?;
     let task_id = created.output.task_id;
     let mut last_status = created.output.task_status;
     report(Phase::Waiting {
+        task_id: task_id.clone(),
         status: last_status.clone(),
         queue_position: None,
     });
 
     let started_ms = js_sys::Date::now();
-    let mut attempt = 0;
+    // Failures in a row, for the contract's back-off; quiet answers of a proxy that does
+    // not hold the query open use the same schedule so the flow never spins.
+    let mut failures = 0;
+    let mut quiet = 0;
     loop {
         // Every way out of the loop for a shopper who left passes here.
         if !alive() {
             abandon(&job.proxy, &task_id, &last_status).await;
             return Ok(());
         }
-        TimeoutFuture::new(delay_before_poll_ms(attempt)).await;
-        attempt = attempt.saturating_add(1);
-        if !alive() {
-            continue;
-        }
         if deadline_passed(started_ms, js_sys::Date::now(), DEFAULT_DEADLINE_MS) {
             abandon(&job.proxy, &task_id, &last_status).await;
             return Err(Problem::TimedOut);
         }
-        match api::query_task(&job.proxy, &task_id).await {
+        let asked_ms = js_sys::Date::now();
+        match job
+            .proxy
+            .query_task(&task_id, Some(&last_status), abort)
+            .await
+        {
             Ok(answer) => {
+                failures = 0;
+                let changed = answer.output.task_status != last_status;
                 last_status = answer.output.task_status.clone();
                 if !alive() {
                     continue;
                 }
-                let phase = settle(answer.output)?;
+                let phase = settle(answer.output, &upload.url)?;
                 let finished = matches!(phase, Phase::Done { .. });
                 report(phase);
                 if finished {
                     return Ok(());
                 }
+                if !changed && js_sys::Date::now() - asked_ms < 1_000.0 {
+                    TimeoutFuture::new(delay_before_poll_ms(quiet)).await;
+                    quiet = quiet.saturating_add(1);
+                }
             }
-            // A hiccup while waiting is retried on the normal schedule until the deadline.
-            Err(error) if error.is_transient() => {}
+            // A hiccup while waiting is retried on the contract's schedule until the deadline.
+            Err(error) if error.is_transient() => {
+                if alive() {
+                    TimeoutFuture::new(delay_before_poll_ms(failures)).await;
+                    failures = failures.saturating_add(1);
+                }
+            }
             Err(error) => return Err(error.problem()),
         }
     }
@@ -171,18 +212,22 @@ async fn run_inner(
 /// Cancels a task nobody waits for any more while it is still queued, so that the shop
 /// does not pay for a picture no one will see. A refusal (the task already started) is
 /// fine: it simply finishes unseen.
-async fn abandon(proxy: &str, task_id: &str, last_status: &TaskStatus) {
+async fn abandon(proxy: &Proxy, task_id: &str, last_status: &TaskStatus) {
     if last_status.is_cancellable() {
-        let _ = api::cancel_task(proxy, task_id).await;
+        let _ = proxy.cancel_task(task_id).await;
     }
 }
 
 /// The phase a task answer stands for: still waiting, done, or a problem.
-pub fn settle(output: TaskOutput) -> Result<Phase, Problem> {
+pub fn settle(output: TaskOutput, before_url: &str) -> Result<Phase, Problem> {
     match output.task_status {
         TaskStatus::Succeeded => output
             .image_url
-            .map(|image_url| Phase::Done { image_url })
+            .map(|image_url| Phase::Done {
+                task_id: output.task_id,
+                image_url,
+                before_url: before_url.to_owned(),
+            })
             .ok_or(Problem::BadAnswer),
         TaskStatus::Failed => Err(Problem::from_wire(
             output.code.as_deref().unwrap_or_default(),
@@ -192,6 +237,7 @@ pub fn settle(output: TaskOutput) -> Result<Phase, Problem> {
         TaskStatus::Unknown => Err(Problem::Catalogue(ErrorKind::TaskNotFound)),
         TaskStatus::Canceled => Err(Problem::Canceled),
         status => Ok(Phase::Waiting {
+            task_id: output.task_id,
             status,
             queue_position: output.queue_position,
         }),
@@ -201,21 +247,26 @@ pub fn settle(output: TaskOutput) -> Result<Phase, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mode::GarmentKind;
+    use tryon_api::Resolution;
 
-    fn job(top: Option<&str>, bottom: Option<&str>) -> Job {
+    fn job(top: Option<&str>, bottom: Option<&str>, mode: TryOnMode) -> Job {
+        let mut choices = Choices::for_kind(GarmentKind::Top);
+        choices.mode = mode;
         Job {
-            proxy: String::new(),
+            proxy: Proxy::default(),
             garments: Garments {
                 top: top.map(str::to_owned),
                 bottom: bottom.map(str::to_owned),
             },
+            choices,
         }
     }
 
     #[test]
     fn the_request_is_aitryon_plus_with_the_original_size_and_the_shoppers_face() {
-        let request = job(Some("https://shop/top.png"), None)
-            .request("https://proxy/p.jpg")
+        let request = job(Some("https://shop/top.png"), None, TryOnMode::TopOnly)
+            .request("https://proxy/p.jpg", None)
             .unwrap();
         let json = serde_json::to_value(&request).unwrap();
         assert_eq!(
@@ -232,13 +283,43 @@ mod tests {
     }
 
     #[test]
-    fn a_product_without_garments_is_refused_before_any_call() {
+    fn each_mode_sends_its_garments_and_the_options() {
+        let both = (Some("https://shop/t.png"), Some("https://shop/b.png"));
+        let input = |mode, crop| {
+            job(both.0, both.1, mode)
+                .request("https://proxy/p.jpg", crop)
+                .unwrap()
+                .input
+        };
+        let keep = input(TryOnMode::TopKeepOwnBottom, Some("https://proxy/crop"));
         assert_eq!(
-            job(None, None).request("https://proxy/p.jpg"),
+            keep.bottom_garment_url.as_deref(),
+            Some("https://proxy/crop")
+        );
+        let keep = input(TryOnMode::BottomKeepOwnTop, Some("https://proxy/crop"));
+        assert_eq!(keep.top_garment_url.as_deref(), Some("https://proxy/crop"));
+        assert_eq!(input(TryOnMode::Dress, None).bottom_garment_url, None);
+        let outfit = input(TryOnMode::TopAndBottom, None);
+        assert!(outfit.top_garment_url.is_some() && outfit.bottom_garment_url.is_some());
+
+        let mut custom = job(both.0, None, TryOnMode::TopOnly);
+        custom.choices.keep_face = false;
+        custom.choices.resolution = Resolution::Portrait1024;
+        let parameters = custom.request("p", None).unwrap().parameters.unwrap();
+        assert_eq!(parameters.restore_face, Some(false));
+        assert_eq!(parameters.resolution, Some(Resolution::Portrait1024));
+    }
+
+    #[test]
+    fn a_product_without_its_garments_is_refused_before_any_call() {
+        assert_eq!(
+            job(None, None, TryOnMode::TopOnly).request("https://proxy/p.jpg", None),
             Err(Problem::Catalogue(ErrorKind::InvalidGarment))
         );
-        assert_eq!(job(None, Some("b")).mode(), TryOnMode::BottomOnly);
-        assert_eq!(job(Some("t"), Some("b")).mode(), TryOnMode::TopAndBottom);
+        assert_eq!(
+            job(Some("t"), None, TryOnMode::TopAndBottom).request("p", None),
+            Err(Problem::Catalogue(ErrorKind::InvalidGarment))
+        );
     }
 
     #[test]
@@ -246,26 +327,29 @@ mod tests {
         let mut output = TaskOutput::new("t", TaskStatus::Running);
         output.queue_position = Some(2);
         assert_eq!(
-            settle(output.clone()),
+            settle(output.clone(), "b"),
             Ok(Phase::Waiting {
+                task_id: "t".into(),
                 status: TaskStatus::Running,
                 queue_position: Some(2)
             })
         );
         output.task_status = TaskStatus::Succeeded;
-        assert_eq!(settle(output.clone()), Err(Problem::BadAnswer));
+        assert_eq!(settle(output.clone(), "b"), Err(Problem::BadAnswer));
         output.image_url = Some("https://result".into());
         assert_eq!(
-            settle(output.clone()),
+            settle(output.clone(), "b"),
             Ok(Phase::Done {
-                image_url: "https://result".into()
+                task_id: "t".into(),
+                image_url: "https://result".into(),
+                before_url: "b".into()
             })
         );
         output.task_status = TaskStatus::Failed;
         output.code = Some("InvalidPerson".into());
         output.message = Some("anything".into());
         assert_eq!(
-            settle(output),
+            settle(output, "b"),
             Err(Problem::Catalogue(ErrorKind::InvalidPerson))
         );
     }

@@ -1,49 +1,59 @@
 //! The embeddable virtual try-on widget: Leptos (CSR) components, the try-on flow and the proxy calls.
 //!
-//! The crate is a library so that browser tests can mount single components; the trunk
-//! bundle is the thin binary in `main.rs`, which only calls [`mount_all`]. Everything also
-//! compiles natively (the workspace runs clippy and the unit tests natively); browser APIs
-//! are only *called* in the browser.
+//! The page loads only `www/loader.js`, which defines `<virtual-tryon>` and draws its
+//! button in a shadow root. On the first tap the loader imports the trunk bundle and calls
+//! the binary's exported `mount`, which lands in [`mount_in_shadow`]: the dialog is
+//! mounted into the same shadow root, so the shop's CSS cannot reach it and its CSS cannot
+//! reach the shop. The crate is a library so that browser tests can mount single
+//! components; everything also compiles natively (clippy and the unit tests run natively);
+//! browser APIs are only *called* in the browser.
 
 pub mod api;
 pub mod config;
 pub mod error_view;
+pub mod events;
 pub mod flow;
 pub mod i18n;
+pub mod mode;
 pub mod photo;
 pub mod problem;
+pub mod result_view;
 pub mod status_view;
 pub mod tryon_dialog;
 pub mod widget;
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 
 pub use config::WidgetConfig;
 pub use widget::TryOnWidget;
 
-/// The elements the widget mounts into: the conventional id, or any element marked with
-/// `data-tryon-root` when a page shows several products.
-pub const ROOT_SELECTOR: &str = "#tryon-root, [data-tryon-root]";
-
-/// Mounts one widget into every root element of the page, each configured by its own
-/// `data-*` attributes. The widgets live as long as the page.
-pub fn mount_all() {
+/// Mounts the widget of `host` into its `shadow` root, open, and answers the signal that
+/// opens it again. `opener` is the loader's button, `asset_base` where the bundle's files
+/// live, `shopper_token` what the proxy's status answer issued (empty: none).
+pub fn mount_in_shadow(
+    host: web_sys::HtmlElement,
+    shadow: web_sys::ShadowRoot,
+    opener: Option<web_sys::HtmlElement>,
+    asset_base: String,
+    shopper_token: String,
+) -> Result<RwSignal<bool>, JsValue> {
     console_error_panic_hook::set_once();
-    let Some(document) = web_sys::window().and_then(|window| window.document()) else {
-        return;
-    };
-    let Ok(roots) = document.query_selector_all(ROOT_SELECTOR) else {
-        return;
-    };
-    for index in 0..roots.length() {
-        let Some(root) = roots
-            .item(index)
-            .and_then(|node| node.dyn_into::<web_sys::HtmlElement>().ok())
-        else {
-            continue;
-        };
-        let config = WidgetConfig::from_element(&root);
-        leptos::mount::mount_to(root, move || view! { <TryOnWidget config /> }).forget();
-    }
+    let mut config = WidgetConfig::from_element(&host);
+    config.asset_base = asset_base;
+    config.shopper_token = Some(shopper_token).filter(|token| !token.is_empty());
+    let document = web_sys::window()
+        .and_then(|window| window.document())
+        .ok_or_else(|| JsValue::from_str("no document"))?;
+    let container: web_sys::HtmlElement = document.create_element("div")?.unchecked_into();
+    container.set_class_name("vto-root");
+    shadow.append_child(&container)?;
+    let open = RwSignal::new(true);
+    let host: web_sys::EventTarget = host.into();
+    leptos::mount::mount_to(container, move || match opener {
+        Some(opener) => view! { <TryOnWidget config open host opener /> }.into_any(),
+        None => view! { <TryOnWidget config open host /> }.into_any(),
+    })
+    .forget();
+    Ok(open)
 }

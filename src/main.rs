@@ -1,7 +1,41 @@
-//! The trunk entry point: mounts the widget into the page, nothing else.
+//! The trunk entry point: exports `mount` for the loader (`www/loader.js`), and mounts nothing by itself.
+//!
+//! The product page pays for the bundle only after the first tap: the loader imports it,
+//! initialises it and calls `mount` with the `<virtual-tryon>` element it belongs to.
+
+#[cfg(target_arch = "wasm32")]
+mod exports {
+    use leptos::prelude::*;
+    use wasm_bindgen::prelude::*;
+
+    /// A mounted widget; the loader keeps it to reopen the dialog on later taps.
+    #[wasm_bindgen]
+    pub struct WidgetHandle {
+        open: RwSignal<bool>,
+    }
+
+    #[wasm_bindgen]
+    impl WidgetHandle {
+        /// Opens the dialog again.
+        pub fn open(&self) {
+            self.open.set(true);
+        }
+    }
+
+    /// Mounts the dialog of `host` into `shadow`, already open.
+    #[wasm_bindgen]
+    pub fn mount(
+        host: web_sys::HtmlElement,
+        shadow: web_sys::ShadowRoot,
+        opener: web_sys::HtmlElement,
+        asset_base: String,
+        shopper_token: String,
+    ) -> Result<WidgetHandle, JsValue> {
+        tryon_widget::mount_in_shadow(host, shadow, Some(opener), asset_base, shopper_token)
+            .map(|open| WidgetHandle { open })
+    }
+}
 
 fn main() {
-    // Natively there is no page to mount into; the binary exists for the browser bundle.
-    #[cfg(target_arch = "wasm32")]
-    tryon_widget::mount_all();
+    // Nothing starts on load: the loader calls `mount` when the shopper taps.
 }

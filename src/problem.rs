@@ -23,8 +23,12 @@ pub enum Problem {
     BadAnswer,
     /// The task did not finish before the poll deadline.
     TimedOut,
-    /// The task was cancelled upstream.
+    /// The task was cancelled, by the shopper or upstream.
     Canceled,
+    /// A keep-own mode found no garment of the shopper's to keep.
+    NoOwnGarment,
+    /// The browser could not decode the photo it had to scale or rotate.
+    Undecodable,
 }
 
 /// The two sentences an error view shows.
@@ -74,7 +78,39 @@ impl Problem {
             Problem::Network => fixed(texts.network),
             Problem::TimedOut => fixed(texts.timed_out),
             Problem::Canceled => fixed(texts.canceled),
+            Problem::NoOwnGarment => fixed(texts.no_own_garment),
+            Problem::Undecodable => fixed(texts.undecodable),
         }
+    }
+
+    /// The code the host page's `tryon:error` event carries: the catalogue's wire code, or
+    /// a `Widget.` code for problems found in the browser.
+    pub fn code(&self) -> String {
+        match self {
+            Problem::Catalogue(kind) => kind.code().to_owned(),
+            Problem::UnknownCode { code, .. } => code.clone(),
+            Problem::Photo(violation) => format!("Widget.Photo.{}", violation_name(violation)),
+            Problem::NoPhoto => "Widget.NoPhoto".to_owned(),
+            Problem::Network => "Widget.Network".to_owned(),
+            Problem::BadAnswer => "Widget.BadAnswer".to_owned(),
+            Problem::TimedOut => "Widget.TimedOut".to_owned(),
+            Problem::Canceled => "Widget.Canceled".to_owned(),
+            Problem::NoOwnGarment => "Widget.NoOwnGarment".to_owned(),
+            Problem::Undecodable => "Widget.Undecodable".to_owned(),
+        }
+    }
+}
+
+/// A short name of a rule violation for event codes.
+fn violation_name(violation: &RuleViolation) -> &'static str {
+    match violation {
+        RuleViolation::UnsupportedUrl(_) => "UnsupportedUrl",
+        RuleViolation::UnsupportedFormat => "UnsupportedFormat",
+        RuleViolation::UnreadableHeader(_) => "UnreadableHeader",
+        RuleViolation::FileTooSmall { .. } => "FileTooSmall",
+        RuleViolation::FileTooLarge { .. } => "FileTooLarge",
+        RuleViolation::SideTooSmall { .. } => "SideTooSmall",
+        RuleViolation::SideTooLarge { .. } => "SideTooLarge",
     }
 }
 
@@ -99,5 +135,19 @@ mod tests {
             unknown.explain(Locale::En).what,
             "Something went wrong with your try-on."
         );
+    }
+
+    #[test]
+    fn event_codes_name_the_catalogue_or_the_widget() {
+        assert_eq!(
+            Problem::Catalogue(ErrorKind::InvalidPerson).code(),
+            "InvalidPerson"
+        );
+        let small = Problem::Photo(RuleViolation::SideTooSmall {
+            width: 120,
+            height: 150,
+        });
+        assert_eq!(small.code(), "Widget.Photo.SideTooSmall");
+        assert_eq!(Problem::Canceled.code(), "Widget.Canceled");
     }
 }

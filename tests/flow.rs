@@ -9,7 +9,6 @@ use gloo_timers::future::TimeoutFuture;
 use leptos::prelude::*;
 use leptos::task::tick;
 use tryon_api::Locale;
-use tryon_api::mode::Garments;
 use tryon_widget::config::WidgetConfig;
 use tryon_widget::tryon_dialog::TryOnDialog;
 use wasm_bindgen::{JsCast, JsValue};
@@ -19,7 +18,8 @@ use web_sys::HtmlElement;
 wasm_bindgen_test_configure!(run_in_browser);
 
 /// The scripted proxies. `ok.test` succeeds after a dropped connection and a 503; `bad.test`
-/// fails the task with `InvalidPerson`; `queued.test` keeps it queued forever. Every call is logged in `globalThis.vtoCalls`.
+/// fails the task with `InvalidPerson`; `queued.test` keeps it queued forever; every host
+/// answers segmentation with a crop it hosts. Every call is logged in `globalThis.vtoCalls`.
 const FAKE_FETCH: &str = r#"
 globalThis.vtoCalls = [];
 const polls = {};
@@ -34,10 +34,14 @@ globalThis.fetch = async (request) => {
   if (request.method === 'POST') {
     body = type.startsWith('application/json') ? await request.json() : (await request.blob()).size;
   }
-  globalThis.vtoCalls.push({ method: request.method, host, path: url.pathname, type, body });
+  globalThis.vtoCalls.push({ method: request.method, host, path: url.pathname, search: url.search, type, body });
   if (url.pathname === '/api/v1/tryon/uploads') {
     return json(200, { id: 'u1', url: `https://${host}/api/v1/tryon/files/u1`, format: 'jpeg',
       width: 600, height: 900, bytes: body, request_id: 'r-up' });
+  }
+  if (url.pathname === '/api/v1/services/vision/image-process/process') {
+    return json(200, { output: { parsing_img_url: [`https://${host}/api/v1/tryon/files/parsing`],
+      crop_img_url: [`https://${host}/api/v1/tryon/files/crop`], bbox: [[1, 2, 3, 4]] }, request_id: 'r-seg' });
   }
   if (url.pathname === '/api/v1/services/aigc/image2image/image-synthesis') {
     return json(200, { output: { task_id: `task-${host}`, task_status: 'PENDING' }, request_id: 'r-create' });
@@ -57,6 +61,7 @@ globalThis.fetch = async (request) => {
       return output('SUCCEEDED', { image_url: 'https://ok.test/api/v1/tryon/files/result' });
     }
     if (host === 'queued.test') return output('PENDING', { queue_position: 4 });
+    if (host === 'keep.test') return output('SUCCEEDED', { image_url: 'https://keep.test/api/v1/tryon/files/result' });
     return output('FAILED', { code: 'InvalidPerson',
       message: 'The input image has no human body or multi human bodies. Please upload other image with single person.' });
   }
@@ -87,6 +92,16 @@ fn calls_to(host: &str) -> Vec<String> {
         .collect()
 }
 
+/// The query strings of the task queries the fake saw for `host`.
+fn polls(host: &str) -> Vec<String> {
+    let calls = js_sys::Reflect::get(&js_sys::global(), &"vtoCalls".into()).unwrap();
+    js_sys::Array::from(&calls)
+        .iter()
+        .filter(|call| field(call, "host") == host && field(call, "method") == "GET")
+        .map(|call| field(&call, "search"))
+        .collect()
+}
+
 fn field(object: &JsValue, name: &str) -> String {
     js_sys::Reflect::get(object, &name.into())
         .ok()
@@ -96,10 +111,15 @@ fn field(object: &JsValue, name: &str) -> String {
 
 /// The JSON body of the create call the fake saw for `host`.
 fn create_body(host: &str) -> String {
+    body_of(host, "image-synthesis")
+}
+
+/// The JSON body of the first call to a path containing `path` the fake saw for `host`.
+fn body_of(host: &str, path: &str) -> String {
     let calls = js_sys::Reflect::get(&js_sys::global(), &"vtoCalls".into()).unwrap();
     js_sys::Array::from(&calls)
         .iter()
-        .find(|call| field(call, "host") == host && field(call, "path").contains("image-synthesis"))
+        .find(|call| field(call, "host") == host && field(call, "path").contains(path))
         .map(|call| {
             let body = js_sys::Reflect::get(&call, &"body".into()).unwrap();
             js_sys::JSON::stringify(&body).unwrap().into()
@@ -120,26 +140,28 @@ fn mount_dialog(host: &str) -> (Attached, impl Drop) {
     let document = web_sys::window().unwrap().document().unwrap();
     let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&root).unwrap();
-    let config = WidgetConfig {
-        proxy: format!("https://{host}"),
-        garments: Garments {
-            top: Some("https://shop.test/samples/top-tee.png".into()),
-            bottom: None,
-        },
-        product_name: "Classic Tee".into(),
-        locale: Locale::En,
-    };
+    let config = WidgetConfig::top(
+        &format!("https://{host}"),
+        "https://shop.test/samples/top-tee.png",
+        "Classic Tee",
+        Locale::En,
+    );
     let mounted = leptos::mount::mount_to(root.clone(), move || {
         view! { <TryOnDialog config on_close=|| {} /> }
     });
     (Attached(root), mounted)
 }
 
-/// Chooses a 6 KB "photo" and presses "Generate".
+/// Chooses a 6 KB "photo" (a PNG header of 600 x 900 px: the rules read only headers, and
+/// a photo within them goes unchanged) and presses "Generate".
 fn generate(root: &HtmlElement) {
-    let bytes = js_sys::Uint8Array::from(&[0xFF_u8; 6 * 1024][..]);
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend(600_u32.to_be_bytes());
+    png.extend(900_u32.to_be_bytes());
+    png.resize(6 * 1024, 0);
+    let bytes = js_sys::Uint8Array::from(&png[..]);
     let options = web_sys::FilePropertyBag::new();
-    options.set_type("image/jpeg");
+    options.set_type("image/png");
     let file = web_sys::File::new_with_u8_array_sequence_and_options(
         &js_sys::Array::of1(&bytes),
         "me.jpg",
@@ -149,11 +171,14 @@ fn generate(root: &HtmlElement) {
     let transfer = web_sys::DataTransfer::new().unwrap();
     transfer.items().add_with_file(&file).unwrap();
     let input: web_sys::HtmlInputElement = root
-        .query_selector("input[type='file']")
+        .query_selector("input.vto-file")
         .unwrap()
         .unwrap()
         .unchecked_into();
     input.set_files(transfer.files().as_ref());
+    input
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
     root.query_selector("button[type='submit']")
         .unwrap()
         .unwrap()
@@ -195,7 +220,7 @@ async fn a_try_on_survives_hiccups_while_polling_and_shows_the_picture() {
     );
 
     let calls = calls_to("ok.test");
-    assert_eq!(calls[0], "POST /api/v1/tryon/uploads image/jpeg");
+    assert_eq!(calls[0], "POST /api/v1/tryon/uploads image/png");
     assert_eq!(
         calls[1],
         "POST /api/v1/services/aigc/image2image/image-synthesis application/json"
@@ -210,6 +235,14 @@ async fn a_try_on_survives_hiccups_while_polling_and_shows_the_picture() {
             .iter()
             .all(|call| call == "GET /api/v1/tasks/task-ok.test ")
     );
+    assert!(
+        polls("ok.test")
+            .iter()
+            .all(|search| search.starts_with("?wait_ms=20000&since=")),
+        "every poll is a long poll: {:?}",
+        polls("ok.test")
+    );
+    assert_eq!(polls("ok.test")[3], "?wait_ms=20000&since=RUNNING");
     let body = create_body("ok.test");
     assert!(body.contains(r#""model":"aitryon-plus""#), "{body}");
     assert!(
@@ -276,5 +309,45 @@ async fn closing_the_dialog_cancels_a_queued_task() {
             .count(),
         polls,
         "no polls after the dialog went away"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn keeping_my_own_bottoms_segments_the_photo_and_sends_the_crop() {
+    install_fake_fetch();
+    let (page, _mounted) = mount_dialog("keep.test");
+    tick().await;
+    page.0
+        .query_selector("input[value='top_keep_own_bottom']")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .click();
+    generate(&page.0);
+    wait_for(&page.0, "img[alt='Your try-on result']", 15).await;
+
+    let calls = calls_to("keep.test");
+    assert_eq!(
+        calls[1],
+        "POST /api/v1/services/vision/image-process/process application/json"
+    );
+    let segment = body_of("keep.test", "image-process");
+    assert!(
+        segment.contains(r#""model":"aitryon-parsing-v1""#),
+        "{segment}"
+    );
+    assert!(
+        segment.contains(r#""image_url":"https://keep.test/api/v1/tryon/files/u1""#),
+        "{segment}"
+    );
+    assert!(segment.contains(r#""clothes_type":["lower"]"#), "{segment}");
+    let body = create_body("keep.test");
+    assert!(
+        body.contains(r#""bottom_garment_url":"https://keep.test/api/v1/tryon/files/crop""#),
+        "{body}"
+    );
+    assert!(
+        body.contains(r#""top_garment_url":"https://shop.test/samples/top-tee.png""#),
+        "{body}"
     );
 }

@@ -8,6 +8,7 @@ use tryon_api::{ErrorKind, Locale, TaskStatus};
 use tryon_widget::config::WidgetConfig;
 use tryon_widget::error_view::ErrorView;
 use tryon_widget::flow::Phase;
+use tryon_widget::mode::GarmentKind;
 use tryon_widget::problem::Problem;
 use tryon_widget::status_view::StatusView;
 use tryon_widget::tryon_dialog::TryOnDialog;
@@ -28,15 +29,12 @@ fn detached() -> HtmlElement {
 }
 
 fn config(locale: Locale) -> WidgetConfig {
-    WidgetConfig {
-        proxy: String::new(),
-        garments: Garments {
-            top: Some("https://shop.example/samples/top-tee.png".into()),
-            bottom: None,
-        },
-        product_name: "Classic Tee".into(),
+    WidgetConfig::top(
+        "",
+        "https://shop.example/samples/top-tee.png",
+        "Classic Tee",
         locale,
-    }
+    )
 }
 
 fn find(root: &HtmlElement, selector: &str) -> Option<HtmlElement> {
@@ -80,6 +78,7 @@ async fn the_status_view_names_the_stage_of_every_state() {
         (TaskStatus::PostProcessing, "Finishing"),
     ] {
         phase.set(Phase::Waiting {
+            task_id: "t".into(),
             status: status.clone(),
             queue_position: None,
         });
@@ -95,6 +94,7 @@ async fn the_status_view_names_the_stage_of_every_state() {
 async fn the_status_view_speaks_chinese_and_shows_the_queue() {
     let root = detached();
     let phase = RwSignal::new(Phase::Waiting {
+        task_id: "t".into(),
         status: TaskStatus::Running,
         queue_position: Some(3),
     });
@@ -147,19 +147,31 @@ async fn an_unknown_code_gets_the_generic_message() {
 }
 
 #[wasm_bindgen_test]
-async fn the_try_it_on_button_opens_a_labelled_modal_dialog() {
+async fn opening_the_widget_shows_a_labelled_modal_dialog_and_closing_hides_it() {
     let root = detached();
+    let open = RwSignal::new(false);
+    let opener: HtmlElement = document()
+        .create_element("button")
+        .unwrap()
+        .unchecked_into();
+    let button = opener.clone();
     let _mounted = leptos::mount::mount_to(root.clone(), move || {
-        view! { <TryOnWidget config=config(Locale::En) /> }
+        view! { <TryOnWidget config=config(Locale::En) open opener=button /> }
     });
     tick().await;
     assert!(find(&root, "[role='dialog']").is_none());
-    let button = find(&root, "button.vto-open").unwrap();
-    assert_eq!(button.text_content().unwrap(), "Try it on");
+    assert_eq!(
+        opener.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
 
-    button.click();
+    open.set(true);
     tick().await;
     let dialog = find(&root, "[role='dialog']").expect("the dialog opened");
+    assert_eq!(
+        opener.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
     assert_eq!(dialog.get_attribute("aria-modal").as_deref(), Some("true"));
     let title_id = dialog.get_attribute("aria-labelledby").unwrap();
     assert_eq!(
@@ -167,13 +179,34 @@ async fn the_try_it_on_button_opens_a_labelled_modal_dialog() {
         "Virtual try-on",
         "the dialog is labelled by its heading"
     );
-    let input = find(&dialog, "input[type='file']").unwrap();
+    let input = find(&dialog, "input.vto-file").unwrap();
     assert_eq!(input.get_attribute("accept").as_deref(), Some("image/*"));
     let label = text(&dialog, &format!("label[for='{}']", input.id()));
     assert_eq!(label, "Your photo");
     assert_eq!(text(&dialog, "button[type='submit']"), "Generate");
     let garment = find(&dialog, ".vto-garment-img").unwrap();
     assert_eq!(garment.get_attribute("alt").as_deref(), Some("Classic Tee"));
+    let camera = find(&dialog, ".vto-camera-input").unwrap();
+    assert_eq!(
+        camera.get_attribute("capture").as_deref(),
+        Some("environment")
+    );
+    assert!(text(&dialog, ".vto-camera").contains("Take a photo"));
+    assert!(
+        text(&dialog, ".vto-consent").contains("deleted after 24 hours"),
+        "the consent line says where the photo goes and how long it stays"
+    );
+    assert_eq!(
+        find(&dialog, ".vto-sample")
+            .unwrap()
+            .get_attribute("aria-label")
+            .as_deref(),
+        Some("Use model 1")
+    );
+    assert!(
+        find(&dialog, "details.vto-tips").is_some(),
+        "guidance one tap away"
+    );
 
     find(&dialog, "button.vto-close").unwrap().click();
     tick().await;
@@ -181,6 +214,83 @@ async fn the_try_it_on_button_opens_a_labelled_modal_dialog() {
         find(&root, "[role='dialog']").is_none(),
         "the dialog closed"
     );
+    assert!(!open.get_untracked());
+    assert_eq!(
+        opener.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+}
+
+/// The "How to wear it" choice a product kind offers, as radio labels.
+async fn wear_choices(kind: GarmentKind, garments: Garments) -> Vec<String> {
+    let root = detached();
+    let mut config = config(Locale::En);
+    config.kind = kind;
+    config.garments = garments;
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        view! { <TryOnDialog config on_close=|| {} /> }
+    });
+    tick().await;
+    let labels = root.query_selector_all(".vto-modes .vto-choice").unwrap();
+    (0..labels.length())
+        .map(|index| labels.item(index).unwrap().text_content().unwrap())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn each_garment_kind_offers_its_modes() {
+    let both = Garments {
+        top: Some("https://shop/t.png".into()),
+        bottom: Some("https://shop/b.png".into()),
+    };
+    assert_eq!(
+        wear_choices(GarmentKind::Top, both.clone()).await,
+        ["With a generated bottom", "Keeping my own bottoms"]
+    );
+    assert_eq!(
+        wear_choices(GarmentKind::Bottom, both.clone()).await,
+        ["With a generated top", "Keeping my own top"]
+    );
+    assert!(
+        wear_choices(GarmentKind::Outfit, both.clone())
+            .await
+            .is_empty()
+    );
+    assert!(wear_choices(GarmentKind::Dress, both).await.is_empty());
+}
+
+#[wasm_bindgen_test]
+async fn only_the_stage_is_live_and_the_wait_has_an_estimate() {
+    let root = detached();
+    let phase = RwSignal::new(Phase::Segmenting);
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        view! { <StatusView locale=Locale::En phase elapsed=Signal::stored(5) /> }
+    });
+    tick().await;
+    assert_eq!(text(&root, ".vto-status-stage"), "Finding your own clothes");
+    let live = find(&root, "[aria-live='polite']").unwrap();
+    assert_eq!(
+        live.text_content().unwrap(),
+        "Finding your own clothes",
+        "the ticking clock stays out of the live region"
+    );
+    assert_eq!(text(&root, ".vto-status-estimate"), "about 20 s left");
+    phase.set(Phase::Waiting {
+        task_id: "t".into(),
+        status: TaskStatus::Pending,
+        queue_position: Some(1),
+    });
+    tick().await;
+    assert_eq!(text(&root, ".vto-status-estimate"), "about 45 s left");
+    assert_eq!(text(&root, ".vto-status-queue"), "1 try-on ahead of yours");
+    phase.set(Phase::Done {
+        task_id: "t".into(),
+        image_url: "https://r".into(),
+        before_url: "https://b".into(),
+    });
+    tick().await;
+    assert_eq!(text(&root, ".vto-status-stage"), "Your picture is ready.");
+    assert!(find(&root, ".vto-status-estimate").is_none());
 }
 
 /// An element in the page: forms only submit when they are connected to a document.
@@ -200,20 +310,123 @@ impl Drop for Attached {
     }
 }
 
-/// Hands a 1 KB file to the dialog's file input, as a drop would.
-fn choose_tiny_file(root: &HtmlElement) -> web_sys::HtmlInputElement {
-    let bytes = js_sys::Uint8Array::from(&[0xFF_u8; 1024][..]);
+/// Waits (up to five seconds) for `selector` under `root`: photo checks run in their own task.
+async fn wait_for(root: &HtmlElement, selector: &str) -> HtmlElement {
+    for _ in 0..50 {
+        if let Some(found) = find(root, selector) {
+            return found;
+        }
+        gloo_timers::future::TimeoutFuture::new(100).await;
+    }
+    panic!(
+        "{selector} did not appear; the root shows: {}",
+        root.text_content().unwrap_or_default()
+    );
+}
+
+/// Hands `bytes` as a file to the dialog's file input, as a drop would.
+fn choose_file(root: &HtmlElement, bytes: &[u8], kind: &str) -> web_sys::HtmlInputElement {
+    let bytes = js_sys::Uint8Array::from(bytes);
     let parts = js_sys::Array::of1(&bytes);
     let options = web_sys::FilePropertyBag::new();
-    options.set_type("image/jpeg");
-    let file = web_sys::File::new_with_u8_array_sequence_and_options(&parts, "tiny.jpg", &options)
-        .unwrap();
+    options.set_type(kind);
+    let file =
+        web_sys::File::new_with_u8_array_sequence_and_options(&parts, "photo", &options).unwrap();
     let transfer = web_sys::DataTransfer::new().unwrap();
     transfer.items().add_with_file(&file).unwrap();
-    let input: web_sys::HtmlInputElement =
-        find(root, "input[type='file']").unwrap().unchecked_into();
+    let input: web_sys::HtmlInputElement = find(root, "input.vto-file").unwrap().unchecked_into();
     input.set_files(transfer.files().as_ref());
     input
+}
+
+/// Hands a 1 KB file to the dialog's file input.
+fn choose_tiny_file(root: &HtmlElement) -> web_sys::HtmlInputElement {
+    choose_file(root, &[0xFF_u8; 1024], "image/jpeg")
+}
+
+/// The first bytes of a PNG of `width` x `height`, padded to `total` bytes: enough for the
+/// contract's header rules, which never decode pixels.
+fn png_header(width: u32, height: u32, total: usize) -> Vec<u8> {
+    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    bytes.extend(width.to_be_bytes());
+    bytes.extend(height.to_be_bytes());
+    bytes.resize(total, 0);
+    bytes
+}
+
+#[wasm_bindgen_test]
+async fn a_photo_under_150_pixels_is_refused_with_its_size_and_an_event() {
+    let page = Attached::new();
+    let root = page.0.clone();
+    let host = document().create_element("div").unwrap();
+    let codes = std::rc::Rc::new(std::cell::RefCell::new(Vec::<String>::new()));
+    let heard = codes.clone();
+    let listener = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::CustomEvent)>::new(
+        move |event: web_sys::CustomEvent| {
+            let code = js_sys::Reflect::get(&event.detail(), &"code".into()).unwrap();
+            heard.borrow_mut().push(code.as_string().unwrap());
+        },
+    );
+    host.add_event_listener_with_callback("tryon:error", listener.as_ref().unchecked_ref())
+        .unwrap();
+    let target: web_sys::EventTarget = host.into();
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        view! { <TryOnDialog config=config(Locale::En) on_close=|| {} host=Some(target) /> }
+    });
+    tick().await;
+    let input = choose_file(&root, &png_header(120, 150, 54_218), "image/png");
+    input
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    wait_for(&root, "[role='alert']").await;
+    assert_eq!(
+        text(&root, "[role='alert'] .vto-error-what"),
+        "This photo is too small (120 × 150 pixels) to show a whole person."
+    );
+    assert_eq!(
+        text(&root, "[role='alert'] .vto-error-next"),
+        "Please use a photo at least 150 pixels on each side, such as one taken with your phone."
+    );
+    assert_eq!(*codes.borrow(), ["Widget.Photo.SideTooSmall"]);
+}
+
+/// A picture of `width` x `height` drawn on a canvas and encoded as `kind` by the browser.
+async fn canvas_picture(width: u32, height: u32, kind: &str) -> web_sys::Blob {
+    let canvas = web_sys::OffscreenCanvas::new(width, height).unwrap();
+    let context: web_sys::OffscreenCanvasRenderingContext2d =
+        canvas.get_context("2d").unwrap().unwrap().unchecked_into();
+    context.set_fill_style_str("#6b8");
+    context.fill_rect(0.0, 0.0, f64::from(width), f64::from(height));
+    let options = web_sys::ImageEncodeOptions::new();
+    options.set_type(kind);
+    let promise = canvas.convert_to_blob_with_options(&options).unwrap();
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .unwrap()
+        .unchecked_into()
+}
+
+#[wasm_bindgen_test]
+async fn a_photo_over_4096_pixels_is_scaled_down_and_reencoded_as_jpeg() {
+    let big = canvas_picture(5000, 2000, "image/png").await;
+    let prepared = tryon_widget::photo::prepare(&big).await.unwrap();
+    assert!(prepared.reencoded);
+    assert_eq!((prepared.width, prepared.height), (4096, 1638));
+    assert_eq!(prepared.content_type, "image/jpeg");
+    let size = prepared.blob.size() as u64;
+    assert!(
+        (tryon_api::rules::MIN_FILE_BYTES..=tryon_api::rules::MAX_FILE_BYTES).contains(&size),
+        "{size}"
+    );
+
+    let fine = canvas_picture(600, 900, "image/jpeg").await;
+    if fine.size() as u64 >= tryon_api::rules::MIN_FILE_BYTES {
+        let prepared = tryon_widget::photo::prepare(&fine).await.unwrap();
+        assert!(
+            !prepared.reencoded,
+            "a photo within the rules goes unchanged"
+        );
+    }
 }
 
 #[wasm_bindgen_test]
@@ -227,7 +440,7 @@ async fn a_one_kilobyte_photo_is_refused_when_chosen() {
     input
         .dispatch_event(&web_sys::Event::new("change").unwrap())
         .unwrap();
-    tick().await;
+    wait_for(&root, "[role='alert']").await;
     assert_eq!(
         text(&root, "[role='alert'] .vto-error-what"),
         "This photo file is too small (1 KB)."
@@ -246,12 +459,12 @@ async fn a_one_kilobyte_photo_is_refused_on_generate_before_any_upload() {
         view! { <TryOnDialog config=config(Locale::ZhCn) on_close=|| {} /> }
     });
     tick().await;
-    choose_tiny_file(&root);
+    let input = choose_tiny_file(&root);
+    input
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
     find(&root, "button[type='submit']").unwrap().click();
-    // The flow runs in its own task; the refusal needs no network, so a few ticks suffice.
-    for _ in 0..3 {
-        tick().await;
-    }
+    wait_for(&root, "[role='alert']").await;
     assert_eq!(
         text(&root, "[role='alert'] .vto-error-what"),
         "照片文件太小（1 KB）。"

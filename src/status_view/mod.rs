@@ -1,4 +1,4 @@
-//! The status view: the current step and the seconds waited, in a polite live region.
+//! The status view: the current step in a polite live region, and beside it the queue, the time waited and an estimate.
 
 use leptos::prelude::*;
 use tryon_api::Locale;
@@ -16,7 +16,8 @@ const STEPS: [Stage; 4] = [
 ];
 
 /// Shows where a running try-on stands. Renders its live region even when idle, because
-/// screen readers only announce changes in a region that already existed.
+/// screen readers only announce changes in a region that already existed. Only the stage
+/// line is live: the clock and the estimate change every second and would drown it.
 #[component]
 pub fn StatusView(
     /// The language of the text.
@@ -35,13 +36,13 @@ pub fn StatusView(
             _ => None,
         })
     };
-    let queue = move || {
+    let ahead = move || {
         phase.with(|phase| match phase {
             Phase::Waiting {
                 queue_position: Some(ahead),
                 ..
-            } if *ahead > 0 => Some(i18n::queue_position(locale, *ahead)),
-            _ => None,
+            } => *ahead,
+            _ => 0,
         })
     };
     let busy = move || phase.with(Phase::is_busy);
@@ -49,11 +50,24 @@ pub fn StatusView(
         <div class="vto-status">
             <div class="vto-status-live" role="status" aria-live="polite">
                 <p class="vto-status-stage">{headline}</p>
-                <Show when=busy>
-                    <p class="vto-status-elapsed">{move || i18n::elapsed(locale, elapsed.get())}</p>
-                </Show>
-                {move || queue().map(|text| view! { <p class="vto-status-queue">{text}</p> })}
             </div>
+            {move || {
+                (ahead() > 0)
+                    .then(|| {
+                        view! {
+                            <p class="vto-status-queue">{i18n::queue_position(locale, ahead())}</p>
+                        }
+                    })
+            }}
+            <Show when=busy>
+                <p class="vto-status-time">
+                    <span class="vto-status-elapsed">{move || i18n::elapsed(locale, elapsed.get())}</span>
+                    " · "
+                    <span class="vto-status-estimate">
+                        {move || i18n::estimate(locale, elapsed.get(), ahead())}
+                    </span>
+                </p>
+            </Show>
             <Show when=move || stage().is_some()>
                 // The step list repeats the headline visually, so it stays out of the live
                 // region and is hidden from screen readers.
@@ -80,15 +94,18 @@ pub fn StatusView(
     }
 }
 
-/// The one line that says where things stand, or nothing when idle or finished.
-fn headline(locale: Locale, phase: &Phase) -> &'static str {
+/// The one line that says where things stand: a step while busy, "ready" when done,
+/// nothing when idle or failed (the error view is its own alert).
+pub fn headline(locale: Locale, phase: &Phase) -> &'static str {
     let texts = i18n::texts(locale);
     match phase {
         Phase::Preparing => texts.preparing_photo,
         Phase::Uploading => texts.uploading,
+        Phase::Segmenting => texts.segmenting,
         Phase::Starting => texts.starting,
         Phase::Waiting { status, .. } => i18n::stage_label(locale, status.stage()),
-        Phase::Idle | Phase::Done { .. } | Phase::Failed(_) => "",
+        Phase::Done { .. } => texts.ready,
+        Phase::Idle | Phase::Failed(_) => "",
     }
 }
 

@@ -1,24 +1,42 @@
-//! The try-on dialog: choose a photo, see the garment, press "Generate", watch the stages, get the picture.
+//! The try-on dialog: photo (file, drop, camera, sample model), how to wear it, options, "Generate", the wait, the result.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
 use gloo_timers::future::TimeoutFuture;
-use leptos::ev::{KeyboardEvent, MouseEvent, SubmitEvent};
+use leptos::ev::{DragEvent, KeyboardEvent, MouseEvent, SubmitEvent};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use tryon_api::TaskStatus;
 use wasm_bindgen::JsCast;
 
+use crate::api::Proxy;
 use crate::config::WidgetConfig;
 use crate::error_view::ErrorView;
-use crate::flow::{self, Phase};
+use crate::events::{Emitter, Field, name};
+use crate::flow::{self, Job, Phase};
 use crate::i18n;
+use crate::mode::{self, Choices};
 use crate::photo;
 use crate::problem::Problem;
+use crate::result_view::ResultView;
 use crate::status_view::StatusView;
 
 /// Makes element ids unique when a page holds several widgets.
 static NEXT_DIALOG: AtomicU32 = AtomicU32::new(0);
+
+/// The sample models offered when the shopper has no photo at hand (files in `samples/`).
+pub const SAMPLE_MODELS: [&str; 2] = ["person-1", "person-2"];
+
+/// The photo the shopper chose, kept outside the reactive graph (a `Blob` is not `Send`).
+#[derive(Default)]
+struct Chosen {
+    blob: Option<web_sys::Blob>,
+    /// The object URL of the preview, revoked when another photo replaces it.
+    preview: Option<String>,
+}
 
 /// The modal dialog of one widget. It owns the running try-on: closing the dialog
 /// disposes its signals, which tells the flow and the clock to stop.
@@ -29,6 +47,9 @@ pub fn TryOnDialog(
     /// Called when the shopper closes the dialog (close button, Escape, or the backdrop when idle).
     #[prop(into)]
     on_close: Callback<()>,
+    /// The element that receives the widget's events (the `<virtual-tryon>` host).
+    #[prop(default = None)]
+    host: Option<web_sys::EventTarget>,
 ) -> impl IntoView {
     let locale = config.locale;
     let texts = i18n::texts(locale);
@@ -36,9 +57,17 @@ pub fn TryOnDialog(
     let title_id = format!("vto-title-{n}");
     let input_id = format!("vto-photo-{n}");
     let hint_id = format!("vto-photo-hint-{n}");
+    let consent_id = format!("vto-consent-{n}");
+    let size_id = format!("vto-size-{n}");
 
+    let emitter = StoredValue::new_local(Emitter::new(host, &config.product_id));
+    let chosen = StoredValue::new_local(Chosen::default());
+    let abort = StoredValue::new_local(None::<web_sys::AbortController>);
+    let preview = RwSignal::new(None::<String>);
     let phase = RwSignal::new(Phase::Idle);
     let elapsed = RwSignal::new(0_u32);
+    let choices = RwSignal::new(Choices::for_kind(config.kind));
+    let dragging = RwSignal::new(false);
     // Each "Generate" gets a number; a run stops as soon as it is no longer the latest,
     // or as soon as this signal is disposed with the dialog.
     let run_number = RwSignal::new(0_u32);
@@ -53,53 +82,216 @@ pub fn TryOnDialog(
         }
     });
 
-    let chosen_file = move || {
-        input_ref
-            .get_untracked()
-            .and_then(|input| input.files())
-            .and_then(|files| files.get(0))
+    let emit = move |event: &str, fields: &[(&str, Field<'_>)]| {
+        emitter.with_value(|emitter| emitter.emit(event, fields));
+    };
+    let report_problem = move |problem: Problem| {
+        emit(name::ERROR, &[("code", Field::Text(&problem.code()))]);
+        phase.set(Phase::Failed(problem));
     };
 
-    // The size is checked as soon as a file is chosen, so a wrong file is reported before
-    // the shopper waits for anything.
-    let on_change = move |_| {
+    // A new photo replaces the old one and is checked at once from its header, so a photo
+    // the service would refuse is reported before the shopper presses anything.
+    let choose = move |blob: web_sys::Blob, source: &'static str| {
         if phase.with_untracked(Phase::is_busy) {
             return;
         }
-        match chosen_file().map(|file| photo::check_file(&file)) {
-            Some(Err(violation)) => phase.set(Phase::Failed(Problem::Photo(violation))),
-            _ => phase.set(Phase::Idle),
-        }
+        let url = web_sys::Url::create_object_url_with_blob(&blob).ok();
+        chosen.update_value(|chosen| {
+            if let Some(old) = chosen.preview.take() {
+                let _ = web_sys::Url::revoke_object_url(&old);
+            }
+            chosen.blob = Some(blob.clone());
+            chosen.preview = url.clone();
+        });
+        preview.set(url);
+        phase.set(Phase::Idle);
+        let bytes = blob.size();
+        spawn_local(async move {
+            match photo::inspect(&blob).await {
+                Ok((_, plan)) => emit(
+                    name::PHOTO,
+                    &[
+                        ("source", Field::Text(source)),
+                        ("bytes", Field::Number(bytes)),
+                        ("width", Field::Number(f64::from(plan.width))),
+                        ("height", Field::Number(f64::from(plan.height))),
+                    ],
+                ),
+                Err(problem) => {
+                    if !phase.try_with_untracked(Phase::is_busy).unwrap_or(true) {
+                        report_problem(problem);
+                    }
+                }
+            }
+        });
     };
 
-    let job = config.job();
+    let on_file = move |source: &'static str| {
+        move |event: leptos::ev::Event| {
+            let input: web_sys::HtmlInputElement = event_target(&event);
+            if let Some(file) = input.files().and_then(|files| files.get(0)) {
+                choose(file.into(), source);
+            }
+        }
+    };
+    let on_drop = move |event: DragEvent| {
+        event.prevent_default();
+        dragging.set(false);
+        let file = event
+            .data_transfer()
+            .and_then(|transfer| transfer.files())
+            .and_then(|files| files.get(0));
+        if let Some(file) = file {
+            choose(file.into(), "drop");
+        }
+    };
+    let asset_base = config.asset_base.clone();
+    let pick_sample = move |sample: &'static str| {
+        let url = format!("{asset_base}samples/{sample}.jpg");
+        spawn_local(async move {
+            match fetch_blob(&url).await {
+                Some(blob) => {
+                    if let Some(input) = input_ref.get_untracked() {
+                        input.set_value("");
+                    }
+                    choose(blob, "sample");
+                }
+                None => report_problem(Problem::Network),
+            }
+        });
+    };
+
+    let job = Job {
+        proxy: Proxy {
+            base: config.proxy.clone(),
+            token: config.shopper_token.clone(),
+        },
+        garments: config.garments.clone(),
+        choices: choices.get_untracked(),
+    };
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
         if phase.with_untracked(Phase::is_busy) {
             return;
         }
-        let Some(file) = chosen_file() else {
-            phase.set(Phase::Failed(Problem::NoPhoto));
+        let Some(file) = chosen.with_value(|chosen| chosen.blob.clone()) else {
+            report_problem(Problem::NoPhoto);
             return;
         };
         let number = run_number.get_untracked().wrapping_add(1);
         run_number.set(number);
         elapsed.set(0);
+        let mut job = job.clone();
+        job.choices = choices.get_untracked();
+        emit(
+            name::SUBMIT,
+            &[
+                ("mode", Field::Text(mode::mode_name(job.choices.mode))),
+                (
+                    "resolution",
+                    Field::Number(job.choices.resolution.as_wire() as f64),
+                ),
+                ("keepFace", Field::Flag(job.choices.keep_face)),
+            ],
+        );
+        let controller = web_sys::AbortController::new().ok();
+        let signal = controller.as_ref().map(web_sys::AbortController::signal);
+        abort.set_value(controller);
         let alive = move || run_number.try_get_untracked() == Some(number);
+        let started_ms = js_sys::Date::now();
+        let last_status = Rc::new(RefCell::new(None::<TaskStatus>));
         let report = move |next: Phase| {
-            if alive() {
-                phase.set(next);
+            if !alive() {
+                return;
             }
+            match &next {
+                Phase::Waiting {
+                    task_id, status, ..
+                } => {
+                    let changed = last_status.borrow().as_ref() != Some(status);
+                    if changed {
+                        *last_status.borrow_mut() = Some(status.clone());
+                        emit(
+                            name::STATUS,
+                            &[
+                                ("taskId", Field::Text(task_id)),
+                                ("status", Field::Text(status.as_str())),
+                            ],
+                        );
+                    }
+                }
+                Phase::Done { task_id, .. } => emit(
+                    name::RESULT,
+                    &[
+                        ("taskId", Field::Text(task_id)),
+                        ("mode", Field::Text(mode::mode_name(job.choices.mode))),
+                        (
+                            "seconds",
+                            Field::Number(((js_sys::Date::now() - started_ms) / 1000.0).round()),
+                        ),
+                    ],
+                ),
+                Phase::Failed(problem) => {
+                    emit(name::ERROR, &[("code", Field::Text(&problem.code()))])
+                }
+                _ => {}
+            }
+            phase.set(next);
         };
-        let job = job.clone();
+        let flow_job = job.clone();
         spawn_local(async move {
-            flow::run(&job, &file, &report, &alive).await;
+            flow::run(&flow_job, &file, &report, &alive, signal.as_ref()).await;
         });
         spawn_local(clock(phase, elapsed, alive));
     };
 
+    // Stops the running try-on: the flow sees it is no longer the latest run, its long poll
+    // is aborted, and on its way out it cancels the task if it is still queued.
+    let stop = move || {
+        run_number.update(|number| *number = number.wrapping_add(1));
+        abort.update_value(|controller| {
+            if let Some(controller) = controller.take() {
+                controller.abort();
+            }
+        });
+    };
+    let on_cancel = move |_| {
+        let task_id = phase.with_untracked(|phase| match phase {
+            Phase::Waiting { task_id, .. } => task_id.clone(),
+            _ => String::new(),
+        });
+        stop();
+        emit(
+            name::STATUS,
+            &[
+                ("taskId", Field::Text(&task_id)),
+                ("status", Field::Text("CANCELED")),
+            ],
+        );
+        phase.set(Phase::Failed(Problem::Canceled));
+    };
+    let close = move || {
+        stop();
+        on_close.run(());
+    };
+    let on_again = Callback::new(move |()| {
+        chosen.update_value(|chosen| {
+            chosen.blob = None;
+            if let Some(old) = chosen.preview.take() {
+                let _ = web_sys::Url::revoke_object_url(&old);
+            }
+        });
+        preview.set(None);
+        phase.set(Phase::Idle);
+        if let Some(input) = input_ref.get_untracked() {
+            input.set_value("");
+            let _ = input.focus();
+        }
+    });
+
     let on_keydown = move |event: KeyboardEvent| match event.key().as_str() {
-        "Escape" => on_close.run(()),
+        "Escape" => close(),
         "Tab" => {
             if let Some(dialog) = dialog_ref.get_untracked() {
                 keep_focus_inside(&dialog, &event);
@@ -111,34 +303,45 @@ pub fn TryOnDialog(
         // Only a click on the backdrop itself closes (clicks inside the dialog bubble here
         // too), and never while a try-on runs: a stray click must not lose a paid picture.
         if event.target() == event.current_target() && !phase.with_untracked(Phase::is_busy) {
-            on_close.run(());
+            close();
         }
     };
 
     let busy = move || phase.with(Phase::is_busy);
+    let product_name = config.product_name.clone();
+    let result_product = product_name.clone();
     let outcome = move || match phase.get() {
-        Phase::Done { image_url } => Some(
+        Phase::Done {
+            task_id,
+            image_url,
+            before_url,
+        } => Some(
             view! {
-                <figure class="vto-result">
-                    <img class="vto-result-img" src=image_url alt=texts.result_alt />
-                    <figcaption>{texts.result_caption}</figcaption>
-                </figure>
+                <ResultView
+                    locale
+                    task_id
+                    image_url
+                    before_url
+                    product_name=result_product.clone()
+                    emitter
+                    on_again
+                />
             }
             .into_any(),
         ),
         Phase::Failed(problem) => Some(view! { <ErrorView locale problem /> }.into_any()),
         _ => None,
     };
-    let garment = config
-        .garments
-        .top
-        .clone()
-        .or_else(|| config.garments.bottom.clone());
-    let product_name = config.product_name.clone();
+    let garment = config.kind.preview(&config.garments);
+    let modes = config.kind.modes();
+    let mode_group = format!("vto-mode-{n}");
+    let face_group = format!("vto-face-{n}");
+    let samples = config.samples.then(|| config.asset_base.clone());
+    let tips_base = config.asset_base.clone();
     // The view macro may evaluate attributes in any order, so every second use of an id
     // gets its own copy up front.
-    let (labelled_by, label_for, described_by) =
-        (title_id.clone(), input_id.clone(), hint_id.clone());
+    let (labelled_by, label_for, size_for) = (title_id.clone(), input_id.clone(), size_id.clone());
+    let described_by = format!("{hint_id} {consent_id}");
 
     view! {
         <div class="vto-backdrop" on:click=on_backdrop>
@@ -147,6 +350,7 @@ pub fn TryOnDialog(
                 role="dialog"
                 aria-modal="true"
                 aria-labelledby=labelled_by
+                data-kind=config.kind.name()
                 node_ref=dialog_ref
                 on:keydown=on_keydown
             >
@@ -159,7 +363,7 @@ pub fn TryOnDialog(
                         class="vto-close"
                         aria-label=texts.close
                         node_ref=close_ref
-                        on:click=move |_| on_close.run(())
+                        on:click=move |_| close()
                     >
                         "×"
                     </button>
@@ -171,42 +375,217 @@ pub fn TryOnDialog(
                                 <figure class="vto-garment">
                                     <img class="vto-garment-img" src=src alt=product_name.clone() />
                                     <figcaption>
-                                        {texts.garment_caption} " " <strong>{product_name}</strong>
+                                        {texts.garment_caption} " " <strong>{product_name.clone()}</strong>
                                     </figcaption>
                                 </figure>
+                            }
+                        })}
+                    {(modes.len() > 1)
+                        .then(|| {
+                            view! {
+                                <fieldset class="vto-modes">
+                                    <legend class="vto-label">{texts.how_legend}</legend>
+                                    {modes
+                                        .iter()
+                                        .enumerate()
+                                        .map(|(index, &option)| {
+                                            view! {
+                                                <label class="vto-choice">
+                                                    <input
+                                                        type="radio"
+                                                        name=mode_group.clone()
+                                                        value=mode::mode_name(option)
+                                                        checked=index == 0
+                                                        disabled=busy
+                                                        on:change=move |_| choices.update(|c| c.mode = option)
+                                                    />
+                                                    {mode::mode_label(locale, option)}
+                                                </label>
+                                            }
+                                        })
+                                        .collect_view()}
+                                </fieldset>
                             }
                         })}
                     <div class="vto-field">
                         <label class="vto-label" for=label_for>
                             {texts.your_photo}
                         </label>
-                        <input
-                            class="vto-file"
-                            id=input_id
-                            type="file"
-                            accept="image/*"
-                            aria-describedby=described_by
-                            node_ref=input_ref
-                            on:change=on_change
-                        />
+                        <div
+                            class="vto-drop"
+                            class:vto-drop-active=move || dragging.get()
+                            on:dragover=move |event: DragEvent| {
+                                event.prevent_default();
+                                dragging.set(true);
+                            }
+                            on:dragleave=move |_| dragging.set(false)
+                            on:drop=on_drop
+                        >
+                            <input
+                                class="vto-file"
+                                id=input_id
+                                type="file"
+                                accept="image/*"
+                                aria-describedby=described_by
+                                node_ref=input_ref
+                                on:change=on_file("file")
+                            />
+                            <span class="vto-drop-text">{texts.drop_here}</span>
+                            {move || {
+                                preview
+                                    .get()
+                                    .map(|src| {
+                                        view! { <img class="vto-chosen" src=src alt=texts.chosen_alt /> }
+                                    })
+                            }}
+                        </div>
+                        <label class="vto-camera">
+                            <input
+                                class="vto-camera-input"
+                                type="file"
+                                accept="image/*"
+                                capture="environment"
+                                on:change=on_file("camera")
+                            />
+                            <span>{texts.take_photo}</span>
+                        </label>
                         <p class="vto-hint" id=hint_id>
                             {texts.photo_hint}
                         </p>
+                        <details class="vto-tips">
+                            <summary>{texts.tips_summary}</summary>
+                            <ul class="vto-tips-list">
+                                <li class="vto-tip vto-tip-good">
+                                    <img src=format!("{tips_base}samples/person-1.jpg") alt="" />
+                                    <span>{texts.tip_good}</span>
+                                </li>
+                                <li class="vto-tip vto-tip-bad">
+                                    <img src=format!("{tips_base}samples/person-two.jpg") alt="" />
+                                    <span>{texts.tip_bad_group}</span>
+                                </li>
+                                <li class="vto-tip vto-tip-bad">
+                                    <img src=format!("{tips_base}samples/person-tiny.png") alt="" />
+                                    <span>{texts.tip_bad_small}</span>
+                                </li>
+                            </ul>
+                        </details>
+                        {samples
+                            .map(|base| {
+                                view! {
+                                    <fieldset class="vto-samples">
+                                        <legend class="vto-samples-legend">{texts.samples_legend}</legend>
+                                        {SAMPLE_MODELS
+                                            .iter()
+                                            .enumerate()
+                                            .map(|(index, &sample)| {
+                                                let pick = pick_sample.clone();
+                                                view! {
+                                                    <button
+                                                        type="button"
+                                                        class="vto-sample"
+                                                        data-sample=sample
+                                                        aria-label=i18n::sample_label(locale, index + 1)
+                                                        disabled=busy
+                                                        on:click=move |_| pick(sample)
+                                                    >
+                                                        <img src=format!("{base}samples/{sample}.jpg") alt="" />
+                                                    </button>
+                                                }
+                                            })
+                                            .collect_view()}
+                                    </fieldset>
+                                }
+                            })}
+                        <p class="vto-consent" id=consent_id>
+                            {i18n::consent(locale, config.retention_hours)}
+                        </p>
                     </div>
+                    <details class="vto-options">
+                        <summary>{texts.options_summary}</summary>
+                        <fieldset class="vto-face">
+                            <legend class="vto-label">{texts.face_legend}</legend>
+                            <label class="vto-choice">
+                                <input
+                                    type="radio"
+                                    name=face_group.clone()
+                                    value="keep"
+                                    checked=true
+                                    on:change=move |_| choices.update(|c| c.keep_face = true)
+                                />
+                                {texts.keep_face}
+                            </label>
+                            <label class="vto-choice">
+                                <input
+                                    type="radio"
+                                    name=face_group
+                                    value="new"
+                                    on:change=move |_| choices.update(|c| c.keep_face = false)
+                                />
+                                {texts.new_face}
+                            </label>
+                        </fieldset>
+                        <label class="vto-label" for=size_for>
+                            {texts.size_label}
+                        </label>
+                        <select
+                            class="vto-size"
+                            id=size_id
+                            on:change=move |event| {
+                                let value = event_target_value(&event);
+                                choices.update(|c| c.resolution = mode::resolution_from_value(&value));
+                            }
+                        >
+                            <option value="-1" selected=true>
+                                {texts.size_original}
+                            </option>
+                            <option value="1024">{texts.size_1024}</option>
+                            <option value="1280">{texts.size_1280}</option>
+                        </select>
+                    </details>
                     <button type="submit" class="vto-generate" disabled=busy>
                         {texts.generate}
                     </button>
                 </form>
                 <StatusView locale phase elapsed />
+                <Show when=busy>
+                    <button type="button" class="vto-cancel" on:click=on_cancel>
+                        {texts.cancel}
+                    </button>
+                </Show>
                 {outcome}
             </div>
         </div>
     }
 }
 
+/// Fetches a same-site file (a sample model) as a blob.
+async fn fetch_blob(url: &str) -> Option<web_sys::Blob> {
+    let response = gloo_net::http::Request::get(url).send().await.ok()?;
+    if !response.ok() {
+        return None;
+    }
+    let promise = web_sys::Response::from(response).blob().ok()?;
+    wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()
+}
+
 /// What Tab can land on inside the dialog.
-const FOCUSABLE: &str =
-    "button:not([disabled]), input:not([disabled]), a[href], [tabindex]:not([tabindex='-1'])";
+const FOCUSABLE: &str = "button:not([disabled]), input:not([disabled]), select, summary, a[href], [tabindex]:not([tabindex='-1'])";
+
+/// The focused element as seen from `node`'s own root: inside a shadow root the document
+/// only knows the host element, so the root's own `activeElement` is asked.
+fn active_element_near(node: &web_sys::Node) -> Option<web_sys::Element> {
+    let root = node.get_root_node();
+    match root.dyn_ref::<web_sys::ShadowRoot>() {
+        Some(shadow) => shadow.active_element(),
+        None => web_sys::window()
+            .and_then(|window| window.document())
+            .and_then(|document| document.active_element()),
+    }
+}
 
 /// Wraps Tab from the last focusable element to the first and Shift+Tab the other way,
 /// so keyboard focus cannot wander onto the page behind a modal dialog.
@@ -221,10 +600,7 @@ fn keep_focus_inside(dialog: &web_sys::Element, event: &KeyboardEvent) {
     ) else {
         return;
     };
-    let active: Option<web_sys::Node> = web_sys::window()
-        .and_then(|window| window.document())
-        .and_then(|document| document.active_element())
-        .map(Into::into);
+    let active: Option<web_sys::Node> = active_element_near(dialog).map(Into::into);
     let inside = active
         .as_ref()
         .is_some_and(|node| dialog.contains(Some(node)));

@@ -1,43 +1,53 @@
-//! The widget as the product page shows it: a "Try it on" button that opens the try-on dialog.
+//! The widget inside its host element: the dialog while open, the host's button kept in step with it.
+//!
+//! The "Try it on" button itself belongs to the loader (`www/loader.js`), which draws it
+//! before any WebAssembly exists; this component only needs to know whether the dialog
+//! is open, and which button to give focus back to when it closes.
 
-use leptos::html;
 use leptos::prelude::*;
 
 use crate::config::WidgetConfig;
-use crate::i18n;
+use crate::events::{Emitter, name};
 use crate::tryon_dialog::TryOnDialog;
 
-/// The button and, while open, the dialog.
+/// The dialog of one `<virtual-tryon>` element, shown while `open` is true.
 #[component]
 pub fn TryOnWidget(
-    /// The widget's settings, usually read from the root element's attributes.
+    /// The widget's settings, usually read from the host element's attributes.
     config: WidgetConfig,
+    /// Whether the dialog is open; the loader sets it on every tap.
+    open: RwSignal<bool>,
+    /// The host element, which receives the widget's events.
+    #[prop(optional)]
+    host: Option<web_sys::EventTarget>,
+    /// The button that opened the dialog: it gets `aria-expanded` and, on close, the focus.
+    #[prop(optional)]
+    opener: Option<web_sys::HtmlElement>,
 ) -> impl IntoView {
-    let texts = i18n::texts(config.locale);
-    let open = RwSignal::new(false);
-    let button_ref = NodeRef::<html::Button>::new();
+    let opener = StoredValue::new_local(opener);
+    let emitter = StoredValue::new_local(Emitter::new(host.clone(), &config.product_id));
+    let host = StoredValue::new_local(host);
+    Effect::new(move |_| {
+        let expanded = if open.get() { "true" } else { "false" };
+        opener.with_value(|opener| {
+            if let Some(button) = opener {
+                let _ = button.set_attribute("aria-expanded", expanded);
+            }
+        });
+    });
     let on_close = Callback::new(move |()| {
         open.set(false);
+        emitter.with_value(|emitter| emitter.emit(name::CLOSE, &[]));
         // Focus returns to the button that opened the dialog, as a modal dialog requires.
-        if let Some(button) = button_ref.get_untracked() {
-            let _ = button.focus();
-        }
+        opener.with_value(|opener| {
+            if let Some(button) = opener {
+                let _ = button.focus();
+            }
+        });
     });
     view! {
-        <div class="vto-widget">
-            <button
-                type="button"
-                class="vto-open"
-                aria-haspopup="dialog"
-                aria-expanded=move || if open.get() { "true" } else { "false" }
-                node_ref=button_ref
-                on:click=move |_| open.set(true)
-            >
-                {texts.try_it_on}
-            </button>
-            <Show when=move || open.get()>
-                <TryOnDialog config=config.clone() on_close />
-            </Show>
-        </div>
+        <Show when=move || open.get()>
+            <TryOnDialog config=config.clone() on_close host=host.get_value() />
+        </Show>
     }
 }

@@ -1,9 +1,10 @@
-// End-to-end: a shopper tries the product on in a real headless Chromium, against the demo
-// servers (trunk serve + the proxy with its embedded DashScope emulator) that scripts/test.sh
-// starts. Playwright drives Debian's Chromium; it never downloads a browser of its own.
+// End-to-end: shoppers try products on in a real headless Chromium, against the demo servers
+// (trunk serve + the proxy with its embedded DashScope emulator) that scripts/test.sh starts.
+// Playwright drives Debian's Chromium; it never downloads a browser of its own. Its
+// getByRole/getByLabel locators pierce the widget's open shadow root.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { chromium } from "playwright-core";
@@ -11,7 +12,7 @@ import { chromium } from "playwright-core";
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
 const baseUrl = process.env.E2E_BASE_URL ?? "http://127.0.0.1:8080/";
 const shotDir = path.join(repoRoot, "target", "e2e");
-const personPhoto = path.join(repoRoot, "www", "samples", "person-1.jpg");
+const sample = (name) => path.join(repoRoot, "www", "samples", name);
 
 let browser;
 
@@ -36,37 +37,365 @@ after(async () => {
   await browser?.close();
 });
 
-test("a shopper uploads a photo and sees the try-on result", async () => {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-  const pageErrors = [];
-  page.on("pageerror", (error) => pageErrors.push(error.message));
+/// A fresh page (its own context, so its own shopper cookie) that records page errors and
+/// the JSON bodies the widget POSTs to the proxy.
+async function openShop(hash = "", { width = 1280, height = 900, query = "" } = {}) {
+  const page = await browser.newPage({ viewport: { width, height } });
+  const errors = [];
+  const posts = [];
+  const requests = [];
+  page.on("pageerror", (error) => errors.push(error.message));
+  page.on("request", (request) => {
+    requests.push(request.url());
+    if (request.method() === "POST" && (request.headers()["content-type"] ?? "").startsWith("application/json")) {
+      posts.push({ path: new URL(request.url()).pathname, body: request.postDataJSON() });
+    }
+  });
+  await page.goto(`${baseUrl}${query}${hash}`);
+  return { page, errors, posts, requests };
+}
 
-  await page.goto(baseUrl);
+/// Opens the dialog, optionally picks "how to wear it", gives `photo` and presses Generate.
+async function tryOn(page, { photo = sample("person-1.jpg"), wear } = {}) {
   await page.getByRole("button", { name: "Try it on" }).click();
-  await page.getByLabel("Your photo").setInputFiles(personPhoto);
+  if (wear) await page.getByLabel(wear).check();
+  await page.getByLabel("Your photo").setInputFiles(photo);
   await page.getByRole("button", { name: "Generate" }).click();
+}
 
+/// Waits until the result picture is shown and decoded; answers its src and size.
+async function waitForResult(page) {
   const result = page.locator('img[alt="Your try-on result"]');
   await result.waitFor({ state: "visible", timeout: 90_000 });
   // Visible is not enough: the image must have loaded and decoded.
-  await page.waitForFunction(
-    () => {
-      const img = document.querySelector('img[alt="Your try-on result"]');
-      return img && img.complete && img.naturalWidth > 0;
-    },
-    null,
-    { timeout: 30_000 },
-  );
-  const src = await result.getAttribute("src");
-  const size = await result.evaluate((img) => [img.naturalWidth, img.naturalHeight]);
+  await page.waitForFunction((img) => img.complete && img.naturalWidth > 0, await result.elementHandle(), {
+    timeout: 30_000,
+  });
+  return {
+    src: await result.getAttribute("src"),
+    size: await result.evaluate((img) => [img.naturalWidth, img.naturalHeight]),
+  };
+}
+
+const events = (page) => page.evaluate(() => window.shopEvents.map((e) => ({ type: e.type, detail: e.detail })));
+const creates = (posts) => posts.filter((p) => p.path.endsWith("/image2image/image-synthesis"));
+const segments = (posts) => posts.filter((p) => p.path.endsWith("/image-process/process"));
+const filesUrl = /\/api\/v1\/tryon\/files\//;
+
+test("a shopper uploads a photo and sees the try-on result (top with a generated bottom)", async () => {
+  const { page, errors, posts, requests } = await openShop();
+  assert.ok(!requests.some((url) => url.endsWith(".wasm")), "no WebAssembly before the tap");
+  await tryOn(page);
+  const { src, size } = await waitForResult(page);
   await page.screenshot({ path: path.join(shotDir, "result-1280.png"), fullPage: true });
 
   // The result is kept and served by the proxy, not linked to the upstream's 24 h URL.
-  assert.match(src, /\/api\/v1\/tryon\/files\//, `result served by the proxy, got ${src}`);
-  const person = readFileSync(personPhoto);
-  assert.ok(person.length > 5 * 1024);
-  // resolution -1 keeps the person photo's size.
+  assert.match(src, filesUrl, `result served by the proxy, got ${src}`);
   assert.ok(size[0] >= 150 && size[1] >= 150, `result size ${size}`);
-  assert.deepEqual(pageErrors, [], "no uncaught errors on the page");
+  const [create] = creates(posts);
+  assert.match(create.body.input.top_garment_url, /samples\/top-tee\.png$/);
+  assert.equal(create.body.input.bottom_garment_url, undefined);
+  assert.deepEqual(create.body.parameters, { resolution: -1, restore_face: true });
+  assert.equal(segments(posts).length, 0);
+
+  // The comparison slider, download and add to cart are there and labelled.
+  await page.getByLabel("Compare before and after").fill("20");
+  assert.ok(await page.locator('img[alt="Before: the photo you gave"]').isVisible());
+  const download = page.waitForEvent("download");
+  await page.getByRole("link", { name: "Download" }).click();
+  assert.equal((await download).suggestedFilename(), "Classic-Tee-try-on.jpg");
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  await page.getByText("Added to your cart.").waitFor();
+  assert.equal(await page.locator("#shop-cart-count").textContent(), "1");
+
+  // The host page heard the whole story, with ids and codes but never the photo.
+  const heard = await events(page);
+  const types = heard.map((e) => e.type);
+  for (const type of ["tryon:open", "tryon:photo", "tryon:submit", "tryon:status", "tryon:result", "tryon:download", "tryon:add-to-cart"]) {
+    assert.ok(types.includes(type), `${type} in ${types}`);
+  }
+  assert.ok(heard.every((e) => e.detail.productId === "tee-01"), JSON.stringify(heard));
+  const photo = heard.find((e) => e.type === "tryon:photo").detail;
+  assert.deepEqual(Object.keys(photo).sort(), ["bytes", "height", "productId", "source", "width"]);
+  assert.equal(photo.source, "file");
+  assert.equal(heard.find((e) => e.type === "tryon:submit").detail.mode, "top_only");
+  assert.ok(heard.filter((e) => e.type === "tryon:status").every((e) => e.detail.taskId && e.detail.status));
+  const text = JSON.stringify(heard);
+  assert.ok(!filesUrl.test(text) && !/blob:|data:/.test(text), `no photo or its URL in events: ${text}`);
+
+  // "Try another photo" starts over with the photo field focused.
+  await page.getByRole("button", { name: "Try another photo" }).click();
+  assert.equal(await page.locator('img[alt="Your try-on result"]').count(), 0);
+  assert.equal(await page.evaluate(() => document.activeElement.shadowRoot.activeElement.className), "vto-file");
+  assert.deepEqual(errors, [], "no uncaught errors on the page");
   await page.close();
+});
+
+test("a photo dropped on the photo field is taken like a chosen one", async () => {
+  const { page } = await openShop("#dress");
+  await page.getByRole("button", { name: "Try it on" }).click();
+  const bytes = [...(await import("node:fs")).readFileSync(sample("person-1.jpg"))];
+  await page.locator(".vto-drop").evaluate((zone, bytes) => {
+    const transfer = new DataTransfer();
+    transfer.items.add(new File([new Uint8Array(bytes)], "me.jpg", { type: "image/jpeg" }));
+    zone.dispatchEvent(new DragEvent("dragover", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    zone.dispatchEvent(new DragEvent("drop", { dataTransfer: transfer, bubbles: true, cancelable: true }));
+  }, bytes);
+  await page.locator('img[alt="The photo you chose"]').waitFor();
+  await page.waitForFunction(() => window.shopEvents.some((e) => e.type === "tryon:photo"));
+  const photo = (await events(page)).find((e) => e.type === "tryon:photo");
+  assert.equal(photo.detail.source, "drop");
+  assert.deepEqual([photo.detail.width, photo.detail.height], [768, 1536]);
+  await page.getByRole("button", { name: "Generate" }).click();
+  await waitForResult(page);
+  await page.close();
+});
+
+/// The other five modes, each to a displayed result, with the calls that mode needs.
+const MODES = [
+  {
+    name: "a top over the shopper's own bottoms (segmentation first)",
+    hash: "#tee",
+    wear: "Keeping my own bottoms",
+    mode: "top_keep_own_bottom",
+    check(body) {
+      assert.match(body.input.top_garment_url, /top-tee\.png$/);
+      assert.match(body.input.bottom_garment_url, filesUrl, "the re-hosted crop of the own bottoms");
+    },
+    clothes: "lower",
+  },
+  {
+    name: "a bottom with a generated top",
+    hash: "#trousers",
+    wear: "With a generated top",
+    mode: "bottom_only",
+    check(body) {
+      assert.match(body.input.bottom_garment_url, /bottom-trousers\.png$/);
+      assert.equal(body.input.top_garment_url, undefined);
+    },
+  },
+  {
+    name: "a bottom under the shopper's own top (segmentation first)",
+    hash: "#trousers",
+    wear: "Keeping my own top",
+    mode: "bottom_keep_own_top",
+    check(body) {
+      assert.match(body.input.bottom_garment_url, /bottom-trousers\.png$/);
+      assert.match(body.input.top_garment_url, filesUrl, "the re-hosted crop of the own top");
+    },
+    clothes: "upper",
+  },
+  {
+    name: "an outfit of a top and a bottom",
+    hash: "#set",
+    mode: "top_and_bottom",
+    check(body) {
+      assert.match(body.input.top_garment_url, /top-tee\.png$/);
+      assert.match(body.input.bottom_garment_url, /bottom-trousers\.png$/);
+    },
+  },
+  {
+    name: "a dress, sent as the top garment alone",
+    hash: "#dress",
+    mode: "dress",
+    check(body) {
+      assert.match(body.input.top_garment_url, /dress\.png$/);
+      assert.equal(body.input.bottom_garment_url, undefined);
+    },
+  },
+];
+
+for (const m of MODES) {
+  test(`mode ${m.mode}: ${m.name}`, async () => {
+    const { page, errors, posts } = await openShop(m.hash);
+    await tryOn(page, { wear: m.wear, photo: sample("person-2.jpg") });
+    const { src } = await waitForResult(page);
+    assert.match(src, filesUrl);
+    const [create] = creates(posts);
+    assert.ok(create, "a create call");
+    m.check(create.body);
+    const segmented = segments(posts);
+    if (m.clothes) {
+      assert.equal(segmented.length, 1, "one segmentation call");
+      assert.deepEqual(segmented[0].body.parameters.clothes_type, [m.clothes]);
+      assert.match(segmented[0].body.input.image_url, filesUrl, "the uploaded photo is segmented");
+    } else {
+      assert.equal(segmented.length, 0, "no segmentation");
+    }
+    const submit = (await events(page)).find((e) => e.type === "tryon:submit");
+    assert.equal(submit.detail.mode, m.mode);
+    assert.deepEqual(errors, []);
+    await page.close();
+  });
+}
+
+test("the folded options reach the request: a new face at 720 x 1280", async () => {
+  const { page, posts } = await openShop("#dress");
+  await page.getByRole("button", { name: "Try it on" }).click();
+  await page.getByText("More options").click();
+  await page.getByLabel("Generate a new face").check();
+  await page.getByLabel("Picture size").selectOption("1280");
+  // A sample model instead of a file: fetched and uploaded like a shopper's photo.
+  await page.getByRole("button", { name: "Use model 2" }).click();
+  await page.locator('img[alt="The photo you chose"]').waitFor();
+  await page.getByRole("button", { name: "Generate" }).click();
+  const { size } = await waitForResult(page);
+  assert.deepEqual(creates(posts)[0].body.parameters, { resolution: 1280, restore_face: false });
+  assert.deepEqual(size, [720, 1280]);
+  const photo = (await events(page)).find((e) => e.type === "tryon:photo");
+  assert.equal(photo.detail.source, "sample");
+  await page.close();
+});
+
+test("a photo the service would refuse is explained before any upload", async () => {
+  const { page, requests } = await openShop();
+  await page.getByRole("button", { name: "Try it on" }).click();
+  await page.getByLabel("Your photo").setInputFiles(sample("person-tiny.png"));
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /This photo is too small \(120 × 150 pixels\).*at least 150 pixels/);
+  await page.getByRole("button", { name: "Generate" }).click();
+  await alert.waitFor();
+  assert.ok(!requests.some((url) => url.includes("/api/v1/tryon/uploads")), "nothing was uploaded");
+  const error = (await events(page)).find((e) => e.type === "tryon:error");
+  assert.equal(error.detail.code, "Widget.Photo.SideTooSmall");
+  await page.close();
+});
+
+test("a photo with two people fails with the catalogue's InvalidPerson explanation", async () => {
+  const { page } = await openShop();
+  await tryOn(page, { photo: sample("person-two.jpg") });
+  const alert = page.getByRole("alert");
+  await alert.waitFor({ timeout: 60_000 });
+  assert.equal(
+    await alert.textContent(),
+    "We could not find exactly one person in your photo.Please use a full-length photo of just you, facing the camera.",
+  );
+  const error = (await events(page)).find((e) => e.type === "tryon:error");
+  assert.equal(error.detail.code, "InvalidPerson");
+  await page.close();
+});
+
+test("cancel stops the wait and cancels the queued task on the proxy", async () => {
+  const { page } = await openShop();
+  // Hold every task query so the task is still queued when the shopper cancels.
+  await page.route("**/api/v1/tasks/*?**", () => {});
+  await tryOn(page);
+  await page.getByText("Queued", { exact: true }).first().waitFor({ timeout: 30_000 });
+  const cancelCall = page.waitForResponse((response) => /\/api\/v1\/tasks\/[^/]+\/cancel$/.test(response.url()), {
+    timeout: 10_000,
+  });
+  await page.getByRole("button", { name: "Cancel" }).click();
+  const alert = page.getByRole("alert");
+  await alert.waitFor();
+  assert.match(await alert.textContent(), /Your try-on was cancelled/);
+  // The proxy cancels a task it still holds as PENDING (200); one that already started
+  // upstream is refused (400 UnsupportedOperation) and finishes unseen.
+  const answer = await cancelCall;
+  assert.ok([200, 400].includes(answer.status()), `cancel answered ${answer.status()}`);
+  await page.waitForFunction(
+    () => window.shopEvents.some((e) => e.type === "tryon:status" && e.detail.status === "CANCELED"),
+  );
+  assert.equal(await page.getByRole("button", { name: "Generate" }).isEnabled(), true);
+  assert.equal(await page.locator('img[alt="Your try-on result"]').count(), 0);
+  await page.close();
+});
+
+test("the host page's CSS does not reach the widget, and the theme API does", async () => {
+  const { page } = await openShop();
+  const shopButton = page.getByRole("button", { name: "Add to bag" });
+  const widgetButton = page.getByRole("button", { name: "Try it on" });
+  const style = (locator) =>
+    locator.evaluate((el) => {
+      const s = getComputedStyle(el);
+      return { transform: s.textTransform, spacing: s.letterSpacing, radius: s.borderRadius, background: s.backgroundColor, font: s.fontFamily };
+    });
+  const shop = await style(shopButton);
+  const widget = await style(widgetButton);
+  assert.equal(shop.transform, "uppercase", "the shop's own buttons are uppercase");
+  assert.equal(widget.transform, "none", "the shop's button rule stays out");
+  assert.equal(widget.spacing, "normal", "inherited letter-spacing is reset");
+  assert.notEqual(widget.font, shop.font, "the shop's serif font stays out");
+  assert.equal(widget.background, "rgb(154, 52, 18)", "--tryon-accent themes the button");
+  assert.equal(widget.radius, "6px", "--tryon-radius themes the button");
+
+  await widgetButton.click();
+  const garment = page.locator(".vto-garment-img");
+  await garment.waitFor();
+  assert.equal(await garment.evaluate((img) => getComputedStyle(img).borderTopWidth), "0px", "the shop's img border stays out");
+  const hint = page.locator(".vto-hint");
+  assert.equal(await hint.evaluate((p) => getComputedStyle(p).marginBottom), "0px", "the shop's p margin stays out");
+  assert.equal(await page.evaluate(() => document.querySelectorAll(".vto-dialog").length), 0, "the dialog lives in the shadow root");
+  await page.close();
+});
+
+test("keyboard only: focus moves in, Tab stays inside, Escape closes and focus returns", async () => {
+  const { page } = await openShop();
+  const opener = page.getByRole("button", { name: "Try it on" });
+  await opener.focus();
+  await page.keyboard.press("Enter");
+  const close = page.getByRole("button", { name: "Close" });
+  await close.waitFor();
+  await page.waitForFunction(() => document.activeElement?.shadowRoot?.activeElement?.classList.contains("vto-close"));
+  await page.keyboard.press("Shift+Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.shadowRoot.activeElement.className), "vto-generate");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.shadowRoot.activeElement.className), "vto-close");
+  await page.keyboard.press("Escape");
+  await close.waitFor({ state: "detached" });
+  assert.equal(await opener.getAttribute("aria-expanded"), "false");
+  assert.equal(await page.evaluate(() => document.activeElement.shadowRoot.activeElement.className), "vto-open");
+  await page.close();
+});
+
+test("when the shop's caps are spent the button says try-on is unavailable", async () => {
+  const page = await browser.newPage();
+  await page.route("**/api/v1/tryon/status", (route) =>
+    route.fulfill({ json: { available: false, model: "aitryon-plus", upstream: "dashscope-sim", reason: "daily_image_cap" } }),
+  );
+  await page.goto(baseUrl);
+  await page.locator("#tee").getByText("Try-on is unavailable right now").waitFor();
+  assert.equal(await page.getByRole("button", { name: "Try it on" }).count(), 0);
+  await page.close();
+});
+
+test("the widget speaks Chinese when the page asks for it", async () => {
+  const { page } = await openShop("#tee", { query: "?lang=zh-CN" });
+  await page.getByRole("button", { name: "试穿一下" }).click();
+  await page.getByLabel("您的照片").waitFor();
+  await page.getByRole("button", { name: "生成" }).click();
+  assert.equal(await page.getByRole("alert").locator(".vto-error-what").textContent(), "请先选择一张照片。");
+  await page.close();
+});
+
+test("the dialog fits a 360 px wide phone without sideways scrolling", async () => {
+  const { page } = await openShop("#trousers", { width: 360, height: 740 });
+  await page.getByRole("button", { name: "Try it on" }).click();
+  await page.getByText("Which photos work best?").click();
+  await page.getByText("More options").click();
+  const overflow = await page.locator(".vto-dialog").evaluate((d) => d.scrollWidth - d.clientWidth);
+  assert.ok(overflow <= 0, `no sideways scrolling at 360 px (${overflow})`);
+  const pageOverflow = await page.evaluate(() => document.documentElement.scrollWidth - innerWidth);
+  assert.ok(pageOverflow <= 0, `the shop page fits too (${pageOverflow})`);
+  await page.close();
+});
+
+test("screenshots at 375 px and 1280 px wide", async () => {
+  for (const width of [375, 1280]) {
+    const { page, errors } = await openShop("#tee", { width, height: width < 500 ? 812 : 900 });
+    await page.screenshot({ path: path.join(shotDir, `product-${width}.png`) });
+    await page.getByRole("button", { name: "Try it on" }).click();
+    await page.getByLabel("Your photo").waitFor();
+    await page.getByText("Which photos work best?").click();
+    await page.screenshot({ path: path.join(shotDir, `dialog-${width}.png`) });
+    await page.getByLabel("Your photo").setInputFiles(sample("person-1.jpg"));
+    await page.getByRole("button", { name: "Generate" }).click();
+    await waitForResult(page);
+    const overflow = await page.locator(".vto-dialog").evaluate((d) => d.scrollWidth - d.clientWidth);
+    assert.ok(overflow <= 0, `no sideways scrolling at ${width} px (${overflow})`);
+    await page.locator(".vto-actions").scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(shotDir, `result-${width}.png`) });
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
 });

@@ -1,0 +1,139 @@
+//! The result: the picture with a before/after slider, download, try another photo and add to cart.
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use tryon_api::Locale;
+use wasm_bindgen::JsCast;
+
+use crate::events::{Emitter, Field, name};
+use crate::i18n;
+
+/// Shows the finished picture over the shopper's own photo, split by a slider.
+#[component]
+pub fn ResultView(
+    /// The language of the text.
+    locale: Locale,
+    /// The try-on task, for events.
+    task_id: String,
+    /// The picture the proxy keeps.
+    image_url: String,
+    /// The photo the shopper gave, as uploaded.
+    before_url: String,
+    /// The product's name, for the download's file name.
+    product_name: String,
+    /// Where events go.
+    emitter: StoredValue<Emitter, LocalStorage>,
+    /// Starts over with another photo.
+    #[prop(into)]
+    on_again: Callback<()>,
+) -> impl IntoView {
+    let texts = i18n::texts(locale);
+    // Percent of the width that shows the photo before; the rest shows the result.
+    let split = RwSignal::new(50_u32);
+    let added = RwSignal::new(false);
+    let file_name = i18n::download_name(&product_name);
+    let (download_href, task_for_download, task_for_cart) =
+        (image_url.clone(), task_id.clone(), task_id);
+    let download_name = file_name.clone();
+    let on_download = move |event: leptos::ev::MouseEvent| {
+        emitter.with_value(|emitter| {
+            emitter.emit(
+                name::DOWNLOAD,
+                &[("taskId", Field::Text(&task_for_download))],
+            )
+        });
+        // The picture may live on the proxy's origin, where `download` is ignored, so it is
+        // fetched and saved from a local object URL; the plain link stays as the fallback.
+        event.prevent_default();
+        let (href, file_name) = (download_href.clone(), download_name.clone());
+        spawn_local(async move {
+            if save_as(&href, &file_name).await.is_err()
+                && let Some(window) = web_sys::window()
+            {
+                let _ = window.open_with_url(&href);
+            }
+        });
+    };
+    let on_cart = move |_| {
+        added.set(true);
+        emitter.with_value(|emitter| {
+            emitter.emit(
+                name::ADD_TO_CART,
+                &[("taskId", Field::Text(&task_for_cart))],
+            )
+        });
+    };
+    view! {
+        <figure class="vto-result">
+            <div class="vto-compare">
+                <img class="vto-result-img" src=image_url.clone() alt=texts.result_alt />
+                <img
+                    class="vto-before-img"
+                    src=before_url
+                    alt=texts.before_alt
+                    style=move || format!("clip-path: inset(0 {}% 0 0)", 100 - split.get())
+                />
+                <span class="vto-compare-line" aria-hidden="true" style=move || format!("left: {}%", split.get())></span>
+                <input
+                    class="vto-compare-range"
+                    type="range"
+                    min="0"
+                    max="100"
+                    prop:value=move || split.get().to_string()
+                    aria-label=texts.compare_label
+                    on:input=move |event| {
+                        split.set(event_target_value(&event).parse().unwrap_or(50));
+                    }
+                />
+            </div>
+            <figcaption>{texts.result_caption}</figcaption>
+        </figure>
+        <div class="vto-actions">
+            <a class="vto-download" href=image_url download=file_name on:click=on_download>
+                {texts.download}
+            </a>
+            <button type="button" class="vto-again" on:click=move |_| on_again.run(())>
+                {texts.try_another}
+            </button>
+            <button type="button" class="vto-cart" on:click=on_cart>
+                {texts.add_to_cart}
+            </button>
+        </div>
+        <p class="vto-cart-note" role="status">
+            {move || added.get().then_some(texts.added_to_cart)}
+        </p>
+    }
+}
+
+/// Downloads `href` and saves it under `file_name` through a temporary object URL.
+async fn save_as(href: &str, file_name: &str) -> Result<(), ()> {
+    let response = gloo_net::http::Request::get(href)
+        .send()
+        .await
+        .map_err(|_| ())?;
+    if !response.ok() {
+        return Err(());
+    }
+    let promise = web_sys::Response::from(response).blob().map_err(|_| ())?;
+    let blob: web_sys::Blob = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .map_err(|_| ())?
+        .unchecked_into();
+    let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| ())?;
+    let document = web_sys::window()
+        .and_then(|window| window.document())
+        .ok_or(())?;
+    let link: web_sys::HtmlElement = document
+        .create_element("a")
+        .map_err(|_| ())?
+        .unchecked_into();
+    let _ = link.set_attribute("href", &url);
+    let _ = link.set_attribute("download", file_name);
+    link.click();
+    // The browser has started the download once click returns; a later revoke frees the blob.
+    gloo_timers::callback::Timeout::new(10_000, move || {
+        let _ = web_sys::Url::revoke_object_url(&url);
+    })
+    .forget();
+    Ok(())
+}

@@ -1,0 +1,140 @@
+// The try-on loader: defines <virtual-tryon>, draws its button in a shadow root, and loads the WebAssembly bundle on the first tap.
+//
+// This file is the only thing a product page pays for before a shopper taps (budget: 5 KB
+// brotli). It is a classic script, not a module, so that `document.currentScript` tells it
+// where it was loaded from: the bundle (`tryon-widget.js`, `tryon-widget_bg.wasm`) and the
+// dialog's styles (`widget.css`) sit next to it under fixed names (Trunk.toml sets
+// `filehash = false`), so one loader URL is all a shop needs to know.
+(() => {
+  "use strict";
+  if (customElements.get("virtual-tryon")) return;
+
+  const base = new URL(".", document.currentScript ? document.currentScript.src : location.href).href;
+
+  // The button's words exist before any WebAssembly does, so they are repeated here from
+  // src/i18n.rs (a unit test there checks that the two copies agree).
+  const WORDS = {
+    en: { tryItOn: "Try it on", unavailable: "Try-on is unavailable right now" },
+    zh: { tryItOn: "试穿一下", unavailable: "试衣暂不可用" },
+  };
+
+  // Everything the host page could inherit into the shadow root is reset on :host; the
+  // shop themes the widget only through the --tryon-* custom properties and ::part(button).
+  const STYLE = `
+:host{all:initial;display:inline-block;font-family:var(--tryon-font,system-ui,-apple-system,"Segoe UI","PingFang SC","Microsoft YaHei",sans-serif);font-size:16px;line-height:1.4;color:#111827}
+:host([hidden]){display:none}
+.vto-open{appearance:none;border:0;border-radius:var(--tryon-radius,999px);padding:.7em 1.6em;font:inherit;font-weight:600;cursor:pointer;background:var(--tryon-accent,#1f2937);color:var(--tryon-accent-text,#fff);min-height:44px}
+.vto-open:hover{filter:brightness(1.15)}
+.vto-open:focus-visible{outline:3px solid var(--tryon-focus,#2563eb);outline-offset:2px}
+.vto-open[aria-busy=true]{cursor:progress;opacity:.8}
+.vto-unavailable{margin:0;color:#4b5563;font-size:.9em}`;
+
+  // One status request per proxy, shared by every element on the page.
+  const statuses = new Map();
+  function status(proxy) {
+    if (!statuses.has(proxy)) {
+      const url = proxy.replace(/\/+$/, "") + "/api/v1/tryon/status";
+      statuses.set(
+        proxy,
+        fetch(url, { credentials: proxy ? "include" : "same-origin" })
+          .then((r) => (r.ok ? r.json() : null))
+          .catch(() => null),
+      );
+    }
+    return statuses.get(proxy);
+  }
+
+  // The bundle is imported and initialised once, however many elements the page has.
+  let bundle;
+  function loadBundle() {
+    if (!bundle) {
+      bundle = import(base + "tryon-widget.js").then(async (mod) => {
+        await mod.default({ module_or_path: base + "tryon-widget_bg.wasm" });
+        return mod;
+      });
+      bundle.catch(() => (bundle = undefined));
+    }
+    return bundle;
+  }
+
+  class VirtualTryon extends HTMLElement {
+    static get observedAttributes() {
+      return ["locale"];
+    }
+
+    // A page that switches language after load gets the button in the new language; the
+    // dialog reads its attributes when it is first opened.
+    attributeChangedCallback() {
+      if (this.button) this.button.textContent = this.words().tryItOn;
+    }
+
+    connectedCallback() {
+      if (this.shadowRoot) return;
+      const root = this.attachShadow({ mode: "open" });
+      const words = this.words();
+      root.innerHTML =
+        `<style>${STYLE}</style><button type="button" class="vto-open" part="button" aria-haspopup="dialog" aria-expanded="false"></button>` +
+        `<p class="vto-unavailable" part="unavailable" hidden></p>`;
+      this.button = root.querySelector(".vto-open");
+      this.button.textContent = words.tryItOn;
+      this.button.addEventListener("click", () => this.open());
+      status(this.attr("proxy") || "").then((answer) => {
+        this.token = (answer && answer.shopper_token) || "";
+        if (answer && answer.available === false) {
+          // Caps spent or try-on switched off: say so instead of offering a button.
+          const note = root.querySelector(".vto-unavailable");
+          note.textContent = words.unavailable;
+          note.hidden = false;
+          this.button.hidden = true;
+          this.emit("tryon:unavailable", { reason: answer.reason || "" });
+        }
+      });
+    }
+
+    attr(name) {
+      const value = this.getAttribute(name) ?? this.getAttribute("data-" + name);
+      return value == null ? null : value.trim();
+    }
+
+    words() {
+      const tag = this.attr("locale") || navigator.language || "en";
+      return tag.toLowerCase().startsWith("zh") ? WORDS.zh : WORDS.en;
+    }
+
+    emit(type, detail) {
+      const productId = this.attr("product-id") || this.attr("product-name") || "";
+      this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true, detail: { productId, ...detail } }));
+    }
+
+    // Opens the dialog; a shop may also call it itself (element.open()).
+    async open() {
+      this.emit("tryon:open", { kind: this.attr("garment-kind") || "" });
+      if (this.handle) return this.handle.open();
+      if (this.loading) return;
+      this.loading = true;
+      this.button.setAttribute("aria-busy", "true");
+      try {
+        const styles = document.createElement("link");
+        styles.rel = "stylesheet";
+        styles.href = base + "widget.css";
+        const styled = new Promise((done) => {
+          styles.onload = styles.onerror = done;
+        });
+        this.shadowRoot.appendChild(styles);
+        // The shopper token is worth a short wait, not a stuck dialog: a slow status answer
+        // gives up after three seconds (the proxy's cookie still identifies the shopper).
+        const token = Promise.race([status(this.attr("proxy") || ""), new Promise((done) => setTimeout(done, 3000))]);
+        const [mod] = await Promise.all([loadBundle(), styled, token]);
+        this.handle = mod.mount(this, this.shadowRoot, this.button, base, this.token || "");
+      } catch (error) {
+        this.emit("tryon:error", { code: "Widget.LoadFailed" });
+        console.error("virtual-tryon: the try-on bundle could not be loaded", error);
+      } finally {
+        this.loading = false;
+        this.button.removeAttribute("aria-busy");
+      }
+    }
+  }
+
+  customElements.define("virtual-tryon", VirtualTryon);
+})();
