@@ -188,7 +188,9 @@ async fn generate(
             None => return invalid("image 1 has no size that fits 512*512..2048*2048"),
         },
     };
-    let rendered = tokio::task::spawn_blocking(move || compose(images, &text, size)).await;
+    // `validate` guarantees at least one image: the person.
+    let person = images.remove(0);
+    let rendered = tokio::task::spawn_blocking(move || compose(person, images, &text, size)).await;
     tokio::time::sleep_until(answer_at).await;
     if let Some(kind) = injected {
         return error_response(kind);
@@ -401,20 +403,18 @@ pub fn wants_new_face(text: &str) -> bool {
 }
 
 /// Renders the preview: the person at `size`, the garments in their slots.
-fn compose(images: Vec<DynamicImage>, text: &str, size: OutputSize) -> image::ImageResult<Vec<u8>> {
-    let mut images = images.into_iter();
-    let Some(person) = images.next() else {
-        return Err(image::ImageError::Parameter(
-            image::error::ParameterError::from_kind(image::error::ParameterErrorKind::NoMoreData),
-        ));
-    };
+fn compose(
+    person: DynamicImage,
+    garments: Vec<DynamicImage>,
+    text: &str,
+    size: OutputSize,
+) -> image::ImageResult<Vec<u8>> {
     let (w, h) = (size.width(), size.height());
     let person = if (person.width(), person.height()) == (w, h) {
         person
     } else {
         person.resize_to_fill(w, h, FilterType::Triangle)
     };
-    let garments: Vec<DynamicImage> = images.collect();
     let slots = garment_slots(text, garments.len());
     let pick = |wanted: Slot| {
         slots

@@ -18,6 +18,10 @@ ENDPOINTS (all but /results and /healthz need `Authorization: Bearer <key>`, adm
   GET  /api/v1/tasks/?start_time=&end_time=&model_name=&status=&page_no=&page_size=
                                                            list tasks (times YYYYMMDDhhmmss, UTC)
   POST /api/v1/services/vision/image-process/process       segmentation (aitryon-parsing-v1)
+  POST /api/v1/services/aigc/multimodal-generation/generation
+                                                           synchronous multi-image editing, the
+                                                           successor (qwen-image-2.0[-pro] and later;
+                                                           2/s, -pro 2/min; rules in src/generation.rs)
   GET  /results/{file}?Expires=<unix seconds>              produced images, until they expire
   GET|POST /sim/admin/faults    show | replace injected faults (JSON; fields as the flags,
                                 e.g. {\"throttle_share\":1,\"throttle_code\":\"Throttling.BurstRate\"})

@@ -1,27 +1,33 @@
-//! The admission queue: jobs wait here in FIFO order and are submitted upstream one at a time, within the account's limits (5 running tasks, 10 creates per second).
+//! The admission queue: jobs wait here in FIFO order and are submitted upstream in that order, within the limits of the current upstream adapter (running jobs, submissions per period).
 //!
-//! Architecture invariant: a job is submitted at most once. Only the dispatcher submits,
-//! it takes each job off the queue before sending it, and it retries a create call only
-//! when the upstream certainly did not accept it (a refused connection, 429 or 5xx).
+//! Architecture invariant: a job is submitted at most once. Only the dispatcher takes
+//! jobs off the queue, each before its worker sends it, and a worker retries a
+//! submission only when the upstream certainly did not accept it (a refused connection,
+//! 429 or 5xx). The limits are the adapter's ([`Adapter::submission_rate`],
+//! [`Adapter::max_running`]), so no upstream's constants live here.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+use tryon_api::TaskStatus;
+use tryon_api::generation::SubmissionRate;
 
 use crate::error::ApiError;
-use crate::jobs::{Job, now_ms, poll_until_done};
+use crate::jobs::{self, Job, now_ms, poll_until_done};
 use crate::state::AppState;
-use crate::upstream::{UpstreamError, shopper_error};
+use crate::upstream::adapter::Hints;
+use crate::upstream::{Adapter, Submission, Times, UpstreamError, shopper_error};
 
-/// The account's limits and how long a create call waits for its own submission.
+/// What the shop (or a test) sets about admission; the upstream's own limits come from
+/// its adapter.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct AdmissionLimits {
-    /// Upstream tasks between submission and their end (the documented limit is 5).
-    pub max_running: usize,
-    /// Create calls per second (the documented limit is 10).
-    pub max_creates_per_second: usize,
+    /// A lower bound on running jobs than the adapter's, or `None` for the adapter's
+    /// (5 for the seed's API). Tests use 1 to see jobs queue.
+    pub max_running: Option<usize>,
     /// How long a create call waits for its job to be submitted. Within it, upstream
     /// refusals are answered directly; after it the job is answered PENDING with its
     /// queue position, and a later refusal shows as a FAILED job.
@@ -31,32 +37,78 @@ pub struct AdmissionLimits {
 impl Default for AdmissionLimits {
     fn default() -> Self {
         AdmissionLimits {
-            max_running: 5,
-            max_creates_per_second: 10,
+            max_running: None,
             create_wait: Duration::from_secs(10),
         }
+    }
+}
+
+/// Spaces submissions so that no window of the upstream's period holds more than its
+/// count. Shared by the dispatcher and the workers' retries; the async mutex queues
+/// waiters in order, so a retry cannot starve the queue or the other way round.
+pub struct RateLimiter {
+    rate: SubmissionRate,
+    recent: tokio::sync::Mutex<VecDeque<Instant>>,
+}
+
+impl RateLimiter {
+    pub fn new(rate: SubmissionRate) -> RateLimiter {
+        RateLimiter {
+            rate,
+            recent: tokio::sync::Mutex::new(VecDeque::new()),
+        }
+    }
+
+    pub fn rate(&self) -> SubmissionRate {
+        self.rate
+    }
+
+    /// Waits until one more submission fits into the rate, and records it.
+    pub async fn take(&self) {
+        let mut recent = self.recent.lock().await;
+        take_rate_slot(&mut recent, self.rate).await;
     }
 }
 
 /// How often one create call is tried when the upstream is throttling or failing.
 pub const MAX_SUBMIT_ATTEMPTS: u32 = 5;
 
-/// The queue and the running-task slots.
+/// The queue, the running-job slots and the submission rate.
 pub struct Admission {
     limits: AdmissionLimits,
+    max_running: usize,
     queue: Mutex<VecDeque<Arc<Job>>>,
     wake: Notify,
     running: Arc<Semaphore>,
+    rate: Arc<RateLimiter>,
 }
 
 impl Admission {
-    pub fn new(limits: AdmissionLimits) -> Admission {
+    /// The queue for an upstream allowing `max_running` jobs at once and `rate`
+    /// submissions (the adapter's), with the shop's `limits` on top.
+    pub fn new(limits: AdmissionLimits, max_running: usize, rate: SubmissionRate) -> Admission {
+        let max_running = limits
+            .max_running
+            .map_or(max_running, |shop| shop.min(max_running))
+            .max(1);
         Admission {
             limits,
+            max_running,
             queue: Mutex::new(VecDeque::new()),
             wake: Notify::new(),
-            running: Arc::new(Semaphore::new(limits.max_running.max(1))),
+            running: Arc::new(Semaphore::new(max_running)),
+            rate: Arc::new(RateLimiter::new(rate)),
         }
+    }
+
+    /// Jobs that may run at once.
+    pub fn max_running(&self) -> usize {
+        self.max_running
+    }
+
+    /// The submission rate in force.
+    pub fn rate(&self) -> SubmissionRate {
+        self.rate.rate()
     }
 
     pub fn limits(&self) -> AdmissionLimits {
@@ -102,7 +154,7 @@ impl Admission {
 
     /// Upstream tasks running now (submitted and not yet ended).
     pub fn running(&self) -> usize {
-        self.limits.max_running.max(1) - self.running.available_permits()
+        self.max_running - self.running.available_permits()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<Arc<Job>>> {
@@ -123,42 +175,53 @@ impl Admission {
 }
 
 /// The dispatcher: takes jobs off the front of the queue when a running slot and a rate
-/// slot are free, and submits them. Runs for the life of the proxy.
+/// slot are free, and hands each to its worker. Runs for the life of the proxy.
 pub async fn run_dispatcher(state: AppState) {
     let admission = &state.admission;
-    let mut recent_creates: VecDeque<Instant> = VecDeque::new();
     let mut shutdown = state.shutdown.clone();
     loop {
         // Stops between jobs on shutdown; queued jobs are saved and resumed at next start.
+        // The rate slot is taken while the job is still queued, so that a job waiting for
+        // it (a minute under a -pro model) keeps showing its queue position.
         let permit = tokio::select! {
+            // Shutdown first: a poll loop ending on shutdown frees a running slot at the
+            // same moment, and the next job must not be taken then.
+            biased;
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
             permit = async {
                 admission.until_not_empty().await;
-                admission.running.clone().acquire_owned().await
+                let permit = admission.running.clone().acquire_owned().await;
+                admission.rate.take().await;
+                permit
             } => permit,
-            _ = shutdown.wait_for(|stopping| *stopping) => return,
         };
         let Ok(permit) = permit else {
             return;
         };
+        if *shutdown.borrow() {
+            return;
+        }
         // The head may have been cancelled while waiting: take whatever is first now.
         let Some(job) = admission.lock().pop_front() else {
             continue;
         };
-        submit(&state, job, permit, &mut recent_creates).await;
+        tokio::spawn(run_job(state.clone(), job, permit));
     }
 }
 
-/// Waits until one more create call fits into the per-second limit, and records it.
-async fn take_rate_slot(recent: &mut VecDeque<Instant>, per_second: usize) {
-    // A little over a second: the upstream counts a call when it arrives, and network
-    // jitter can bring two calls sent exactly a second apart closer than that.
-    let window = Duration::from_millis(1_050);
+/// Waits until one more call fits into `rate`, and records it.
+async fn take_rate_slot(recent: &mut VecDeque<Instant>, rate: SubmissionRate) {
+    // A little over the period: the upstream counts a call when it arrives, and network
+    // jitter can bring two calls sent exactly a period apart closer than that.
+    let window =
+        Duration::from_secs(u64::from(rate.per_seconds.max(1))) + Duration::from_millis(50);
+    let count = (rate.count as usize).max(1);
     loop {
         while recent.front().is_some_and(|at| at.elapsed() >= window) {
             recent.pop_front();
         }
         match recent.front() {
-            Some(oldest) if recent.len() >= per_second.max(1) => {
+            Some(oldest) if recent.len() >= count => {
                 tokio::time::sleep(window.saturating_sub(oldest.elapsed())).await;
             }
             _ => break,
@@ -167,34 +230,72 @@ async fn take_rate_slot(recent: &mut VecDeque<Instant>, per_second: usize) {
     recent.push_back(Instant::now());
 }
 
-/// Submits one job, retrying while the upstream certainly did not take it, then hands it
-/// to its poll loop (which keeps the running slot until the task ends).
-async fn submit(
-    state: &AppState,
-    job: Arc<Job>,
-    permit: OwnedSemaphorePermit,
-    recent: &mut VecDeque<Instant>,
-) {
+/// The worker of one job: submits it through the current adapter, retrying while the
+/// upstream certainly did not take it. An accepted job goes to its poll loop (which
+/// keeps the running slot until the task ends); a synchronous adapter's answer ends the
+/// job here, and this worker records RUNNING while it holds the call.
+async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit) {
+    let adapter = state.adapter.clone();
+    let hints = if adapter.needs_hints() {
+        hints_for(&state, &job).await
+    } else {
+        Hints::default()
+    };
+    if *state.shutdown.borrow() {
+        // Not sent and not marked: the next start queues it again.
+        return;
+    }
+    // From here on the job may exist upstream, so it is never sent again after a restart.
     job.update(|record| record.submit_attempted = true);
     let mut attempt = 0;
     loop {
-        take_rate_slot(recent, state.admission.limits.max_creates_per_second).await;
-        match state.upstream.create(&job.request).await {
-            Ok(created) => {
+        if adapter.answers_synchronously() && attempt == 0 {
+            // In the upstream's task-time format; the widget shows these as opaque text.
+            let now = dashscope_sim::clock::now_string();
+            job.update(|record| {
+                record.status = TaskStatus::Running;
+                record.submitted_ms = Some(now_ms());
+                record.submit_time = Some(now.clone());
+                record.scheduled_time = Some(now);
+            });
+        }
+        // On shutdown the call is let go and the record left as it is: submitted, with no
+        // upstream id, so the next start fails it as interrupted instead of sending it again.
+        let mut shutdown = state.shutdown.clone();
+        let answer = tokio::select! {
+            answer = adapter.submit(&job, hints) => answer,
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
+        };
+        match answer {
+            Ok(Submission::Accepted {
+                upstream_id,
+                status,
+            }) => {
                 job.update(|record| {
-                    record.upstream_id = Some(created.output.task_id.clone());
+                    record.upstream_id = Some(upstream_id.clone());
                     record.submitted_ms = Some(now_ms());
-                    record.status = created.output.task_status.clone();
+                    record.status = status;
                 });
-                tracing::info!(job = %job.id, upstream_task = %created.output.task_id, "task submitted");
-                tokio::spawn(poll_until_done(state.clone(), job, Some(permit)));
+                tracing::info!(job = %job.id, upstream_task = %upstream_id, "task submitted");
+                tokio::spawn(poll_until_done(state.clone(), job, adapter, Some(permit)));
+                return;
+            }
+            Ok(Submission::Finished(outcome)) => {
+                // The upstream is done with the job: its slot is free before the download.
+                drop(permit);
+                let times = Times {
+                    end_time: Some(dashscope_sim::clock::now_string()),
+                    ..Times::default()
+                };
+                jobs::finish(&state, &job, outcome, &times).await;
                 return;
             }
             Err(err) if attempt + 1 < MAX_SUBMIT_ATTEMPTS && not_accepted(&err) => {
                 let delay = backoff_with_jitter(attempt);
-                tracing::warn!(job = %job.id, error = %err, ?delay, "create call not accepted; retrying");
+                tracing::warn!(job = %job.id, error = %err, ?delay, "submission not accepted; retrying");
                 attempt += 1;
                 tokio::time::sleep(delay).await;
+                state.admission.rate.take().await;
             }
             Err(err) => {
                 let refusal: ApiError = shopper_error(err);
@@ -204,6 +305,60 @@ async fn submit(
             }
         }
     }
+}
+
+/// What a translating adapter needs to know about a job's images: the person photo's
+/// size from its stored header (a photo hosted elsewhere is fetched for it), and which
+/// garment URL is a crop this proxy made of the person's own garment.
+pub async fn hints_for(state: &AppState, job: &Job) -> Hints {
+    let own_crop = |url: &Option<String>| {
+        url.as_deref()
+            .and_then(|url| crate::policy::own_file_id(state, url.trim()))
+            .and_then(|id| state.ledger.file(id.as_str()).ok().flatten())
+            .is_some_and(|file| file.kind == crate::ledger::FileKind::Crop)
+    };
+    let input = &job.request.input;
+    let own_garment = if own_crop(&input.bottom_garment_url) {
+        Some(tryon_api::ClothesType::Lower)
+    } else if own_crop(&input.top_garment_url) {
+        Some(tryon_api::ClothesType::Upper)
+    } else {
+        None
+    };
+    let person = input.person_image_url.trim();
+    let bytes = match crate::policy::own_file_id(state, person) {
+        Some(id) => state.storage.get(&id).await.ok().flatten(),
+        None => state.upstream.download(person).await.ok(),
+    };
+    let person_size = bytes
+        .and_then(|bytes| tryon_api::rules::read_header(&bytes).ok())
+        .map(|(_, width, height)| (width, height));
+    if person_size.is_none() {
+        tracing::warn!(job = %job.id, "the person photo's size could not be read");
+    }
+    Hints {
+        person_size,
+        own_garment,
+    }
+}
+
+/// The adapter that follows `job`: the current one when the job was sent to the current
+/// upstream, otherwise one built for the job's own upstream and model, so that a job
+/// sent before a switch is still followed where it runs.
+pub fn adapter_for(state: &AppState, job: &Job) -> Option<Arc<dyn Adapter>> {
+    let kind = job.snapshot().upstream;
+    let model = job.request.model.as_str();
+    if kind == state.adapter.kind() && model == state.adapter.model() {
+        return Some(state.adapter.clone());
+    }
+    crate::upstream::build_adapter(
+        kind,
+        model,
+        state.upstream.clone(),
+        state.prompt_locale,
+        state.policy.price_of(model),
+    )
+    .ok()
 }
 
 /// Whether the upstream certainly did not create a task, so sending again cannot make a
@@ -242,21 +397,56 @@ mod tests {
         }
     }
 
+    const TEN_PER_SECOND: SubmissionRate = SubmissionRate {
+        count: 10,
+        per_seconds: 1,
+    };
+
     #[tokio::test]
     async fn the_rate_slot_holds_back_the_eleventh_call_within_a_second() {
         let mut recent = VecDeque::new();
         let started = Instant::now();
         for _ in 0..10 {
-            take_rate_slot(&mut recent, 10).await;
+            take_rate_slot(&mut recent, TEN_PER_SECOND).await;
         }
         assert!(started.elapsed() < Duration::from_millis(100));
-        take_rate_slot(&mut recent, 10).await;
+        take_rate_slot(&mut recent, TEN_PER_SECOND).await;
         assert!(started.elapsed() >= Duration::from_millis(990));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pro_model_rate_holds_the_third_call_for_a_minute() {
+        // The -pro limit: two per minute. Paused time runs the minute at once.
+        let limiter = RateLimiter::new(SubmissionRate {
+            count: 2,
+            per_seconds: 60,
+        });
+        let started = Instant::now();
+        limiter.take().await;
+        limiter.take().await;
+        assert!(started.elapsed() < Duration::from_secs(1));
+        limiter.take().await;
+        assert!(started.elapsed() >= Duration::from_secs(60));
+        assert!(started.elapsed() < Duration::from_secs(62));
+    }
+
+    #[test]
+    fn the_shop_may_lower_the_adapters_running_limit_but_not_raise_it() {
+        let of = |shop: Option<usize>| {
+            let limits = AdmissionLimits {
+                max_running: shop,
+                ..AdmissionLimits::default()
+            };
+            Admission::new(limits, 5, TEN_PER_SECOND).max_running()
+        };
+        assert_eq!(of(None), 5);
+        assert_eq!(of(Some(1)), 1);
+        assert_eq!(of(Some(50)), 5);
     }
 
     #[test]
     fn the_queue_is_fifo_and_a_removed_job_leaves_no_gap() {
-        let admission = Admission::new(AdmissionLimits::default());
+        let admission = Admission::new(AdmissionLimits::default(), 5, TEN_PER_SECOND);
         let jobs: Vec<Arc<Job>> = (0..3).map(|_| Arc::new(Job::for_tests())).collect();
         for job in &jobs {
             admission.enqueue(job.clone());

@@ -10,6 +10,8 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::admission::AdmissionLimits;
 use crate::policy::{DEFAULT_PRICES_CNY, PolicySettings};
+use tryon_api::Locale;
+use tryon_api::generation::{MODEL_QWEN_IMAGE_2, SuccessorModel, UpstreamKind};
 use tryon_api::wire::{MODEL_TRYON, MODEL_TRYON_PLUS};
 
 /// The base URL of the real service, used when a key is given and no base URL is.
@@ -72,8 +74,15 @@ impl fmt::Debug for UpstreamSettings {
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub upstream: UpstreamSettings,
-    /// `aitryon-plus` or `aitryon`; every create call is forced to this model.
+    /// Which upstream API serves the try-ons (`TRYON_UPSTREAM`): the seed's asynchronous
+    /// `aitryon` (the default, for the emulator-backed demo) or the `qwen-image` successor.
+    pub adapter: UpstreamKind,
+    /// The model of that API (`TRYON_MODEL`), validated for it; every new job is sent
+    /// with it: `aitryon-plus` or `aitryon`, or `qwen-image-2.0` and later ids.
     pub model: String,
+    /// The language of the successor's prompts (`TRYON_PROMPT_LOCALE`, Chinese unless
+    /// `en`: the model's own guide writes its examples in Chinese).
+    pub prompt_locale: Locale,
     /// The address to bind; port 0 picks a free port (tests do this).
     pub listen: SocketAddr,
     /// How the upstream reaches the files this proxy hosts, without a trailing slash.
@@ -174,13 +183,56 @@ impl Settings {
             }
         };
 
-        let model = get("TRYON_MODEL").unwrap_or_else(|| MODEL_TRYON_PLUS.to_owned());
-        if model != MODEL_TRYON_PLUS && model != MODEL_TRYON {
-            mistake(
-                "TRYON_MODEL",
-                format!("{model:?} is not supported; use {MODEL_TRYON_PLUS:?} or {MODEL_TRYON:?}"),
-            );
-        }
+        let adapter = match get("TRYON_UPSTREAM") {
+            None => UpstreamKind::Aitryon,
+            Some(raw) => UpstreamKind::parse(&raw).unwrap_or_else(|| {
+                mistake(
+                    "TRYON_UPSTREAM",
+                    format!("{raw:?} is not an upstream; use \"qwen-image\" or \"aitryon\""),
+                );
+                UpstreamKind::Aitryon
+            }),
+        };
+        let model = match adapter {
+            UpstreamKind::Aitryon => {
+                let model = get("TRYON_MODEL").unwrap_or_else(|| MODEL_TRYON_PLUS.to_owned());
+                if model != MODEL_TRYON_PLUS && model != MODEL_TRYON {
+                    let hint = if SuccessorModel::parse(&model).is_ok() {
+                        " (a qwen-image model needs TRYON_UPSTREAM=qwen-image)"
+                    } else {
+                        ""
+                    };
+                    mistake(
+                        "TRYON_MODEL",
+                        format!(
+                            "{model:?} is not supported by TRYON_UPSTREAM=aitryon; use {MODEL_TRYON_PLUS:?} or {MODEL_TRYON:?}{hint}"
+                        ),
+                    );
+                }
+                model
+            }
+            UpstreamKind::QwenImage => {
+                let model = get("TRYON_MODEL").unwrap_or_else(|| MODEL_QWEN_IMAGE_2.to_owned());
+                if let Err(refusal) = SuccessorModel::parse(&model) {
+                    mistake("TRYON_MODEL", refusal.to_string());
+                }
+                model
+            }
+        };
+        let prompt_locale = match get("TRYON_PROMPT_LOCALE").as_deref() {
+            None => Locale::ZhCn,
+            Some(raw) => match raw.to_ascii_lowercase().as_str() {
+                "zh" | "zh-cn" => Locale::ZhCn,
+                "en" => Locale::En,
+                _ => {
+                    mistake(
+                        "TRYON_PROMPT_LOCALE",
+                        format!("{raw:?} is not a prompt language; use \"zh\" or \"en\""),
+                    );
+                    Locale::ZhCn
+                }
+            },
+        };
 
         let listen_raw = get("TRYON_LISTEN").unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
         let listen = listen_raw.parse::<SocketAddr>().unwrap_or_else(|_| {
@@ -299,6 +351,13 @@ impl Settings {
                 }
             }
         }
+        // A later successor id (say qwen-image-3.0-pro) has no list price here; its class's
+        // default keeps the spend cap from pricing it at the dearest known model.
+        if let Ok(successor) = SuccessorModel::parse(&model)
+            && !prices.iter().any(|(m, _)| *m == model)
+        {
+            prices.push((model.clone(), tryon_api::generation::price_cny(&successor)));
+        }
         let shopper_secret = get("TRYON_SHOPPER_SECRET").map(SecretString::from);
 
         let retention_hours = match get("TRYON_RETENTION_HOURS") {
@@ -341,7 +400,9 @@ impl Settings {
             };
             Ok(Settings {
                 upstream,
+                adapter,
                 model,
+                prompt_locale,
                 listen,
                 public_base_url,
                 allowed_origins,
@@ -499,6 +560,63 @@ mod tests {
                 "TRYON_PRICES_CNY",
                 "TRYON_RETENTION_HOURS"
             ]
+        );
+    }
+
+    #[test]
+    fn the_upstream_defaults_to_aitryon_and_qwen_image_to_its_own_model() {
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.adapter, UpstreamKind::Aitryon);
+        assert_eq!(s.model, "aitryon-plus");
+        assert_eq!(s.prompt_locale, Locale::ZhCn);
+
+        let s = settings(&[("TRYON_UPSTREAM", "qwen-image")]).unwrap();
+        assert_eq!(s.adapter, UpstreamKind::QwenImage);
+        assert_eq!(s.model, "qwen-image-2.0");
+        assert_eq!(s.policy.price_of("qwen-image-2.0"), 0.20);
+
+        let s = settings(&[
+            ("TRYON_UPSTREAM", "qwen-image"),
+            ("TRYON_MODEL", "qwen-image-2.0-pro"),
+            ("TRYON_PROMPT_LOCALE", "en"),
+            ("TRYON_PRICES_CNY", "qwen-image-2.0-pro=0.45"),
+        ])
+        .unwrap();
+        assert_eq!(s.model, "qwen-image-2.0-pro");
+        assert_eq!(s.prompt_locale, Locale::En);
+        assert_eq!(s.policy.price_of("qwen-image-2.0-pro"), 0.45);
+    }
+
+    #[test]
+    fn a_later_successor_id_is_priced_at_its_class_not_the_dearest_model() {
+        let s = settings(&[
+            ("TRYON_UPSTREAM", "qwen-image"),
+            ("TRYON_MODEL", "qwen-image-3.0"),
+        ])
+        .unwrap();
+        assert_eq!(s.policy.price_of("qwen-image-3.0"), 0.20);
+    }
+
+    #[test]
+    fn models_are_checked_against_the_chosen_upstream() {
+        let problem = |vars: &[(&str, &str)]| {
+            let err = settings(vars).unwrap_err();
+            assert_eq!(err.mistakes.len(), 1, "{err}");
+            (err.mistakes[0].variable, err.mistakes[0].problem.clone())
+        };
+        let (variable, text) = problem(&[
+            ("TRYON_UPSTREAM", "qwen-image"),
+            ("TRYON_MODEL", "aitryon-plus"),
+        ]);
+        assert_eq!(variable, "TRYON_MODEL");
+        assert!(text.contains("retired on 2026-10-10"), "{text}");
+        let (variable, text) = problem(&[("TRYON_MODEL", "qwen-image-2.0")]);
+        assert_eq!(variable, "TRYON_MODEL");
+        assert!(text.contains("TRYON_UPSTREAM=qwen-image"), "{text}");
+        assert_eq!(problem(&[("TRYON_UPSTREAM", "fashn")]).0, "TRYON_UPSTREAM");
+        assert_eq!(
+            problem(&[("TRYON_PROMPT_LOCALE", "fr")]).0,
+            "TRYON_PROMPT_LOCALE"
         );
     }
 

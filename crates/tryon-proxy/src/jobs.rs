@@ -1,8 +1,9 @@
 //! Job records (the proxy's own view of each try-on task) and the background poll loop that keeps them current.
 //!
 //! Architecture invariant: the browser never causes an upstream query. Browsers read the
-//! record kept here; exactly one poll loop per job talks to the upstream, on the official
-//! SDK schedule, and re-hosts the result before the job is shown as SUCCEEDED.
+//! record kept here; exactly one worker per job talks to the upstream (a poll loop on the
+//! official SDK schedule for an asynchronous adapter, the held call for a synchronous
+//! one), and [`finish`] re-hosts the result before the job is shown as SUCCEEDED.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,6 +14,7 @@ use bytes::Bytes;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, watch};
+use tryon_api::generation::UpstreamKind;
 use tryon_api::poll::{DEFAULT_DEADLINE_MS, delay_before_poll_ms};
 use tryon_api::proxy::FILES_PATH;
 use tryon_api::wire::{CreateTaskRequest, TaskOutput, TaskQueryResponse, Usage};
@@ -24,13 +26,18 @@ use crate::persistence::{JobDb, StoredJob};
 use crate::policy::day_of;
 use crate::state::AppState;
 use crate::storage::FileId;
-use crate::upstream::UpstreamError;
+use crate::upstream::{Adapter, Outcome, Progress, Times, UpstreamError};
 
 /// What the proxy knows about one job; the browser sees all of it but the upstream id,
 /// the submission flag and the refusal.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct JobRecord {
     pub status: TaskStatus,
+    /// The upstream the job was sent (or is to be sent) to, so that billing, resumption
+    /// and serving follow the job's own upstream after the shop switches. Records saved
+    /// before the seam existed were all sent to the seed's API.
+    #[serde(default = "seed_upstream")]
+    pub upstream: UpstreamKind,
     /// Set just before the create call is sent: a job with this flag and no upstream id
     /// may or may not exist upstream, so it is never sent again.
     #[serde(default)]
@@ -54,11 +61,17 @@ pub struct JobRecord {
     pub refusal: Option<ApiError>,
 }
 
+/// The upstream of records saved before jobs remembered theirs.
+fn seed_upstream() -> UpstreamKind {
+    UpstreamKind::Aitryon
+}
+
 impl JobRecord {
-    /// A job that has just been accepted and not yet submitted.
-    pub fn pending() -> JobRecord {
+    /// A job for `upstream` that has just been accepted and not yet submitted.
+    pub fn pending(upstream: UpstreamKind) -> JobRecord {
         JobRecord {
             status: TaskStatus::Pending,
+            upstream,
             submit_attempted: false,
             submitted_ms: None,
             upstream_id: None,
@@ -178,7 +191,7 @@ impl Job {
             },
             now_ms(),
             String::new(),
-            JobRecord::pending(),
+            JobRecord::pending(UpstreamKind::Aitryon),
             None,
         )
     }
@@ -268,19 +281,45 @@ impl JobStore {
         )
     }
 
-    /// Creates, saves and keeps a new pending job of `shopper` for `request`.
-    pub fn create(&self, request: CreateTaskRequest, shopper: &str) -> Arc<Job> {
+    /// Creates, saves and keeps a new pending job of `shopper` for `request`, to be
+    /// sent to `upstream`.
+    pub fn create(
+        &self,
+        request: CreateTaskRequest,
+        shopper: &str,
+        upstream: UpstreamKind,
+    ) -> Arc<Job> {
         let job = Arc::new(Job::with(
             uuid::Uuid::new_v4().to_string(),
             request,
             now_ms(),
             shopper.to_owned(),
-            JobRecord::pending(),
+            JobRecord::pending(upstream),
             self.db.clone(),
         ));
         job.save();
         self.lock().insert(job.id.clone(), job.clone());
         job
+    }
+
+    /// Points a job that was never sent at another upstream and model (the shop switched
+    /// upstreams while it waited): a fresh [`Job`] under the same id replaces it, saved.
+    pub fn retarget(&self, job: &Arc<Job>, upstream: UpstreamKind, model: &str) -> Arc<Job> {
+        let mut request = job.request.clone();
+        request.model = model.to_owned();
+        let mut record = job.snapshot();
+        record.upstream = upstream;
+        let moved = Arc::new(Job::with(
+            job.id.clone(),
+            request,
+            job.created_ms,
+            job.shopper.clone(),
+            record,
+            self.db.clone(),
+        ));
+        moved.save();
+        self.lock().insert(moved.id.clone(), moved.clone());
+        moved
     }
 
     pub fn get(&self, id: &str) -> Option<Arc<Job>> {
@@ -362,13 +401,15 @@ fn scaled(ms: u64, time_scale: f64) -> Duration {
     Duration::from_millis(((ms as f64 * time_scale) as u64).max(10))
 }
 
-/// Polls the upstream task of `job` until it ends or the deadline passes, keeping the
-/// record current. Runs as one tokio task per job.
+/// Polls the upstream task of `job` through `adapter` (the adapter of the job's own
+/// upstream) until it ends or the deadline passes, keeping the record current. Runs as
+/// one tokio task per job.
 ///
-/// `running_slot` is the admission slot of the task, freed when the loop ends.
+/// `running_slot` is the admission slot of the task, freed when the task ends.
 pub async fn poll_until_done(
     state: AppState,
     job: Arc<Job>,
+    adapter: Arc<dyn Adapter>,
     running_slot: Option<OwnedSemaphorePermit>,
 ) {
     let mut running_slot = running_slot;
@@ -393,8 +434,8 @@ pub async fn poll_until_done(
             // Cancelled through the proxy meanwhile: nothing more to learn.
             return;
         }
-        let answer = match state.upstream.query(&upstream_id).await {
-            Ok(answer) => answer,
+        let progress = match adapter.poll(&job, &upstream_id).await {
+            Ok(progress) => progress,
             Err(err) if err.is_transient() => {
                 tracing::warn!(job = %job.id, error = %err, "task query failed; trying again");
                 if deadline_passed(&job, deadline_ms) {
@@ -409,25 +450,49 @@ pub async fn poll_until_done(
                 return;
             }
         };
-        let output = answer.output;
-        if output.task_status.is_terminal() {
-            // The upstream counts the task as done now, before the result is downloaded.
-            running_slot.take();
+        match progress {
+            Progress::Ended { outcome, times } => {
+                // The upstream counts the task as done now, before the result is downloaded.
+                running_slot.take();
+                finish(&state, &job, outcome, &times).await;
+                return;
+            }
+            Progress::Ongoing { status, times } => {
+                job.update(|r| {
+                    // A job cancelled through the proxy is already final here; a query
+                    // answered just before the cancel must not bring it back to life.
+                    if r.status.is_terminal() {
+                        return;
+                    }
+                    copy_times(r, &times);
+                    r.status = status;
+                });
+            }
         }
-        if output.task_status == TaskStatus::Succeeded {
-            // Billed by the upstream whatever happens next, so recorded first.
-            bill(&state, &job, answer.usage);
+        if deadline_passed(&job, deadline_ms) {
+            return;
+        }
+    }
+}
+
+/// Records how a job ended, whichever upstream ran it: a success is billed first (the
+/// upstream bills it whatever happens next), then its result is kept here before the
+/// job shows SUCCEEDED; a failure shows its status, code and message.
+pub async fn finish(state: &AppState, job: &Job, outcome: Outcome, times: &Times) {
+    match outcome {
+        Outcome::Succeeded { result_url, usage } => {
+            bill(state, job, usage);
             if job.is_deleted() {
                 tracing::info!(job = %job.id, "the shopper deleted this job; its result is not kept");
                 return;
             }
-            let kept = match output.image_url.as_deref() {
-                Some(url) => keep_file(&state, url, FileKind::Result, &job.shopper).await,
-                None => Err("the upstream reported success without an image_url".to_owned()),
+            let kept = match result_url.as_deref() {
+                Some(url) => keep_file(state, url, FileKind::Result, &job.shopper).await,
+                None => Err("the upstream reported success without an image URL".to_owned()),
             };
             job.update(|r| {
-                copy_times(r, &output);
-                r.usage = answer.usage;
+                copy_times(r, times);
+                r.usage = usage;
                 match kept {
                     Ok(url) => {
                         r.status = TaskStatus::Succeeded;
@@ -442,29 +507,23 @@ pub async fn poll_until_done(
                     }
                 }
             });
-            return;
+            tracing::info!(job = %job.id, "task succeeded");
         }
-        let terminal = output.task_status.is_terminal();
-        job.update(|r| {
-            // A job cancelled through the proxy is already final here; a query answered
-            // just before the cancel must not bring it back to life.
-            if r.status.is_terminal() {
-                return;
-            }
-            copy_times(r, &output);
-            r.status = output.task_status.clone();
-            r.code = output.code.clone();
-            r.message = output.message.clone();
-            if answer.usage.is_some() {
-                r.usage = answer.usage;
-            }
-        });
-        if terminal {
-            tracing::info!(job = %job.id, status = %output.task_status, "task ended");
-            return;
-        }
-        if deadline_passed(&job, deadline_ms) {
-            return;
+        Outcome::Failed {
+            status,
+            code,
+            message,
+        } => {
+            tracing::info!(job = %job.id, %status, code = code.as_deref().unwrap_or(""), "task ended");
+            job.update(|r| {
+                if r.status.is_terminal() {
+                    return;
+                }
+                copy_times(r, times);
+                r.status = status;
+                r.code = code;
+                r.message = message;
+            });
         }
     }
 }
@@ -480,15 +539,15 @@ fn deadline_passed(job: &Job, deadline_ms: u64) -> bool {
     true
 }
 
-fn copy_times(record: &mut JobRecord, output: &TaskOutput) {
-    if output.submit_time.is_some() {
-        record.submit_time = output.submit_time.clone();
+fn copy_times(record: &mut JobRecord, times: &Times) {
+    if times.submit_time.is_some() {
+        record.submit_time = times.submit_time.clone();
     }
-    if output.scheduled_time.is_some() {
-        record.scheduled_time = output.scheduled_time.clone();
+    if times.scheduled_time.is_some() {
+        record.scheduled_time = times.scheduled_time.clone();
     }
-    if output.end_time.is_some() {
-        record.end_time = output.end_time.clone();
+    if times.end_time.is_some() {
+        record.end_time = times.end_time.clone();
     }
 }
 
@@ -577,7 +636,7 @@ mod tests {
 
     #[test]
     fn a_failed_record_carries_the_catalogue_code_and_message() {
-        let mut record = JobRecord::pending();
+        let mut record = JobRecord::pending(UpstreamKind::Aitryon);
         record.fail(ErrorKind::InternalTimeout, Some("after 180 s"));
         let answer = record.to_response("job-1", "req".into(), None);
         assert_eq!(answer.output.task_status, TaskStatus::Failed);

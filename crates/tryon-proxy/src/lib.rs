@@ -2,9 +2,12 @@
 //!
 //! Code map: [`configuration`] reads the environment; [`startup`] builds the router and
 //! starts everything (the embedded emulator in [`embedded`] when no key is set);
-//! [`routes`] holds one module per resource; [`upstream`] is the DashScope client;
-//! [`admission`] queues jobs and submits them within the account's limits; [`jobs`] keeps
-//! each job's record and runs its poll loop, saved by [`persistence`]; [`storage`] keeps files;
+//! [`routes`] holds one module per resource; [`upstream`] is the DashScope client and the
+//! upstream seam ([`upstream::Adapter`], with one adapter for the seed's asynchronous
+//! `aitryon` API and one for the synchronous `qwen-image` successor, chosen by
+//! `TRYON_UPSTREAM`); [`admission`] queues jobs and hands each to a worker within the
+//! current adapter's limits; [`jobs`] keeps each job's record, runs its poll loop and
+//! records how it ended (shared by every adapter), saved by [`persistence`]; [`storage`] keeps files;
 //! [`photo`] cleans uploaded photos; [`error`] is the one error shape of every answer;
 //! [`policy`] holds the shop's rules (origins, garments, shopper identity and limits,
 //! caps), whose spend, daily counts and file index live in [`ledger`]; [`retention`]

@@ -24,6 +24,7 @@ async fn main() -> ExitCode {
     };
     tracing::info!(
         upstream = proxy.upstream_kind,
+        adapter = proxy.adapter.as_str(),
         model = %proxy.model,
         public_base_url = %proxy.public_base_url,
         "try-on proxy listening on http://{}",

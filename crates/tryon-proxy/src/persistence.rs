@@ -69,7 +69,8 @@ impl JobDb {
         })
     }
 
-    /// Writes the job's current state, replacing the previous one.
+    /// Writes the job's current state, replacing the previous one. The request is written
+    /// again too: it changes only when a never-sent job moves to another upstream.
     pub fn save(
         &self,
         id: &str,
@@ -82,7 +83,7 @@ impl JobDb {
         let record = serde_json::to_string(record)?;
         self.lock().execute(
             "INSERT INTO jobs (id, created_ms, shopper, request, record) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(id) DO UPDATE SET record = excluded.record",
+             ON CONFLICT(id) DO UPDATE SET request = excluded.request, record = excluded.record",
             params![id, created_ms as i64, shopper, request, record],
         )?;
         Ok(())
@@ -133,6 +134,7 @@ impl JobDb {
 #[cfg(test)]
 mod tests {
     use tryon_api::TaskStatus;
+    use tryon_api::generation::UpstreamKind;
     use tryon_api::wire::TryOnInput;
 
     use super::*;
@@ -150,15 +152,21 @@ mod tests {
             },
             parameters: None,
         };
-        let mut record = JobRecord::pending();
+        let mut record = JobRecord::pending(UpstreamKind::QwenImage);
         {
             let db = JobDb::open(&path).unwrap();
             db.save("a", 1, "t:a", &request, &record).unwrap();
             record.status = TaskStatus::Running;
             record.upstream_id = Some("up-1".into());
             db.save("a", 1, "t:a", &request, &record).unwrap();
-            db.save("b", 2, "t:b", &request, &JobRecord::pending())
-                .unwrap();
+            db.save(
+                "b",
+                2,
+                "t:b",
+                &request,
+                &JobRecord::pending(UpstreamKind::Aitryon),
+            )
+            .unwrap();
         }
         let loaded = JobDb::open(&path).unwrap().load_all().unwrap();
         assert_eq!(loaded.len(), 2);
@@ -167,5 +175,17 @@ mod tests {
         assert_eq!(loaded[0].request, request);
         assert_eq!(loaded[0].shopper, "t:a");
         assert_eq!(loaded[1].record.status, TaskStatus::Pending);
+        assert_eq!(loaded[0].record.upstream, UpstreamKind::QwenImage);
+    }
+
+    #[test]
+    fn a_record_saved_before_the_upstream_seam_loads_as_the_seeds() {
+        // The shape rows had before jobs remembered their upstream.
+        let old = r#"{"status":"SUCCEEDED","upstream_id":"up-1","submit_time":null,
+            "scheduled_time":null,"end_time":null,"code":null,"message":null,
+            "image_url":"http://proxy/api/v1/tryon/files/x","usage":{"image_count":1}}"#;
+        let record: JobRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(record.upstream, UpstreamKind::Aitryon);
+        assert_eq!(record.status, TaskStatus::Succeeded);
     }
 }

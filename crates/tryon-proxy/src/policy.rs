@@ -26,6 +26,7 @@ use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
 use tryon_api::ErrorKind;
+use tryon_api::generation::{MODEL_QWEN_IMAGE_2, MODEL_QWEN_IMAGE_2_PRO};
 use tryon_api::proxy::FILES_PATH;
 use tryon_api::wire::{MODEL_PARSING, MODEL_TRYON, MODEL_TRYON_PLUS};
 
@@ -34,12 +35,14 @@ use crate::jobs::now_ms;
 use crate::state::AppState;
 use crate::storage::FileId;
 
-/// The documented list prices in CNY: per successful output image for the try-on
-/// models, per input image for segmentation.
+/// The documented list prices in CNY: per successful output image for the try-on and
+/// multi-image editing models, per input image for segmentation.
 pub const DEFAULT_PRICES_CNY: &[(&str, f64)] = &[
     (MODEL_TRYON_PLUS, 0.50),
     (MODEL_TRYON, 0.20),
     (MODEL_PARSING, 0.004),
+    (MODEL_QWEN_IMAGE_2, 0.20),
+    (MODEL_QWEN_IMAGE_2_PRO, 0.50),
 ];
 
 /// The cookie that carries the shopper token.
@@ -331,7 +334,7 @@ pub fn shop_cap_reached(state: &AppState) -> Option<ErrorKind> {
         return Some(ErrorKind::DailyImageCap);
     }
     if let Some(cap) = policy.spend_cap_cny {
-        let spend = totals.cny + committed as f64 * policy.price_of(&state.model);
+        let spend = totals.cny + committed as f64 * state.adapter.price_cny();
         // A small tolerance keeps float sums such as 0.1 + 0.2 from tipping the cap.
         if spend > cap + 1e-9 {
             return Some(ErrorKind::SpendCap);

@@ -24,6 +24,7 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use tryon_api::ErrorKind;
+use tryon_api::generation::{AITRYON_RETIRED_ON, CAPABILITIES_PATH, UpstreamKind};
 use tryon_api::proxy::{FILES_PATH, STATUS_PATH, UPLOADS_PATH};
 use tryon_api::wire::{CREATE_TASK_PATH, SEGMENT_PATH, TASKS_PATH};
 
@@ -39,7 +40,7 @@ use crate::retention;
 use crate::routes;
 use crate::state::{AppState, Shared};
 use crate::storage::LocalStorage;
-use crate::upstream::UpstreamClient;
+use crate::upstream::{self, UpstreamClient};
 
 /// Longest time one request may take: above the 25 s long poll and the upstream timeout.
 pub const REQUEST_TIME_LIMIT: Duration = Duration::from_secs(40);
@@ -93,6 +94,7 @@ pub fn app(state: AppState) -> Router {
             post(routes::cancel_task),
         )
         .route(STATUS_PATH, get(routes::shop_status))
+        .route(CAPABILITIES_PATH, get(routes::capabilities))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))
@@ -135,6 +137,8 @@ pub enum StartupError {
     Emulator(io::Error),
     #[error("could not build the HTTP client: {0}")]
     Client(reqwest::Error),
+    #[error("TRYON_MODEL: {0}")]
+    Model(String),
 }
 
 /// A proxy serving in the background.
@@ -145,6 +149,8 @@ pub struct RunningProxy {
     pub public_base_url: String,
     /// `dashscope` or `dashscope-sim`.
     pub upstream_kind: &'static str,
+    /// The adapter in use (`TRYON_UPSTREAM`).
+    pub adapter: UpstreamKind,
     pub model: String,
     /// The upstream's base URL (the emulator's loopback address when embedded).
     pub upstream_base_url: String,
@@ -255,10 +261,25 @@ pub async fn spawn(
             }
         };
     let upstream = UpstreamClient::new(base_url.clone(), api_key).map_err(StartupError::Client)?;
+    let adapter = upstream::build_adapter(
+        settings.adapter,
+        &settings.model,
+        upstream.clone(),
+        settings.prompt_locale,
+        settings.policy.price_of(&settings.model),
+    )
+    .map_err(StartupError::Model)?;
+    if settings.adapter == UpstreamKind::Aitryon && embedded.is_none() {
+        tracing::warn!(
+            "TRYON_UPSTREAM=aitryon with a DashScope key: DashScope retired the aitryon models on \
+             {AITRYON_RETIRED_ON}; set TRYON_UPSTREAM=qwen-image for a live shop"
+        );
+    }
 
     let (stop_sender, stop_receiver) = watch::channel(false);
     let state = AppState::new(Shared {
         model: settings.model.clone(),
+        prompt_locale: settings.prompt_locale,
         upstream_kind: settings.upstream.kind(),
         public_base_url: public_base_url.clone(),
         allowed_origins: settings.allowed_origins.clone(),
@@ -272,7 +293,12 @@ pub async fn spawn(
         upstream,
         storage: Arc::new(storage),
         jobs,
-        admission: Admission::new(settings.admission),
+        admission: Admission::new(
+            settings.admission,
+            adapter.max_running(),
+            adapter.submission_rate(),
+        ),
+        adapter,
         time_scale,
         shutdown: stop_receiver,
     });
@@ -298,6 +324,7 @@ pub async fn spawn(
         addr,
         public_base_url,
         upstream_kind: settings.upstream.kind(),
+        adapter: settings.adapter,
         model: settings.model,
         upstream_base_url: base_url,
         state,
@@ -306,9 +333,12 @@ pub async fn spawn(
     })
 }
 
-/// Picks up the jobs a previous run left unfinished: polls the submitted ones again,
-/// queues the ones never sent, and fails the ones whose submission was cut short (they
-/// may exist upstream, and sending them again could bill the shop twice).
+/// Picks up the jobs a previous run left unfinished: polls the submitted ones again
+/// (through the adapter of each job's own upstream, which may not be the current one
+/// after a switch), queues the ones never sent, and fails the ones whose submission was
+/// cut short (they may exist upstream, and sending them again could bill the shop
+/// twice). A synchronous call cut short by the restart is such a job: it never has an
+/// upstream id, so it fails as interrupted and is never sent again.
 fn resume(state: &AppState, restored: Vec<Arc<Job>>) {
     let mut counts = (0, 0, 0);
     for job in restored {
@@ -317,10 +347,27 @@ fn resume(state: &AppState, restored: Vec<Arc<Job>>) {
             continue;
         }
         match (&record.upstream_id, record.submit_attempted) {
-            (Some(_), _) => {
-                counts.0 += 1;
-                let slot = state.admission.try_running_slot();
-                tokio::spawn(poll_until_done(state.clone(), job, slot));
+            (Some(_), _) => match admission::adapter_for(state, &job) {
+                Some(adapter) => {
+                    counts.0 += 1;
+                    let slot = state.admission.try_running_slot();
+                    tokio::spawn(poll_until_done(state.clone(), job, adapter, slot));
+                }
+                None => {
+                    counts.2 += 1;
+                    job.update(|r| {
+                        r.fail(
+                            ErrorKind::UpstreamUnavailable,
+                            Some("the upstream this try-on was sent to is no longer configured"),
+                        )
+                    });
+                }
+            },
+            (None, false) if record.upstream != state.adapter.kind() => {
+                // Queued for the previous upstream and never sent: the current one takes it,
+                // with the current model, as a create made now would be.
+                counts.1 += 1;
+                requeue_for_current(state, job);
             }
             (None, false) => {
                 counts.1 += 1;
@@ -330,9 +377,9 @@ fn resume(state: &AppState, restored: Vec<Arc<Job>>) {
                 counts.2 += 1;
                 job.update(|r| {
                     r.fail(
-                        tryon_api::ErrorKind::UpstreamUnavailable,
+                        ErrorKind::UpstreamUnavailable,
                         Some(
-                            "the proxy restarted while sending this try-on; it was not sent again",
+                            "the proxy restarted while sending this try-on (interrupted); it was not sent again",
                         ),
                     )
                 });
@@ -347,6 +394,15 @@ fn resume(state: &AppState, restored: Vec<Arc<Job>>) {
             "resumed the unfinished jobs of the previous run"
         );
     }
+}
+
+/// Moves a never-sent job to the current upstream: its record and model now name the
+/// current adapter, so that billing and the worker use it.
+fn requeue_for_current(state: &AppState, job: Arc<Job>) {
+    let moved = state
+        .jobs
+        .retarget(&job, state.adapter.kind(), &state.model);
+    state.admission.enqueue(moved);
 }
 
 /// The secret that signs shopper tokens: read from `path`, or made and written there on

@@ -6,13 +6,14 @@ use std::time::{Duration, Instant};
 
 use axum::http::HeaderValue;
 use tokio::sync::watch;
+use tryon_api::Locale;
 
 use crate::admission::Admission;
 use crate::jobs::{self, JobStore};
 use crate::ledger::Ledger;
 use crate::policy::{PolicySettings, ShopperKeys};
 use crate::storage::{FileId, Storage};
-use crate::upstream::UpstreamClient;
+use crate::upstream::{Adapter, UpstreamClient};
 
 /// Cheap to clone: everything lives behind one `Arc`.
 #[derive(Clone)]
@@ -20,8 +21,13 @@ pub struct AppState(Arc<Shared>);
 
 /// The contents of [`AppState`].
 pub struct Shared {
-    /// The model every create call is sent with.
+    /// The model every new job is sent with: the current adapter's.
     pub model: String,
+    /// The current upstream adapter: new jobs are submitted through it, and it says what
+    /// the widget may offer. Jobs sent before a switch are followed by their own adapter.
+    pub adapter: Arc<dyn Adapter>,
+    /// The prompt language of translating adapters (`TRYON_PROMPT_LOCALE`).
+    pub prompt_locale: Locale,
     /// `dashscope` or `dashscope-sim`, for the status call and the logs.
     pub upstream_kind: &'static str,
     /// How the upstream and browsers reach files hosted here, without a trailing slash.
@@ -42,6 +48,7 @@ pub struct Shared {
     /// The last upstream readiness probe, reused for a few seconds so that frequent
     /// readiness checks do not turn into upstream traffic.
     pub last_probe: Mutex<Option<(Instant, Result<(), String>)>>,
+    /// The DashScope client every adapter shares (and segmentation uses directly).
     pub upstream: UpstreamClient,
     pub storage: Arc<dyn Storage>,
     pub jobs: JobStore,

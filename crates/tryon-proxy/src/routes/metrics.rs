@@ -38,8 +38,10 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     );
     let _ = writeln!(
         text,
-        "# HELP tryon_info The model and upstream in use.\n# TYPE tryon_info gauge\ntryon_info{{model=\"{}\",upstream=\"{}\"}} 1",
-        state.model, state.upstream_kind
+        "# HELP tryon_info The model, upstream and adapter in use.\n# TYPE tryon_info gauge\ntryon_info{{model=\"{}\",upstream=\"{}\",adapter=\"{}\"}} 1",
+        state.model,
+        state.upstream_kind,
+        state.adapter.kind().as_str()
     );
     write_upstream(&state, &mut text);
     write_spend(&state, &mut text);

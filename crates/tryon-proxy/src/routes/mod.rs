@@ -1,5 +1,6 @@
 //! The HTTP endpoints, one module per resource, and the request-id extractor they share.
 
+mod capabilities;
 mod fallback;
 mod files;
 mod health;
@@ -21,6 +22,7 @@ use tryon_api::ErrorKind;
 
 use crate::error::ApiError;
 
+pub use capabilities::capabilities;
 pub use fallback::{method_not_allowed, route_not_found};
 pub use files::serve_file;
 pub use health::{healthz, readyz};

@@ -4,6 +4,14 @@
 //! crop back as a garment URL. The crops are downloaded at once and hosted by the proxy,
 //! so they outlive the upstream's 24 h links and count as garments "this proxy produced"
 //! for the garment policy. Each call is billed per input image in the ledger.
+//!
+//! Under an upstream that keeps the own garment by prompt (`qwen-image`, whose
+//! capabilities say `keep_own_garment: "prompt"`), the segmentation model is retired and
+//! not called. The route still answers in the same shape, so a widget that segments
+//! anyway works unchanged: each asked-for crop is a **keep-own marker**, a copy of the
+//! shopper's own photo hosted here as a crop. It costs nothing (no upstream call, no
+//! ledger entry), passes the garment policy like any crop, and the adapter recognises a
+//! proxy crop as "keep the person's own garment" and does not send it.
 
 use std::time::Duration;
 
@@ -13,7 +21,8 @@ use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::HeaderMap;
 use tryon_api::ErrorKind;
-use tryon_api::wire::{MODEL_PARSING, SegmentRequest, SegmentResponse};
+use tryon_api::generation::KeepOwnGarment;
+use tryon_api::wire::{MODEL_PARSING, SegmentOutput, SegmentRequest, SegmentResponse, Usage};
 
 use super::{ReqId, body_refusal};
 use crate::error::ApiError;
@@ -21,6 +30,7 @@ use crate::jobs::{keep_file, now_ms};
 use crate::ledger::FileKind;
 use crate::policy::{Shopper, check_origin, day_of, own_file_id, shop_cap_reached};
 use crate::state::AppState;
+use crate::storage::FileId;
 use crate::upstream::{UpstreamError, shopper_error};
 
 /// How often a segmentation call is tried while the upstream throttles or fails.
@@ -44,6 +54,11 @@ pub async fn segment(
         .is_some_and(|file| file.kind == FileKind::Upload);
     if !is_upload {
         return Err(ApiError::new(ErrorKind::PersonNotUploaded));
+    }
+    if state.adapter.capabilities().keep_own_garment == KeepOwnGarment::Prompt {
+        return keep_own_markers(&state, &request, &shopper, request_id)
+            .await
+            .map(Json);
     }
     {
         let _gate = state
@@ -88,6 +103,53 @@ pub async fn segment(
     }
     answer.request_id = request_id;
     Ok(Json(answer))
+}
+
+/// The answer of a segmentation under a prompt-keeping upstream: one keep-own marker
+/// (a copy of the person photo, hosted as a crop) per asked-for garment, no masks or
+/// boxes, nothing billed.
+async fn keep_own_markers(
+    state: &AppState,
+    request: &SegmentRequest,
+    shopper: &Shopper,
+    request_id: String,
+) -> Result<SegmentResponse, ApiError> {
+    let photo = own_file_id(state, request.input.image_url.trim())
+        .ok_or_else(|| ApiError::new(ErrorKind::PersonNotUploaded))?;
+    let bytes = state
+        .storage
+        .get(&photo)
+        .await
+        .map_err(ApiError::internal)?
+        .ok_or_else(|| ApiError::new(ErrorKind::PersonNotUploaded))?;
+    let asked = request.parameters.clothes_type.len();
+    let mut crops = Vec::with_capacity(asked);
+    for _ in 0..asked {
+        let id = FileId::random();
+        state
+            .storage
+            .put(&id, bytes.clone())
+            .await
+            .map_err(ApiError::internal)?;
+        state
+            .ledger
+            .add_file(id.as_str(), FileKind::Crop, &shopper.key, now_ms())
+            .map_err(ApiError::internal)?;
+        crops.push(Some(state.file_url(&id)));
+    }
+    tracing::info!(
+        crops = asked,
+        "keep-own markers made instead of a segmentation"
+    );
+    Ok(SegmentResponse {
+        output: SegmentOutput {
+            parsing_img_url: vec![None; asked],
+            crop_img_url: crops,
+            bbox: vec![None; asked],
+        },
+        usage: Some(Usage { image_count: 0 }),
+        request_id,
+    })
 }
 
 /// Calls the upstream, trying again while it certainly did no work (429, 5xx, refused

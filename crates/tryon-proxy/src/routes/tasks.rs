@@ -39,10 +39,16 @@ pub async fn create_task(
     state.admission.enqueue(job.clone());
     // Wait for this job's own submission, so that an upstream refusal is answered here
     // in its own shape and status; a long queue answers PENDING with a position instead.
+    // A synchronous upstream counts as submitted once its call is held (RUNNING): the
+    // create answers then rather than after the whole generation.
     let mut changes = job.subscribe();
     let _ = tokio::time::timeout(
         state.admission.limits().create_wait,
-        changes.wait_for(|record| record.upstream_id.is_some() || record.status.is_terminal()),
+        changes.wait_for(|record| {
+            record.upstream_id.is_some()
+                || record.submitted_ms.is_some()
+                || record.status.is_terminal()
+        }),
     )
     .await;
     let record = job.snapshot();
@@ -93,7 +99,9 @@ fn admit(
             ));
         }
     }
-    Ok(state.jobs.create(request, &shopper.key))
+    Ok(state
+        .jobs
+        .create(request, &shopper.key, state.adapter.kind()))
 }
 
 /// Parses and checks a create body; the model is forced to the configured one and the

@@ -47,6 +47,9 @@ pub async fn upload(
         None => return Err(refusal(&RuleViolation::UnsupportedFormat)),
     };
     let facts = check_image(&cleaned).map_err(|violation| refusal(&violation))?;
+    // The current upstream's own rules on top of the contract's (HEIC under qwen-image),
+    // so that the shopper learns it now rather than when the try-on fails.
+    state.adapter.check_photo(&facts)?;
 
     let id = FileId::random();
     state

@@ -13,9 +13,8 @@ const KEY: &str = "sk-admission-test";
 /// One running task at a time, and create calls answered at once instead of waiting.
 fn one_at_a_time() -> AdmissionLimits {
     AdmissionLimits {
-        max_running: 1,
+        max_running: Some(1),
         create_wait: Duration::ZERO,
-        ..AdmissionLimits::default()
     }
 }
 

@@ -9,6 +9,8 @@ use secrecy::SecretString;
 use serde_json::Value;
 use tempfile::TempDir;
 use tokio::sync::oneshot;
+use tryon_api::Locale;
+use tryon_api::generation::UpstreamKind;
 use tryon_api::proxy::{UPLOADS_PATH, UploadResponse};
 use tryon_api::wire::{CREATE_TASK_PATH, ErrorBody, TaskQueryResponse, task_path};
 use tryon_proxy::admission::AdmissionLimits;
@@ -62,14 +64,119 @@ pub async fn spawn_app_full(
     policy: PolicySettings,
     retention: Option<Duration>,
 ) -> TestApp {
+    spawn_app_adapter(
+        Adapter::aitryon(),
+        upstream,
+        admission,
+        data_dir,
+        policy,
+        retention,
+    )
+    .await
+}
+
+/// Which upstream adapter and model a test proxy runs (`TRYON_UPSTREAM`, `TRYON_MODEL`).
+#[derive(Debug, Clone)]
+pub struct Adapter {
+    pub kind: UpstreamKind,
+    pub model: String,
+}
+
+impl Adapter {
+    /// The default: the seed's asynchronous API with `aitryon-plus`.
+    pub fn aitryon() -> Adapter {
+        Adapter {
+            kind: UpstreamKind::Aitryon,
+            model: "aitryon-plus".to_owned(),
+        }
+    }
+
+    /// The synchronous successor with `model` (`qwen-image-2.0`, `qwen-image-2.0-pro`).
+    pub fn qwen(model: &str) -> Adapter {
+        Adapter {
+            kind: UpstreamKind::QwenImage,
+            model: model.to_owned(),
+        }
+    }
+}
+
+/// A proxy with the embedded emulator running the qwen-image adapter with `model`.
+pub async fn spawn_qwen(model: &str) -> TestApp {
+    spawn_qwen_on(model, AdmissionLimits::default(), None).await
+}
+
+/// A qwen-image proxy with the embedded emulator, the given limits and data folder.
+pub async fn spawn_qwen_on(
+    model: &str,
+    admission: AdmissionLimits,
+    data_dir: Option<TempDir>,
+) -> TestApp {
+    spawn_app_adapter(
+        Adapter::qwen(model),
+        UpstreamSettings::Embedded {
+            time_scale: TIME_SCALE,
+        },
+        admission,
+        data_dir,
+        PolicySettings::open(),
+        None,
+    )
+    .await
+}
+
+/// A proxy with every knob, the upstream adapter included.
+pub async fn spawn_app_adapter(
+    adapter: Adapter,
+    upstream: UpstreamSettings,
+    admission: AdmissionLimits,
+    data_dir: Option<TempDir>,
+    policy: PolicySettings,
+    retention: Option<Duration>,
+) -> TestApp {
+    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    spawn_at(
+        adapter, upstream, admission, data_dir, policy, retention, listen,
+    )
+    .await
+}
+
+/// Restarts a stopped proxy on the same address with the embedded emulator and
+/// `adapter`, as a shop does after changing its configuration: the stored photo and
+/// result URLs (which name the address) stay valid.
+pub async fn restart_with(adapter: Adapter, addr: SocketAddr, data_dir: TempDir) -> TestApp {
+    spawn_at(
+        adapter,
+        UpstreamSettings::Embedded {
+            time_scale: TIME_SCALE,
+        },
+        AdmissionLimits::default(),
+        Some(data_dir),
+        PolicySettings::open(),
+        None,
+        addr,
+    )
+    .await
+}
+
+async fn spawn_at(
+    adapter: Adapter,
+    upstream: UpstreamSettings,
+    admission: AdmissionLimits,
+    data_dir: Option<TempDir>,
+    policy: PolicySettings,
+    retention: Option<Duration>,
+    listen: SocketAddr,
+) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         tryon_proxy::telemetry::init("debug");
     }
     let data_dir = data_dir.unwrap_or_else(|| tempfile::tempdir().expect("a temp folder"));
     let settings = Settings {
         upstream,
-        model: "aitryon-plus".to_owned(),
-        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        adapter: adapter.kind,
+        model: adapter.model,
+        prompt_locale: Locale::ZhCn,
+        listen,
         public_base_url: None,
         allowed_origins: vec![SHOP_ORIGIN.parse().unwrap()],
         data_dir: data_dir.path().to_owned(),
@@ -285,6 +392,28 @@ pub fn fake_png(width: u32, height: u32, total: usize) -> Vec<u8> {
     let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
     bytes.extend(width.to_be_bytes());
     bytes.extend(height.to_be_bytes());
+    bytes.resize(total, 0);
+    bytes
+}
+
+/// A HEIC header (`ftyp` brand `heic`, one `ispe` of the given size) padded with zeros
+/// to `total` bytes: what the header-only upload rules read, cheap to make.
+pub fn fake_heic(width: u32, height: u32, total: usize) -> Vec<u8> {
+    fn bmff_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+        b.extend(kind);
+        b.extend(body);
+        b
+    }
+    let mut ispe = vec![0u8; 4];
+    ispe.extend(width.to_be_bytes());
+    ispe.extend(height.to_be_bytes());
+    let iprp = bmff_box(b"iprp", &bmff_box(b"ipco", &bmff_box(b"ispe", &ispe)));
+    let mut meta = vec![0u8; 4];
+    meta.extend(bmff_box(b"hdlr", &[0u8; 24]));
+    meta.extend(iprp);
+    let mut bytes = bmff_box(b"ftyp", b"heic\0\0\0\0mif1heic");
+    bytes.extend(bmff_box(b"meta", &meta));
     bytes.resize(total, 0);
     bytes
 }

@@ -9,3 +9,4 @@ mod security;
 mod segmentation;
 mod tasks;
 mod uploads;
+mod upstreams;

@@ -1,4 +1,10 @@
-//! The DashScope client: one `reqwest::Client` with timeouts, the key sent only in the upstream's Authorization header.
+//! The DashScope client (one `reqwest::Client` with timeouts, the key sent only in the upstream's Authorization header) and the upstream seam above it.
+//!
+//! [`adapter::Adapter`] is the seam: everything the job worker needs from an upstream
+//! (submit a job, learn its state, its rules, limits and price). Two adapters implement
+//! it over this one client: [`async_task::AsyncTaskAdapter`] (the seed's asynchronous
+//! create/poll, `aitryon-plus`) and [`multimodal::MultimodalAdapter`] (the synchronous
+//! multi-image editing successor, `qwen-image-2.0` and later).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -8,17 +14,46 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use reqwest::StatusCode;
 use secrecy::{ExposeSecret, SecretString};
-use tryon_api::ErrorKind;
+use tryon_api::generation::{
+    GENERATION_PATH, GenerationRequest, GenerationResponse, SuccessorModel, UpstreamKind,
+};
 use tryon_api::wire::{
     ASYNC_HEADER, ASYNC_HEADER_VALUE, CREATE_TASK_PATH, CancelResponse, CreateTaskRequest,
     CreateTaskResponse, ErrorBody, SEGMENT_PATH, SegmentRequest, SegmentResponse,
     TaskQueryResponse, cancel_path, task_path,
 };
+use tryon_api::{ErrorKind, Locale};
 
 use crate::error::ApiError;
 
+pub mod adapter;
+pub mod async_task;
+pub mod multimodal;
+
+pub use adapter::{Adapter, Outcome, Progress, Submission, Times};
+pub use async_task::AsyncTaskAdapter;
+pub use multimodal::MultimodalAdapter;
+
 /// The largest result image the proxy downloads; results are a few MB at most.
 pub const MAX_DOWNLOAD_BYTES: usize = 20 * 1024 * 1024;
+
+/// The adapter of `kind` for `model`, over the shared client: the current one at start,
+/// or the one of a job sent before the shop switched upstreams.
+pub fn build_adapter(
+    kind: UpstreamKind,
+    model: &str,
+    client: UpstreamClient,
+    locale: Locale,
+    price_cny: f64,
+) -> Result<Arc<dyn Adapter>, String> {
+    Ok(match kind {
+        UpstreamKind::Aitryon => Arc::new(AsyncTaskAdapter::new(client, model, price_cny)),
+        UpstreamKind::QwenImage => {
+            let model = SuccessorModel::parse(model).map_err(|refusal| refusal.to_string())?;
+            Arc::new(MultimodalAdapter::new(client, model, locale, price_cny))
+        }
+    })
+}
 
 /// Why an upstream call did not give the expected answer.
 #[derive(Debug, thiserror::Error)]
@@ -48,10 +83,15 @@ impl UpstreamError {
 }
 
 /// Upper bounds (seconds) of the latency histogram buckets: from a loopback emulator
-/// (milliseconds) to a slow download (the 30 s client timeout).
+/// (milliseconds) to a slow download (the 30 s client timeout) and a held synchronous
+/// generation call (up to [`GENERATION_TIMEOUT`]).
 pub const LATENCY_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0,
 ];
+
+/// How long a synchronous generation call may be held: the answer carries the image, so
+/// the call lasts as long as the model works, far beyond the 30 s of the other calls.
+pub const GENERATION_TIMEOUT: Duration = Duration::from_secs(120);
 
 /// One call kind's latency histogram.
 #[derive(Debug, Clone, Default)]
@@ -209,6 +249,28 @@ impl UpstreamClient {
                 .post(format!("{}{CREATE_TASK_PATH}", self.base_url))
                 .bearer_auth(self.api_key.expose_secret())
                 .header(ASYNC_HEADER, ASYNC_HEADER_VALUE)
+                .json(request)
+                .send()
+                .await
+                .map_err(UpstreamError::Network)?;
+            read_json(response).await
+        })
+        .await
+    }
+
+    /// Runs one synchronous multi-image editing call (`qwen-image-2.0` and later) and
+    /// waits for its answer, which carries the result image, for up to `timeout`.
+    pub async fn generate(
+        &self,
+        request: &GenerationRequest,
+        timeout: Duration,
+    ) -> Result<GenerationResponse, UpstreamError> {
+        self.timed("generate", async {
+            let response = self
+                .http
+                .post(format!("{}{GENERATION_PATH}", self.base_url))
+                .bearer_auth(self.api_key.expose_secret())
+                .timeout(timeout)
                 .json(request)
                 .send()
                 .await
