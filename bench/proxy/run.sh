@@ -70,7 +70,9 @@ start_pair() { # name time_scale [extra emulator args]: an emulator and a proxy 
         > "$work/$name-sim.log" 2>&1 &
     pids+=($!)
     wait_http "http://127.0.0.1:$sim_port/healthz"
-    DASHSCOPE_API_KEY="$KEY" DASHSCOPE_BASE_URL="http://127.0.0.1:$sim_port" \
+    # The burst figures are about the seed's asynchronous API (5 running, 10 creates/s), so the
+    # upstream is named: with a key the proxy would otherwise choose qwen-image.
+    DASHSCOPE_API_KEY="$KEY" DASHSCOPE_BASE_URL="http://127.0.0.1:$sim_port" TRYON_UPSTREAM=aitryon \
         TRYON_LISTEN="127.0.0.1:$proxy_port" TRYON_DATA_DIR="$work/$name-data" \
         TRYON_ALLOWED_ORIGINS="http://127.0.0.1:8080" TRYON_GARMENT_PREFIXES="http://127.0.0.1:" \
         TRYON_SHOPPER_DAILY_LIMIT=0 TRYON_CREATE_WAIT_MS=0 RUST_LOG=warn \

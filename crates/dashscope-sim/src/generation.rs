@@ -47,6 +47,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::extract::DefaultBodyLimit;
 use axum::{Extension, Json, Router};
 use image::DynamicImage;
 use image::imageops::FilterType;
@@ -76,9 +77,16 @@ pub const BOTTOM_WORDS_EN: &[&str] = &[
 /// The routes of this endpoint, merged into the API router so that the fault layer
 /// applies to it as to every other API call. The submission windows live in an
 /// extension of this router, so each emulator instance has its own.
+/// The largest request body the generation endpoint reads: three 10 MB images as base64
+/// data URLs plus the text.
+const GENERATION_BODY_LIMIT: usize = 3 * 10 * 1024 * 1024 * 4 / 3 + 64 * 1024;
+
 pub(crate) fn router() -> Router<SimState> {
     Router::new()
         .route(GENERATION_PATH, post(generate))
+        // Up to three images of 10 MB each may come inline as base64 data URLs (4/3 of
+        // their size), far past axum's 2 MB default, as the real endpoint accepts them.
+        .layer(DefaultBodyLimit::max(GENERATION_BODY_LIMIT))
         .layer(Extension(Windows::default()))
 }
 

@@ -454,6 +454,26 @@ async fn data_urls_are_accepted_as_images() {
 }
 
 #[tokio::test]
+async fn an_inline_photo_of_several_megabytes_is_read_not_refused_for_its_size() {
+    // The proxy sends shopper photos (up to 5 MB) inline; base64 makes that about 6.7 MB,
+    // far past axum's default body limit. Bytes after the JPEG's end marker keep the
+    // picture the same while making the file 3.5 MB.
+    let env = env(0.001).await;
+    let mut photo = sample("person-1.jpg");
+    photo.resize(3_500_000, 0);
+    let mut body = env.body(
+        "qwen-image-2.0",
+        &["tee.png"],
+        &prompt(TryOnMode::TopOnly, Locale::En, true),
+        json!({ "size": "576*1024" }),
+    );
+    body["input"]["messages"][0]["content"][0]["image"] =
+        json!(format!("data:image/jpeg;base64,{}", base64(&photo)));
+    let (status, answer) = env.post(&body).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+}
+
+#[tokio::test]
 async fn the_answer_waits_the_scaled_generation_time() {
     // 8 s at time scale 0.1 is 0.8 s.
     let env = env(0.1).await;

@@ -148,6 +148,7 @@ async fn burst() -> Result<()> {
             api_key: secrecy::SecretString::from(key.to_owned()),
         },
         adapter: tryon_api::generation::UpstreamKind::Aitryon,
+        adapter_choice: tryon_proxy::configuration::UpstreamChoice::Configured,
         model: "aitryon-plus".to_owned(),
         prompt_locale: tryon_api::Locale::ZhCn,
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),

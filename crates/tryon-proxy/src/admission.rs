@@ -18,7 +18,7 @@ use tryon_api::generation::SubmissionRate;
 use crate::error::ApiError;
 use crate::jobs::{self, Job, now_ms, poll_until_done};
 use crate::state::AppState;
-use crate::upstream::adapter::Hints;
+use crate::upstream::adapter::{Hints, HostedImage};
 use crate::upstream::{Adapter, Submission, Times, UpstreamError, shopper_error};
 
 /// What the shop (or a test) sets about admission; the upstream's own limits come from
@@ -263,7 +263,7 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit) {
         // upstream id, so the next start fails it as interrupted instead of sending it again.
         let mut shutdown = state.shutdown.clone();
         let answer = tokio::select! {
-            answer = adapter.submit(&job, hints) => answer,
+            answer = adapter.submit(&job, &hints) => answer,
             _ = shutdown.wait_for(|stopping| *stopping) => return,
         };
         match answer {
@@ -308,8 +308,9 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit) {
 }
 
 /// What a translating adapter needs to know about a job's images: the person photo's
-/// size from its stored header (a photo hosted elsewhere is fetched for it), and which
-/// garment URL is a crop this proxy made of the person's own garment.
+/// size from its stored header (a photo hosted elsewhere is fetched for it), which
+/// garment URL is a crop this proxy made of the person's own garment, and the stored
+/// bytes of every other image this proxy hosts, to be sent inline.
 pub async fn hints_for(state: &AppState, job: &Job) -> Hints {
     let own_crop = |url: &Option<String>| {
         url.as_deref()
@@ -318,19 +319,59 @@ pub async fn hints_for(state: &AppState, job: &Job) -> Hints {
             .is_some_and(|file| file.kind == crate::ledger::FileKind::Crop)
     };
     let input = &job.request.input;
-    let own_garment = if own_crop(&input.bottom_garment_url) {
-        Some(tryon_api::ClothesType::Lower)
+    let (own_garment, own_crop_url) = if own_crop(&input.bottom_garment_url) {
+        (
+            Some(tryon_api::ClothesType::Lower),
+            input.bottom_garment_url.as_deref(),
+        )
     } else if own_crop(&input.top_garment_url) {
-        Some(tryon_api::ClothesType::Upper)
+        (
+            Some(tryon_api::ClothesType::Upper),
+            input.top_garment_url.as_deref(),
+        )
     } else {
-        None
+        (None, None)
     };
     let person = input.person_image_url.trim();
-    let bytes = match crate::policy::own_file_id(state, person) {
-        Some(id) => state.storage.get(&id).await.ok().flatten(),
+    let mut hosted: Vec<HostedImage> = Vec::new();
+    let urls = [
+        Some(person),
+        input.top_garment_url.as_deref(),
+        input.bottom_garment_url.as_deref(),
+    ];
+    // Beside a garment, the own-garment crop is left out of the request (the prompt keeps
+    // the person's own one), so its bytes are not read; alone, it is the garment.
+    let dropped_crop = own_crop_url
+        .filter(|_| input.top_garment_url.is_some() && input.bottom_garment_url.is_some())
+        .map(str::trim);
+    for url in urls.into_iter().flatten().map(str::trim) {
+        if dropped_crop == Some(url) || hosted.iter().any(|image| image.url == url) {
+            continue;
+        }
+        let Some(id) = crate::policy::own_file_id(state, url) else {
+            continue;
+        };
+        match state.storage.get(&id).await {
+            Ok(Some(bytes)) => hosted.push(HostedImage {
+                url: url.to_owned(),
+                bytes,
+            }),
+            // Gone (retention, or the shopper deleted it): the URL is sent as it is and
+            // the upstream's refusal of it fails the job in the usual way.
+            Ok(None) => {
+                tracing::warn!(job = %job.id, file = %id, "an image of the job is no longer stored")
+            }
+            Err(err) => {
+                tracing::warn!(job = %job.id, file = %id, error = %err, "an image of the job could not be read")
+            }
+        }
+    }
+    let person_bytes = match hosted.iter().find(|image| image.url == person) {
+        Some(image) => Some(image.bytes.clone()),
+        None if crate::policy::own_file_id(state, person).is_some() => None,
         None => state.upstream.download(person).await.ok(),
     };
-    let person_size = bytes
+    let person_size = person_bytes
         .and_then(|bytes| tryon_api::rules::read_header(&bytes).ok())
         .map(|(_, width, height)| (width, height));
     if person_size.is_none() {
@@ -339,6 +380,7 @@ pub async fn hints_for(state: &AppState, job: &Job) -> Hints {
     Hints {
         person_size,
         own_garment,
+        hosted,
     }
 }
 

@@ -70,13 +70,42 @@ impl fmt::Debug for UpstreamSettings {
     }
 }
 
+/// How the upstream API (`TRYON_UPSTREAM`) was chosen, so that the start-up log can say why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UpstreamChoice {
+    /// `TRYON_UPSTREAM` named it; an explicit choice always wins.
+    Configured,
+    /// No key and no `TRYON_UPSTREAM`: the embedded emulator with the seed's `aitryon`.
+    EmulatorDefault,
+    /// A key and no `TRYON_UPSTREAM`: the live `qwen-image` successor.
+    KeyDefault,
+}
+
+impl UpstreamChoice {
+    /// Why this upstream, in words for the start-up log.
+    pub fn reason(self) -> &'static str {
+        match self {
+            UpstreamChoice::Configured => "set by TRYON_UPSTREAM",
+            UpstreamChoice::EmulatorDefault => {
+                "the default without DASHSCOPE_API_KEY: the offline emulator of the seed's aitryon API"
+            }
+            UpstreamChoice::KeyDefault => {
+                "the default with DASHSCOPE_API_KEY: DashScope retired the aitryon family on 2026-10-10"
+            }
+        }
+    }
+}
+
 /// Everything the proxy needs to start.
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub upstream: UpstreamSettings,
-    /// Which upstream API serves the try-ons (`TRYON_UPSTREAM`): the seed's asynchronous
-    /// `aitryon` (the default, for the emulator-backed demo) or the `qwen-image` successor.
+    /// Which upstream API serves the try-ons (`TRYON_UPSTREAM`): the `qwen-image` successor
+    /// (the default with a key) or the seed's asynchronous `aitryon` (the default without
+    /// one, for the emulator-backed demo).
     pub adapter: UpstreamKind,
+    /// Why [`Settings::adapter`] is the one it is, for the start-up log.
+    pub adapter_choice: UpstreamChoice,
     /// The model of that API (`TRYON_MODEL`), validated for it; every new job is sent
     /// with it: `aitryon-plus` or `aitryon`, or `qwen-image-2.0` and later ids.
     pub model: String,
@@ -183,15 +212,26 @@ impl Settings {
             }
         };
 
-        let adapter = match get("TRYON_UPSTREAM") {
-            None => UpstreamKind::Aitryon,
-            Some(raw) => UpstreamKind::parse(&raw).unwrap_or_else(|| {
-                mistake(
-                    "TRYON_UPSTREAM",
-                    format!("{raw:?} is not an upstream; use \"qwen-image\" or \"aitryon\""),
-                );
-                UpstreamKind::Aitryon
-            }),
+        // The default follows the key, so that going live is setting the key and nothing
+        // else: DashScope retired the aitryon family, so a key means the successor, while
+        // the emulator-backed demo keeps the seed's API it was built and tested on.
+        let (adapter, adapter_choice) = match (get("TRYON_UPSTREAM"), &upstream) {
+            (None, UpstreamSettings::Embedded { .. }) => {
+                (UpstreamKind::Aitryon, UpstreamChoice::EmulatorDefault)
+            }
+            (None, UpstreamSettings::DashScope { .. }) => {
+                (UpstreamKind::QwenImage, UpstreamChoice::KeyDefault)
+            }
+            (Some(raw), _) => {
+                let kind = UpstreamKind::parse(&raw).unwrap_or_else(|| {
+                    mistake(
+                        "TRYON_UPSTREAM",
+                        format!("{raw:?} is not an upstream; use \"qwen-image\" or \"aitryon\""),
+                    );
+                    UpstreamKind::Aitryon
+                });
+                (kind, UpstreamChoice::Configured)
+            }
         };
         let model = match adapter {
             UpstreamKind::Aitryon => {
@@ -214,7 +254,16 @@ impl Settings {
             UpstreamKind::QwenImage => {
                 let model = get("TRYON_MODEL").unwrap_or_else(|| MODEL_QWEN_IMAGE_2.to_owned());
                 if let Err(refusal) = SuccessorModel::parse(&model) {
-                    mistake("TRYON_MODEL", refusal.to_string());
+                    // A shop that set an aitryon model before the default followed the key
+                    // learns how to keep that API, if it really means to.
+                    let hint = if adapter_choice == UpstreamChoice::KeyDefault
+                        && (model == MODEL_TRYON_PLUS || model == MODEL_TRYON)
+                    {
+                        " (with a key the upstream defaults to qwen-image; TRYON_UPSTREAM=aitryon keeps the retired API)"
+                    } else {
+                        ""
+                    };
+                    mistake("TRYON_MODEL", format!("{refusal}{hint}"));
                 }
                 model
             }
@@ -401,6 +450,7 @@ impl Settings {
             Ok(Settings {
                 upstream,
                 adapter,
+                adapter_choice,
                 model,
                 prompt_locale,
                 listen,
@@ -428,6 +478,8 @@ impl Settings {
 #[cfg(test)]
 mod tests {
     use std::collections::HashMap;
+
+    use tryon_api::generation::AITRYON_RETIRED_ON;
 
     use super::*;
 
@@ -585,6 +637,70 @@ mod tests {
         assert_eq!(s.model, "qwen-image-2.0-pro");
         assert_eq!(s.prompt_locale, Locale::En);
         assert_eq!(s.policy.price_of("qwen-image-2.0-pro"), 0.45);
+    }
+
+    #[test]
+    fn the_default_upstream_follows_the_key() {
+        // No key: the embedded emulator keeps the seed's API and aitryon-plus.
+        let s = settings(&[]).unwrap();
+        assert_eq!(s.upstream.kind(), "dashscope-sim");
+        assert_eq!(s.adapter, UpstreamKind::Aitryon);
+        assert_eq!(s.adapter_choice, UpstreamChoice::EmulatorDefault);
+        assert_eq!(s.model, "aitryon-plus");
+
+        // A key and nothing else: the live successor, at its own price.
+        let s = settings(&[("DASHSCOPE_API_KEY", "sk-live")]).unwrap();
+        assert_eq!(s.upstream.kind(), "dashscope");
+        assert_eq!(s.adapter, UpstreamKind::QwenImage);
+        assert_eq!(s.adapter_choice, UpstreamChoice::KeyDefault);
+        assert_eq!(s.model, "qwen-image-2.0");
+        assert_eq!(s.policy.price_of("qwen-image-2.0"), 0.20);
+        assert!(
+            s.adapter_choice.reason().contains(AITRYON_RETIRED_ON),
+            "{}",
+            s.adapter_choice.reason()
+        );
+
+        // A key with a model of the successor's family picks that model.
+        let s = settings(&[
+            ("DASHSCOPE_API_KEY", "sk-live"),
+            ("TRYON_MODEL", "qwen-image-2.0-pro"),
+        ])
+        .unwrap();
+        assert_eq!(s.adapter, UpstreamKind::QwenImage);
+        assert_eq!(s.model, "qwen-image-2.0-pro");
+    }
+
+    #[test]
+    fn an_explicit_upstream_always_wins_over_the_default() {
+        let s = settings(&[
+            ("DASHSCOPE_API_KEY", "sk-live"),
+            ("TRYON_UPSTREAM", "aitryon"),
+        ])
+        .unwrap();
+        assert_eq!(s.adapter, UpstreamKind::Aitryon);
+        assert_eq!(s.adapter_choice, UpstreamChoice::Configured);
+        assert_eq!(s.model, "aitryon-plus");
+
+        let s = settings(&[("TRYON_UPSTREAM", "qwen-image")]).unwrap();
+        assert_eq!(s.upstream.kind(), "dashscope-sim");
+        assert_eq!(s.adapter, UpstreamKind::QwenImage);
+        assert_eq!(s.adapter_choice, UpstreamChoice::Configured);
+        assert_eq!(s.model, "qwen-image-2.0");
+    }
+
+    #[test]
+    fn a_key_with_an_aitryon_model_and_no_upstream_says_how_to_keep_it() {
+        let err = settings(&[
+            ("DASHSCOPE_API_KEY", "sk-live"),
+            ("TRYON_MODEL", "aitryon-plus"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.mistakes.len(), 1, "{err}");
+        assert_eq!(err.mistakes[0].variable, "TRYON_MODEL");
+        let text = &err.mistakes[0].problem;
+        assert!(text.contains("retired on 2026-10-10"), "{text}");
+        assert!(text.contains("TRYON_UPSTREAM=aitryon"), "{text}");
     }
 
     #[test]

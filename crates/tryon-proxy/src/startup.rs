@@ -231,16 +231,16 @@ pub async fn spawn(
             })?,
     };
 
+    tracing::info!(
+        "try-on upstream chosen: {} with {} ({})",
+        settings.adapter.as_str(),
+        settings.model,
+        settings.adapter_choice.reason()
+    );
     let (base_url, api_key, time_scale, embedded): (String, SecretString, f64, _) =
         match &settings.upstream {
             UpstreamSettings::DashScope { base_url, api_key } => {
-                if is_loopback_url(&public_base_url) && !is_loopback_url(base_url) {
-                    tracing::warn!(
-                        %public_base_url,
-                        "DashScope must download the shopper's photos from this proxy, but \
-                         TRYON_PUBLIC_BASE_URL is a loopback address; set it to a public URL"
-                    );
-                }
+                explain_photo_delivery(&settings, &public_base_url, base_url);
                 (base_url.clone(), api_key.clone(), 1.0, None)
             }
             UpstreamSettings::Embedded { time_scale } => {
@@ -272,7 +272,7 @@ pub async fn spawn(
     if settings.adapter == UpstreamKind::Aitryon && embedded.is_none() {
         tracing::warn!(
             "TRYON_UPSTREAM=aitryon with a DashScope key: DashScope retired the aitryon models on \
-             {AITRYON_RETIRED_ON}; set TRYON_UPSTREAM=qwen-image for a live shop"
+             {AITRYON_RETIRED_ON}; unset TRYON_UPSTREAM (or set it to qwen-image) for a live shop"
         );
     }
 
@@ -331,6 +331,42 @@ pub async fn spawn(
         server,
         _embedded: embedded,
     })
+}
+
+/// Says at start how the shopper's photos will reach a keyed upstream at `base_url`
+/// when the proxy's file URLs name a host only this machine can dial. `aitryon` has
+/// DashScope download them by URL, so it cannot work and the shop is told which variable
+/// to set; `qwen-image` sends them inline, so only browsers use those URLs.
+fn explain_photo_delivery(settings: &Settings, public_base_url: &str, base_url: &str) {
+    // An upstream on this host (a local emulator) can dial loopback; DashScope cannot.
+    if !is_local_only_url(public_base_url) || is_local_only_url(base_url) {
+        return;
+    }
+    match settings.adapter {
+        UpstreamKind::Aitryon => {
+            let configured = if settings.public_base_url.is_some() {
+                "TRYON_PUBLIC_BASE_URL is"
+            } else {
+                "TRYON_PUBLIC_BASE_URL is unset, so the photo URLs use the listen address, which is"
+            };
+            tracing::warn!(
+                %public_base_url,
+                "TRYON_UPSTREAM=aitryon: DashScope downloads the shopper's photos from this \
+                 proxy's URLs and cannot reach them: {configured} a loopback or unspecified \
+                 address, so DashScope will refuse every try-on. Set TRYON_PUBLIC_BASE_URL to \
+                 the public https URL of this proxy, or unset TRYON_UPSTREAM to use qwen-image, \
+                 which needs none"
+            );
+        }
+        UpstreamKind::QwenImage => {
+            tracing::info!(
+                %public_base_url,
+                "the shopper's photos are sent to DashScope inline as data URLs, so it needs no \
+                 public URL of this proxy; browsers load photos and results from \
+                 TRYON_PUBLIC_BASE_URL, which is a loopback address here"
+            );
+        }
+    }
 }
 
 /// Picks up the jobs a previous run left unfinished: polls the submitted ones again
@@ -427,10 +463,49 @@ async fn load_or_create_secret(path: &std::path::Path) -> io::Result<SecretStrin
     }
 }
 
-fn is_loopback_url(url: &str) -> bool {
+/// Whether `url` names a host only this machine can dial: loopback, or the unspecified
+/// address (`0.0.0.0`, `[::]`), which is a listening wildcard and no address at all for
+/// a caller elsewhere.
+fn is_local_only_url(url: &str) -> bool {
     let rest = url
         .split_once("://")
         .map_or(url, |(_, rest)| rest)
         .to_ascii_lowercase();
-    rest.starts_with("127.") || rest.starts_with("localhost") || rest.starts_with("[::1]")
+    let host = match rest.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => rest.split([':', '/']).next().unwrap_or_default(),
+    };
+    host == "localhost"
+        || host.ends_with(".localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_and_unspecified_hosts_are_local_only() {
+        for url in [
+            "http://127.0.0.1:8787",
+            "http://127.1.2.3",
+            "http://localhost:8787/",
+            "http://LOCALHOST",
+            "http://[::1]:8787",
+            "http://0.0.0.0:8787",
+            "http://[::]:8787",
+        ] {
+            assert!(is_local_only_url(url), "{url}");
+        }
+        for url in [
+            "https://tryon.shop.example",
+            "http://10.0.0.5:8787",
+            "http://127.example.com",
+            "https://dashscope.aliyuncs.com",
+        ] {
+            assert!(!is_local_only_url(url), "{url}");
+        }
+    }
 }

@@ -12,6 +12,9 @@
 //! for [`crate::storage::Storage`], because `async fn` in a trait cannot be called
 //! through `dyn`; one allocation per upstream call is nothing beside a network call.
 
+use std::fmt;
+
+use bytes::Bytes;
 use tryon_api::generation::{Capabilities, SubmissionRate, UpstreamKind};
 use tryon_api::mode::ClothesType;
 use tryon_api::wire::Usage;
@@ -24,13 +27,47 @@ use crate::storage::BoxFuture;
 
 /// What the seed's create request cannot say but a translating adapter needs; the worker
 /// learns it from the proxy's own files (see [`Adapter::needs_hints`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Hints {
     /// The person photo's width and height, from its stored header.
     pub person_size: Option<(u32, u32)>,
     /// Which garment URL is a crop of the person's own garment (made by this proxy):
     /// `Lower` for a bottom crop (keep own bottom), `Upper` for a top crop.
     pub own_garment: Option<ClothesType>,
+    /// The stored bytes of the job's images that this proxy hosts (the shopper's photo,
+    /// and a garment uploaded here), read from its storage, so that an adapter can send
+    /// them inline instead of asking the upstream to download them from a URL it may not
+    /// reach. The own-garment crop is never among them: it is not sent at all.
+    pub hosted: Vec<HostedImage>,
+}
+
+impl Hints {
+    /// The stored bytes behind `url`, when it is one of this proxy's files.
+    pub fn hosted(&self, url: &str) -> Option<&Bytes> {
+        let url = url.trim();
+        self.hosted
+            .iter()
+            .find(|image| image.url == url)
+            .map(|image| &image.bytes)
+    }
+}
+
+/// One image of a job that this proxy hosts: its URL as the create request names it, and
+/// its stored bytes.
+#[derive(Clone, PartialEq, Eq)]
+pub struct HostedImage {
+    pub url: String,
+    pub bytes: Bytes,
+}
+
+// A photo is megabytes; a log line of the hints shows its size, never its bytes.
+impl fmt::Debug for HostedImage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("HostedImage")
+            .field("url", &self.url)
+            .field("bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// The upstream's timestamps of a task, shown to the shopper as they are.
@@ -118,11 +155,12 @@ pub trait Adapter: Send + Sync + 'static {
     fn check_photo(&self, facts: &ImageFacts) -> Result<(), ApiError>;
 
     /// Submits a job once. An error the upstream certainly did not act on (429, 5xx, a
-    /// refused connection) may be retried by the worker; any other is final.
+    /// refused connection) may be retried by the worker; any other is final. The hints
+    /// are lent, not given, since a retry sends the same photos again.
     fn submit<'a>(
         &'a self,
         job: &'a Job,
-        hints: Hints,
+        hints: &'a Hints,
     ) -> BoxFuture<'a, Result<Submission, UpstreamError>>;
 
     /// Learns the state of a job accepted with `upstream_id`.

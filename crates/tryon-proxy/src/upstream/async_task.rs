@@ -73,7 +73,7 @@ impl Adapter for AsyncTaskAdapter {
     fn submit<'a>(
         &'a self,
         job: &'a Job,
-        _hints: Hints,
+        _hints: &'a Hints,
     ) -> BoxFuture<'a, Result<Submission, UpstreamError>> {
         Box::pin(async move {
             let created = self.client.create(&job.request).await?;

@@ -7,13 +7,17 @@
 //! FAILED) is recorded by the proxy's worker. The request comes from the contract
 //! crate's [`plan_seed`]: image 1 the person, then the garments, and the mode's prompt;
 //! a keep-own crop is recognised from the [`Hints`] and not sent, since the prompt keeps
-//! the person's own garment.
+//! the person's own garment. Images this proxy hosts (the shopper's photo) are sent
+//! inline as `data:` URLs of their stored bytes, so the upstream never has to reach the
+//! proxy and no public URL of it is needed; the shop's garment URLs are sent as they are.
 
+use base64::Engine;
 use reqwest::StatusCode;
 use tryon_api::generation::{
-    Capabilities, SeedHints, SubmissionRate, SuccessorFormat, SuccessorModel, UpstreamKind,
-    plan_seed,
+    Capabilities, GenerationRequest, MAX_IMAGE_BYTES, SeedHints, SubmissionRate, SuccessorFormat,
+    SuccessorModel, UpstreamKind, plan_seed,
 };
+use tryon_api::rules::MAX_FILE_BYTES;
 use tryon_api::wire::Usage;
 use tryon_api::{ErrorKind, ImageFacts, Locale, TaskStatus};
 
@@ -50,6 +54,48 @@ impl MultimodalAdapter {
             locale,
             price_cny,
         }
+    }
+
+    /// The call that carries `job`: the contract's translation of the seed's request, with
+    /// every image this proxy hosts sent inline. A job that cannot be sent ends here, as
+    /// the failure to record.
+    fn request_for(&self, job: &Job, hints: &Hints) -> Result<GenerationRequest, Outcome> {
+        let seed_hints = SeedHints {
+            own_garment: hints.own_garment,
+            one_piece: false,
+        };
+        let mut request = plan_seed(
+            &job.request,
+            seed_hints,
+            hints.person_size,
+            self.model.clone(),
+            self.locale,
+        )
+        .map_err(|mapping| {
+            // The job fails with the catalogue entry the contract gives for this mapping.
+            failure(ApiError::with_detail(mapping.error_kind(), &mapping))
+        })?;
+        let limit = self.model.limits().max_image_bytes;
+        for item in request
+            .input
+            .messages
+            .iter_mut()
+            .flat_map(|message| message.content.iter_mut())
+        {
+            let Some(url) = item.image.as_deref() else {
+                continue;
+            };
+            if let Some(bytes) = hints.hosted(url) {
+                let inline = data_url(bytes, limit).map_err(|(kind, refusal)| {
+                    failure(ApiError::with_detail(
+                        kind,
+                        format_args!("{refusal}; {} cannot take it", self.model.id()),
+                    ))
+                })?;
+                item.image = Some(inline);
+            }
+        }
+        Ok(request)
     }
 }
 
@@ -111,31 +157,13 @@ impl Adapter for MultimodalAdapter {
     fn submit<'a>(
         &'a self,
         job: &'a Job,
-        hints: Hints,
+        hints: &'a Hints,
     ) -> BoxFuture<'a, Result<Submission, UpstreamError>> {
         Box::pin(async move {
-            let seed_hints = SeedHints {
-                own_garment: hints.own_garment,
-                one_piece: false,
-            };
-            let request = match plan_seed(
-                &job.request,
-                seed_hints,
-                hints.person_size,
-                self.model.clone(),
-                self.locale,
-            ) {
+            let request = match self.request_for(job, hints) {
                 Ok(request) => request,
-                Err(mapping) => {
-                    // Nothing was sent, so nothing is billed; the job fails with the
-                    // catalogue entry the contract gives for this mapping.
-                    let refusal = ApiError::with_detail(mapping.error_kind(), &mapping);
-                    return Ok(Submission::Finished(Outcome::Failed {
-                        status: TaskStatus::Failed,
-                        code: Some(refusal.body.code),
-                        message: Some(refusal.body.message),
-                    }));
-                }
+                // Nothing was sent, so nothing is billed.
+                Err(failure) => return Ok(Submission::Finished(failure)),
             };
             match self.client.generate(&request, GENERATION_TIMEOUT).await {
                 Ok(answer) => Ok(Submission::Finished(Outcome::Succeeded {
@@ -163,6 +191,50 @@ impl Adapter for MultimodalAdapter {
                 "the multimodal generation call is synchronous and has no task to query".to_owned(),
             ))
         })
+    }
+}
+
+// Every photo a shopper can upload fits the successor's 10 MB per image even as base64
+// (4/3 of its size), whichever of the two sizes the service counts; the check in
+// `data_url` is for files that came here another way, such as a kept result.
+const _: () = assert!(MAX_FILE_BYTES.div_ceil(3) * 4 <= MAX_IMAGE_BYTES);
+
+/// `bytes` as a `data:image/<format>;base64,...` URL, which the multimodal API takes in
+/// place of a URL it would download: so the upstream never needs to reach this proxy.
+/// Refused, with the catalogue entry and the reason, when the format is not one the
+/// successor takes, or when the URL would be larger than `limit` bytes (the encoded
+/// length is checked, being the larger one).
+fn data_url(bytes: &[u8], limit: u64) -> Result<String, (ErrorKind, String)> {
+    let format = SuccessorFormat::sniff(bytes).ok_or_else(|| {
+        (
+            ErrorKind::PhotoNotAccepted,
+            "the image this proxy hosts is not a JPEG, PNG, BMP, TIFF, WEBP or GIF".to_owned(),
+        )
+    })?;
+    let head = format!("data:image/{};base64,", format.name());
+    let encoded = base64::encoded_len(bytes.len(), true).unwrap_or(usize::MAX);
+    let total = head.len().saturating_add(encoded);
+    if total as u64 > limit {
+        return Err((
+            ErrorKind::PhotoOutOfBounds,
+            format!(
+                "the image this proxy hosts has {} bytes, {total} as a data URL; at most {limit} are accepted",
+                bytes.len()
+            ),
+        ));
+    }
+    let mut url = String::with_capacity(total);
+    url.push_str(&head);
+    base64::engine::general_purpose::STANDARD.encode_string(bytes, &mut url);
+    Ok(url)
+}
+
+/// The job's end when it cannot be sent: failed with `refusal`'s code and message.
+fn failure(refusal: ApiError) -> Outcome {
+    Outcome::Failed {
+        status: TaskStatus::Failed,
+        code: Some(refusal.body.code),
+        message: Some(refusal.body.message),
     }
 }
 
@@ -200,9 +272,11 @@ fn job_failure(body: &tryon_api::wire::ErrorBody) -> Outcome {
 
 #[cfg(test)]
 mod tests {
+    use bytes::Bytes;
     use tryon_api::ImageFormat;
 
     use super::*;
+    use crate::upstream::adapter::HostedImage;
 
     fn adapter(model: &str) -> MultimodalAdapter {
         let client = UpstreamClient::new("http://127.0.0.1:9", "sk-test".to_owned().into())
@@ -236,6 +310,109 @@ mod tests {
         for format in [ImageFormat::Jpeg, ImageFormat::Png, ImageFormat::Webp] {
             assert!(adapter.check_photo(&facts(format)).is_ok(), "{format:?}");
         }
+    }
+
+    /// A seed create request: the person hosted here, a shop's top, and a bottom.
+    fn job(person: &str, top: &str, bottom: Option<&str>) -> Job {
+        let mut job = Job::for_tests();
+        job.request.model = "aitryon-plus".to_owned();
+        job.request.input.person_image_url = person.to_owned();
+        job.request.input.top_garment_url = Some(top.to_owned());
+        job.request.input.bottom_garment_url = bottom.map(str::to_owned);
+        job
+    }
+
+    const PERSON: &str = "http://127.0.0.1:9/api/v1/tryon/files/0123456789abcdef0123456789abcdef";
+    const CROP: &str = "http://127.0.0.1:9/api/v1/tryon/files/fedcba9876543210fedcba9876543210";
+    const SHOP_TOP: &str = "https://shop.example/products/top.png";
+
+    #[test]
+    fn hosted_images_go_inline_and_shop_garments_stay_urls() {
+        let photo = b"\xFF\xD8\xFF\xE0 a jpeg body".to_vec();
+        let hints = Hints {
+            person_size: Some((800, 1200)),
+            own_garment: None,
+            hosted: vec![HostedImage {
+                url: PERSON.to_owned(),
+                bytes: Bytes::from(photo.clone()),
+            }],
+        };
+        let request = adapter("qwen-image-2.0")
+            .request_for(&job(PERSON, SHOP_TOP, None), &hints)
+            .expect("a request");
+        let images = request.images();
+        assert_eq!(images.len(), 2, "{images:?}");
+        let inline = images[0]
+            .strip_prefix("data:image/jpeg;base64,")
+            .expect("image 1 is a data URL");
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(inline)
+                .unwrap(),
+            photo
+        );
+        assert_eq!(images[1], SHOP_TOP);
+        assert!(request.validate().is_ok(), "{:?}", request.validate());
+    }
+
+    #[test]
+    fn the_keep_own_crop_is_not_sent_at_all() {
+        let hints = Hints {
+            person_size: Some((800, 1200)),
+            own_garment: Some(tryon_api::ClothesType::Lower),
+            hosted: vec![HostedImage {
+                url: PERSON.to_owned(),
+                bytes: Bytes::from_static(b"\x89PNG\r\n\x1a\n rest"),
+            }],
+        };
+        let request = adapter("qwen-image-2.0")
+            .request_for(&job(PERSON, SHOP_TOP, Some(CROP)), &hints)
+            .expect("a request");
+        let images = request.images();
+        assert_eq!(images.len(), 2, "{images:?}");
+        assert!(images[0].starts_with("data:image/png;base64,"));
+        assert_eq!(images[1], SHOP_TOP);
+        assert!(!images.iter().any(|image| image.contains(CROP)));
+    }
+
+    #[test]
+    fn a_hosted_image_over_the_limit_fails_the_job_clearly() {
+        let mut big = b"\xFF\xD8\xFF".to_vec();
+        big.resize(8 * 1024 * 1024, 0);
+        let hints = Hints {
+            person_size: Some((800, 1200)),
+            own_garment: None,
+            hosted: vec![HostedImage {
+                url: PERSON.to_owned(),
+                bytes: Bytes::from(big),
+            }],
+        };
+        let failure = adapter("qwen-image-2.0")
+            .request_for(&job(PERSON, SHOP_TOP, None), &hints)
+            .unwrap_err();
+        match failure {
+            Outcome::Failed {
+                status,
+                code,
+                message,
+            } => {
+                assert_eq!(status, TaskStatus::Failed);
+                assert_eq!(code.as_deref(), Some(ErrorKind::PhotoOutOfBounds.code()));
+                let message = message.unwrap_or_default();
+                assert!(
+                    message.contains("data URL") && message.contains("qwen-image-2.0"),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        // An upload at the 5 MB rule's limit still fits, base64 and all.
+        let most = vec![0xFF; MAX_FILE_BYTES as usize];
+        let mut jpeg = b"\xFF\xD8\xFF".to_vec();
+        jpeg.extend_from_slice(&most[3..]);
+        assert!(data_url(&jpeg, MAX_IMAGE_BYTES).is_ok());
+        let (kind, _) = data_url(b"not an image", MAX_IMAGE_BYTES).unwrap_err();
+        assert_eq!(kind, ErrorKind::PhotoNotAccepted);
     }
 
     #[test]

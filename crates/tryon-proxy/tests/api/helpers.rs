@@ -14,7 +14,7 @@ use tryon_api::generation::UpstreamKind;
 use tryon_api::proxy::{UPLOADS_PATH, UploadResponse};
 use tryon_api::wire::{CREATE_TASK_PATH, ErrorBody, TaskQueryResponse, task_path};
 use tryon_proxy::admission::AdmissionLimits;
-use tryon_proxy::configuration::{Settings, UpstreamSettings};
+use tryon_proxy::configuration::{Settings, UpstreamChoice, UpstreamSettings};
 use tryon_proxy::policy::PolicySettings;
 use tryon_proxy::startup::{self, RunningProxy};
 
@@ -135,7 +135,26 @@ pub async fn spawn_app_adapter(
 ) -> TestApp {
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
     spawn_at(
-        adapter, upstream, admission, data_dir, policy, retention, listen,
+        adapter, upstream, admission, data_dir, policy, retention, listen, None,
+    )
+    .await
+}
+
+/// A qwen-image proxy with the embedded emulator whose file URLs name
+/// `public_base_url` (`TRYON_PUBLIC_BASE_URL`) instead of its own address: with an
+/// address nobody listens on, the emulator cannot download anything the proxy hosts.
+pub async fn spawn_qwen_behind(model: &str, public_base_url: &str) -> TestApp {
+    spawn_at(
+        Adapter::qwen(model),
+        UpstreamSettings::Embedded {
+            time_scale: TIME_SCALE,
+        },
+        AdmissionLimits::default(),
+        None,
+        PolicySettings::open(),
+        None,
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        Some(public_base_url.to_owned()),
     )
     .await
 }
@@ -154,10 +173,14 @@ pub async fn restart_with(adapter: Adapter, addr: SocketAddr, data_dir: TempDir)
         PolicySettings::open(),
         None,
         addr,
+        None,
     )
     .await
 }
 
+// Each setting is a named argument of this one private constructor, which only the
+// helpers above call, so a settings struct for it would add a type and no clarity.
+#[allow(clippy::too_many_arguments)]
 async fn spawn_at(
     adapter: Adapter,
     upstream: UpstreamSettings,
@@ -166,6 +189,7 @@ async fn spawn_at(
     policy: PolicySettings,
     retention: Option<Duration>,
     listen: SocketAddr,
+    public_base_url: Option<String>,
 ) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         tryon_proxy::telemetry::init("debug");
@@ -174,10 +198,11 @@ async fn spawn_at(
     let settings = Settings {
         upstream,
         adapter: adapter.kind,
+        adapter_choice: UpstreamChoice::Configured,
         model: adapter.model,
         prompt_locale: Locale::ZhCn,
         listen,
-        public_base_url: None,
+        public_base_url,
         allowed_origins: vec![SHOP_ORIGIN.parse().unwrap()],
         data_dir: data_dir.path().to_owned(),
         admission,

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dashscope_sim::SimHandle;
+use serde_json::Value;
 use tokio::task::JoinSet;
 use tryon_api::TaskStatus;
 use tryon_api::wire::{CreateTaskResponse, TaskQueryResponse, task_path};
@@ -107,10 +108,30 @@ async fn a_burst_of_30_creates_never_runs_more_than_5_upstream_and_draws_no_429(
     eprintln!("burst of 30 drained in {drained:?}, peak {peak} upstream");
 }
 
-/// The proxy binary, started against `sim` on `listen` with `data_dir`; answers the child
-/// and the address it reports once it listens.
+/// The proxy binary with the seed's API, started against `sim` on `listen` with
+/// `data_dir`; answers the child and the address it reports once it listens.
 fn start_binary(sim: &SimHandle, listen: &str, data_dir: &Path) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_tryon-proxy"))
+    // These tests count the seed's five running tasks, so they ask for its API: with a
+    // key, the default would be qwen-image.
+    start_binary_with(sim, listen, data_dir, Some("aitryon"))
+}
+
+/// The proxy binary as [`start_binary`] starts it, with `TRYON_UPSTREAM` set to
+/// `upstream`, or removed when `None` (so that the key alone decides).
+fn start_binary_with(
+    sim: &SimHandle,
+    listen: &str,
+    data_dir: &Path,
+    upstream: Option<&str>,
+) -> (Child, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_tryon-proxy"));
+    match upstream {
+        Some(upstream) => command.env("TRYON_UPSTREAM", upstream),
+        None => command.env_remove("TRYON_UPSTREAM"),
+    };
+    let mut child = command
+        .env_remove("TRYON_MODEL")
+        .env_remove("TRYON_PUBLIC_BASE_URL")
         .env("DASHSCOPE_API_KEY", KEY)
         .env("DASHSCOPE_BASE_URL", sim.base_url())
         .env("TRYON_LISTEN", listen)
@@ -168,6 +189,28 @@ async fn wait_done(http: &reqwest::Client, base: &str, id: &str) -> TaskQueryRes
             "{id} never ended"
         );
     }
+}
+
+#[tokio::test]
+async fn the_binary_with_a_key_alone_serves_qwen_image_2() {
+    let sim = spawn_sim(KEY, |_| {}).await;
+    let data = tempfile::tempdir().unwrap();
+    let (mut child, base) = start_binary_with(&sim, "127.0.0.1:0", data.path(), None);
+    let capabilities: Value = shop_page_client()
+        .get(format!(
+            "{base}{}",
+            tryon_api::generation::CAPABILITIES_PATH
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(capabilities["upstream"], "qwen-image", "{capabilities}");
+    assert_eq!(capabilities["model"], "qwen-image-2.0", "{capabilities}");
 }
 
 #[tokio::test]

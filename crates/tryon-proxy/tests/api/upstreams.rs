@@ -14,7 +14,7 @@ use tryon_proxy::storage::FileId;
 
 use crate::helpers::{
     Adapter, TestApp, error_body, fake_heic, metric, noise_jpeg, restart_with, spawn_app,
-    spawn_app_adapter, spawn_app_on, spawn_qwen, spawn_qwen_on, two_tone_person,
+    spawn_app_adapter, spawn_app_on, spawn_qwen, spawn_qwen_behind, spawn_qwen_on, two_tone_person,
 };
 
 /// Upload, create, follow the job to SUCCEEDED and fetch the result from the proxy:
@@ -87,6 +87,47 @@ async fn the_whole_flow_runs_through_the_multimodal_adapter() {
         None,
         "the seed's create call is not used"
     );
+}
+
+#[tokio::test]
+async fn qwen_image_sends_hosted_photos_inline_so_no_public_url_is_needed() {
+    // Nobody listens on port 9: every URL of a file hosted by this proxy is one the
+    // emulator cannot download, as DashScope cannot download a loopback URL.
+    let unreachable = "http://127.0.0.1:9";
+    let app = spawn_qwen_behind("qwen-image-2.0", unreachable).await;
+    let body = app.tryon_body(noise_jpeg(360, 540, 203)).await;
+    let person_url = body["input"]["person_image_url"].as_str().unwrap();
+    assert!(
+        person_url.starts_with(unreachable),
+        "the photo URL names the unreachable base: {person_url}"
+    );
+    let created: CreateTaskResponse = app.create(&body).await.json().await.unwrap();
+    let done = app.wait_until_done(&created.output.task_id).await;
+    assert_eq!(
+        done.output.task_status,
+        TaskStatus::Succeeded,
+        "the person and the garment uploaded here went inline as data URLs: {done:?}"
+    );
+    assert_eq!(done.usage.map(|u| u.image_count), Some(1));
+    // The result URL names the same unreachable base; the file is served on the proxy's
+    // own address.
+    let image_url = done.output.image_url.expect("a result URL");
+    let path = image_url
+        .strip_prefix(unreachable)
+        .expect("a file of the proxy");
+    let result = app.http.get(app.url(path)).send().await.unwrap();
+    assert_eq!(result.status(), 200);
+    image::load_from_memory(&result.bytes().await.unwrap()).expect("the result is an image");
+
+    // The control: a garment URL that is not a file of this proxy is sent as it is (the
+    // shop's product images are public), so at the same unreachable address the
+    // emulator's download fails and so does the job.
+    let mut body = app.tryon_body(noise_jpeg(360, 540, 204)).await;
+    body["input"]["top_garment_url"] = json!(format!("{unreachable}/products/top.png"));
+    let created: CreateTaskResponse = app.create(&body).await.json().await.unwrap();
+    let done = app.wait_until_done(&created.output.task_id).await;
+    assert_eq!(done.output.task_status, TaskStatus::Failed, "{done:?}");
+    assert_eq!(done.output.code.as_deref(), Some("InvalidURL"), "{done:?}");
 }
 
 #[tokio::test]
