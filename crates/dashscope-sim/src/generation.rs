@@ -43,11 +43,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use axum::body::Bytes;
+use axum::extract::DefaultBodyLimit;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::extract::DefaultBodyLimit;
 use axum::{Extension, Json, Router};
 use image::DynamicImage;
 use image::imageops::FilterType;

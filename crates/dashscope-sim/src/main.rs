@@ -1,5 +1,6 @@
 //! The `dashscope-sim` command: runs the offline DashScope emulator until Ctrl-C.
 
+use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -168,6 +169,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
+        // Colour codes only help at a terminal; in a log file they are noise.
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
     let args = Args::parse();
     let faults = Faults {

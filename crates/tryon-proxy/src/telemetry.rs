@@ -1,5 +1,7 @@
 //! Logging set-up: an `EnvFilter` from `RUST_LOG` (default `info`) writing to stderr.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 /// Installs the global subscriber once; later calls (several tests) do nothing.
@@ -9,5 +11,8 @@ pub fn init(default_filter: &str) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        // Colour codes only help a person at a terminal; in a log file they are noise
+        // that breaks grep.
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
