@@ -203,23 +203,33 @@ impl UpstreamClient {
         result
     }
 
-    /// Cuts garments out of a person photo (`aitryon-parsing-v1`), synchronously.
-    pub async fn segment(
+    /// Sends one call to the API host with the key, records its latency and outcome, and
+    /// reads the JSON answer (or the error body). Every call to the API host goes through
+    /// here, so the key is attached in one place and only for that host.
+    async fn authorized<T: serde::de::DeserializeOwned>(
         &self,
-        request: &SegmentRequest,
-    ) -> Result<SegmentResponse, UpstreamError> {
-        self.timed("segment", async {
-            let response = self
-                .http
-                .post(format!("{}{SEGMENT_PATH}", self.base_url))
+        call: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Result<T, UpstreamError> {
+        self.timed(call, async {
+            let response = request
                 .bearer_auth(self.api_key.expose_secret())
-                .json(request)
                 .send()
                 .await
                 .map_err(UpstreamError::Network)?;
             read_json(response).await
         })
         .await
+    }
+
+    /// Cuts garments out of a person photo (`aitryon-parsing-v1`), synchronously.
+    pub async fn segment(
+        &self,
+        request: &SegmentRequest,
+    ) -> Result<SegmentResponse, UpstreamError> {
+        let url = format!("{}{SEGMENT_PATH}", self.base_url);
+        self.authorized("segment", self.http.post(url).json(request))
+            .await
     }
 
     /// Whether the upstream answers and accepts the key: a query of a task id that does
@@ -243,19 +253,13 @@ impl UpstreamClient {
         &self,
         request: &CreateTaskRequest,
     ) -> Result<CreateTaskResponse, UpstreamError> {
-        self.timed("create", async {
-            let response = self
-                .http
-                .post(format!("{}{CREATE_TASK_PATH}", self.base_url))
-                .bearer_auth(self.api_key.expose_secret())
-                .header(ASYNC_HEADER, ASYNC_HEADER_VALUE)
-                .json(request)
-                .send()
-                .await
-                .map_err(UpstreamError::Network)?;
-            read_json(response).await
-        })
-        .await
+        let url = format!("{}{CREATE_TASK_PATH}", self.base_url);
+        let call = self
+            .http
+            .post(url)
+            .header(ASYNC_HEADER, ASYNC_HEADER_VALUE)
+            .json(request);
+        self.authorized("create", call).await
     }
 
     /// Runs one synchronous multi-image editing call (`qwen-image-2.0` and later) and
@@ -265,49 +269,21 @@ impl UpstreamClient {
         request: &GenerationRequest,
         timeout: Duration,
     ) -> Result<GenerationResponse, UpstreamError> {
-        self.timed("generate", async {
-            let response = self
-                .http
-                .post(format!("{}{GENERATION_PATH}", self.base_url))
-                .bearer_auth(self.api_key.expose_secret())
-                .timeout(timeout)
-                .json(request)
-                .send()
-                .await
-                .map_err(UpstreamError::Network)?;
-            read_json(response).await
-        })
-        .await
+        let url = format!("{}{GENERATION_PATH}", self.base_url);
+        let call = self.http.post(url).timeout(timeout).json(request);
+        self.authorized("generate", call).await
     }
 
     /// Queries one task.
     pub async fn query(&self, task_id: &str) -> Result<TaskQueryResponse, UpstreamError> {
-        self.timed("query", async {
-            let response = self
-                .http
-                .get(format!("{}{}", self.base_url, task_path(task_id)))
-                .bearer_auth(self.api_key.expose_secret())
-                .send()
-                .await
-                .map_err(UpstreamError::Network)?;
-            read_json(response).await
-        })
-        .await
+        let url = format!("{}{}", self.base_url, task_path(task_id));
+        self.authorized("query", self.http.get(url)).await
     }
 
     /// Cancels a task that is still pending.
     pub async fn cancel(&self, task_id: &str) -> Result<CancelResponse, UpstreamError> {
-        self.timed("cancel", async {
-            let response = self
-                .http
-                .post(format!("{}{}", self.base_url, cancel_path(task_id)))
-                .bearer_auth(self.api_key.expose_secret())
-                .send()
-                .await
-                .map_err(UpstreamError::Network)?;
-            read_json(response).await
-        })
-        .await
+        let url = format!("{}{}", self.base_url, cancel_path(task_id));
+        self.authorized("cancel", self.http.post(url)).await
     }
 
     /// Downloads a result image. The result lives on object storage, not on the API host,
