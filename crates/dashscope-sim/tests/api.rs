@@ -151,6 +151,13 @@ impl Env {
     }
 
     async fn query(&self, task_id: &str) -> TaskQueryResponse {
+        let (status, body) = self.query_raw(task_id).await;
+        assert_eq!(status, StatusCode::OK);
+        serde_json::from_value(body).unwrap()
+    }
+
+    /// Queries a task and returns the status and JSON body, whatever they are.
+    async fn query_raw(&self, task_id: &str) -> (StatusCode, Value) {
         let response = self
             .http
             .get(self.url(&task_path(task_id)))
@@ -158,8 +165,7 @@ impl Env {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), StatusCode::OK);
-        response.json().await.unwrap()
+        (response.status(), response.json().await.unwrap())
     }
 
     /// Polls until a terminal state, at most `tries` times; returns the last answer and
@@ -721,34 +727,16 @@ async fn faults_can_be_injected_and_cleared_over_http() {
     );
 
     assert_eq!(set(json!({"error_share": 1.0})).await, StatusCode::OK);
-    let response = env
-        .http
-        .get(env.url(&task_path("x")))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_server_error(), "{}", response.status());
-    let body: Value = response.json().await.unwrap();
+    let (status, body) = env.query_raw("x").await;
+    assert!(status.is_server_error(), "{status}");
     assert!(
         ["InternalError", "ModelServingError", "ModelUnavailable"]
             .contains(&body["code"].as_str().unwrap())
     );
 
     assert_eq!(set(json!({"throttle_share": 1.0})).await, StatusCode::OK);
-    let response = env
-        .http
-        .get(env.url(&task_path("x")))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    assert_error(
-        status,
-        &response.json().await.unwrap(),
-        ErrorKind::Throttling,
-    );
+    let (status, body) = env.query_raw("x").await;
+    assert_error(status, &body, ErrorKind::Throttling);
 
     assert_eq!(
         set(json!({"task_failure_share": 1.0, "latency_ms": 5})).await,
@@ -936,32 +924,14 @@ async fn query_list_and_cancel_share_the_twenty_per_second_limit() {
     let started = std::time::Instant::now();
     for i in 0..20 {
         let status = match i % 3 {
-            0 => env
-                .http
-                .get(env.url(&task_path("x")))
-                .bearer_auth(KEY)
-                .send()
-                .await
-                .unwrap()
-                .status(),
+            0 => env.query_raw("x").await.0,
             1 => env.list("").await.0,
             _ => env.cancel("x").await.0,
         };
         assert_ne!(status, StatusCode::TOO_MANY_REQUESTS, "call {i}");
     }
-    let response = env
-        .http
-        .get(env.url(&task_path("x")))
-        .bearer_auth(KEY)
-        .send()
-        .await
-        .unwrap();
-    let status = response.status();
-    assert_error(
-        status,
-        &response.json().await.unwrap(),
-        ErrorKind::ThrottlingRateQuota,
-    );
+    let (status, body) = env.query_raw("x").await;
+    assert_error(status, &body, ErrorKind::ThrottlingRateQuota);
     let (status, body) = env.list("").await;
     assert_error(status, &body, ErrorKind::ThrottlingRateQuota);
     let (status, body) = env.cancel("x").await;
@@ -1249,15 +1219,8 @@ async fn injected_faults_answer_the_configured_code() {
             .create(&env.tryon_body("person.jpg", Some("tee.png"), None))
             .await;
         assert_error(status, &answer, kind);
-        let response = env
-            .http
-            .get(env.url(&task_path("x")))
-            .bearer_auth(KEY)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status();
-        assert_error(status, &response.json().await.unwrap(), kind);
+        let (status, body) = env.query_raw("x").await;
+        assert_error(status, &body, kind);
         let (status, answer) = segment(&env, json!({})).await;
         assert_error(status, &answer, kind);
     }
