@@ -9,7 +9,10 @@
 //! - a top garment fills the band from 14 % to 55 % of the person's height, anchored at
 //!   the shoulders, 1.15 times as wide as the median foreground width of that band;
 //! - a bottom garment fills 48 % to 95 %, anchored at the waist;
-//! - a dress (a top without a bottom) is treated as a top for now;
+//! - a one-piece (a top garment without a bottom whose cut-out is more than 1.2 times as
+//!   tall as it is wide: a dress or a jumpsuit; the documented request shape sends it as the
+//!   top garment alone) fills 14 % to 85 %, over both the person's top and bottom, and
+//!   may be wider than the body since a skirt or trouser legs flare;
 //! - when both are given the bottom is drawn first, so the top hangs over the waistband;
 //! - before pasting, the person's own garment that the new one replaces (found with the
 //!   segmentation rule of [`crate::segment`]) is painted in the person's skin colour
@@ -41,6 +44,9 @@ const CUTOUT_SOFT: u32 = 96;
 /// The share of the person's height where each garment band starts and ends.
 const TOP_BAND: (f32, f32) = (0.14, 0.55);
 const BOTTOM_BAND: (f32, f32) = (0.48, 0.95);
+const ONE_PIECE_BAND: (f32, f32) = (0.14, 0.85);
+/// A lone top garment taller than this (height / width of its cut-out) is a one-piece.
+const ONE_PIECE_ASPECT: f32 = 1.2;
 
 /// Everything a preview depends on.
 #[derive(Debug, Clone, Copy)]
@@ -153,6 +159,7 @@ fn place(
     person: PixelBox,
     garment: &RgbaImage,
     band: (f32, f32),
+    widening: f32,
 ) {
     let ph = person.height() as f32;
     let y0 = person.y0 + (band.0 * ph) as u32;
@@ -161,7 +168,7 @@ fn place(
         .band_extent(person, y0, y1)
         .unwrap_or((person.width(), (person.x0 + person.x1) as f32 / 2.0));
     // A little wider than the body, since a flat-lay garment's shoulders slope inwards.
-    let box_w = band_width as f32 * 1.15;
+    let box_w = band_width as f32 * widening;
     let box_h = (y1 - y0) as f32;
     let scale = (box_w / garment.width() as f32).min(box_h / garment.height() as f32);
     let gw = ((garment.width() as f32 * scale).round() as u32).max(1);
@@ -251,6 +258,12 @@ pub fn render(tryon: &TryOn<'_>) -> RgbaImage {
             .resize_to_fill(w, h, FilterType::Triangle)
             .to_rgba8()
     };
+    let top = tryon.top.and_then(cutout);
+    let bottom = tryon.bottom.and_then(cutout);
+    let one_piece = bottom.is_none()
+        && top
+            .as_ref()
+            .is_some_and(|t| t.height() as f32 > t.width() as f32 * ONE_PIECE_ASPECT);
     let fg = Foreground::of(&out);
     let person = match check_person(&out) {
         PersonCheck::One(b) => {
@@ -258,8 +271,8 @@ pub fn render(tryon: &TryOn<'_>) -> RgbaImage {
                 &mut out,
                 &fg,
                 b,
-                tryon.top.is_some(),
-                tryon.bottom.is_some(),
+                top.is_some(),
+                bottom.is_some() || one_piece,
             );
             b
         }
@@ -270,11 +283,18 @@ pub fn render(tryon: &TryOn<'_>) -> RgbaImage {
             y1: h - 1,
         },
     };
-    if let Some(bottom) = tryon.bottom.and_then(cutout) {
-        place(&mut out, &fg, person, &bottom, BOTTOM_BAND);
+    if let Some(bottom) = &bottom {
+        place(&mut out, &fg, person, bottom, BOTTOM_BAND, 1.15);
     }
-    if let Some(top) = tryon.top.and_then(cutout) {
-        place(&mut out, &fg, person, &top, TOP_BAND);
+    if let Some(top) = &top {
+        // The median width of a one-piece's band is taken over the legs too, so it needs
+        // more room to reach the knees than a top needs at the chest.
+        let (band, widening) = if one_piece {
+            (ONE_PIECE_BAND, 2.0)
+        } else {
+            (TOP_BAND, 1.15)
+        };
+        place(&mut out, &fg, person, top, band, widening);
     }
     if !tryon.restore_face {
         replace_face(&mut out, &fg, person);
@@ -335,6 +355,40 @@ mod tests {
             .count();
         assert!(lit > 10, "{lit} lit banner pixels");
         assert_eq!(out.get_pixel(2, 1020)[0], 24);
+    }
+
+    #[test]
+    fn a_dress_alone_covers_the_torso_and_the_legs_and_a_tee_only_the_torso() {
+        let person = dynamic(samples::person_one());
+        let is_green = |px: &Rgba<u8>| px[1] > 110 && px[0] < 90 && px[2] < 130;
+        let dress = dynamic(samples::dress());
+        let out = render(&TryOn {
+            person: &person,
+            top: Some(&dress),
+            bottom: None,
+            resolution: Resolution::Original,
+            restore_face: true,
+        });
+        let (cx, h) = (out.width() / 2, out.height());
+        let torso = out.get_pixel(cx, h * 45 / 100);
+        assert!(is_green(torso), "dress on the torso: {torso:?}");
+        let legs = out.get_pixel(cx, h * 62 / 100);
+        assert!(is_green(legs), "dress over the legs: {legs:?}");
+
+        let tee = dynamic(samples::top_tee());
+        let out = render(&TryOn {
+            top: Some(&tee),
+            ..TryOn {
+                person: &person,
+                top: None,
+                bottom: None,
+                resolution: Resolution::Original,
+                restore_face: true,
+            }
+        });
+        let thigh = out.get_pixel(cx, h * 62 / 100);
+        let coral = thigh[0] > 180 && thigh[1] < 140;
+        assert!(!coral, "a tee leaves the legs alone: {thigh:?}");
     }
 
     #[test]

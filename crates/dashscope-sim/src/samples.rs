@@ -424,6 +424,124 @@ pub fn dress() -> RgbaImage {
     img
 }
 
+/// `top-shirt.png`: a light-blue long-sleeved button shirt laid flat on white, 640x640.
+pub fn top_shirt() -> RgbaImage {
+    let mut img = flat_lay(640, 640);
+    let cotton = rgb(150, 190, 226);
+    let shirt = [
+        (215.0, 70.0),
+        (320.0, 100.0),
+        (425.0, 70.0),
+        (500.0, 110.0),
+        (600.0, 520.0),
+        (545.0, 540.0),
+        (470.0, 250.0),
+        (470.0, 600.0),
+        (170.0, 600.0),
+        (170.0, 250.0),
+        (95.0, 540.0),
+        (40.0, 520.0),
+        (140.0, 110.0),
+    ];
+    fill_polygon(&mut img, &shirt, cotton);
+    // A pointed collar, a button placket and cuffs make it read as a shirt, not a tee.
+    fill_polygon(
+        &mut img,
+        &[(215.0, 70.0), (320.0, 100.0), (270.0, 150.0)],
+        rgb(236, 242, 250),
+    );
+    fill_polygon(
+        &mut img,
+        &[(425.0, 70.0), (320.0, 100.0), (370.0, 150.0)],
+        rgb(236, 242, 250),
+    );
+    fill_rect(&mut img, 312.0, 100.0, 328.0, 600.0, rgb(128, 168, 206));
+    for i in 0..7 {
+        let y = 140.0 + i as f32 * 62.0;
+        fill_ellipse(&mut img, 320.0, y, 6.0, 6.0, rgb(246, 246, 240));
+    }
+    fill_polygon(
+        &mut img,
+        &[
+            (600.0, 520.0),
+            (545.0, 540.0),
+            (535.0, 505.0),
+            (590.0, 485.0),
+        ],
+        rgb(236, 242, 250),
+    );
+    fill_polygon(
+        &mut img,
+        &[(40.0, 520.0), (95.0, 540.0), (105.0, 505.0), (50.0, 485.0)],
+        rgb(236, 242, 250),
+    );
+    grain_garment(&mut img, 13);
+    img
+}
+
+/// `bottom-skirt.png`: a mustard A-line skirt laid flat on white, 560x600.
+pub fn bottom_skirt() -> RgbaImage {
+    let mut img = flat_lay(560, 600);
+    let mustard = rgb(214, 160, 52);
+    fill_rect(&mut img, 170.0, 50.0, 390.0, 95.0, rgb(176, 128, 36));
+    fill_polygon(
+        &mut img,
+        &[(170.0, 92.0), (390.0, 92.0), (500.0, 560.0), (60.0, 560.0)],
+        mustard,
+    );
+    // Pleat lines fan out from the waistband.
+    for i in 1..6 {
+        let top_x = 170.0 + i as f32 * 220.0 / 6.0;
+        let bottom_x = 60.0 + i as f32 * 440.0 / 6.0;
+        fill_polygon(
+            &mut img,
+            &[
+                (top_x - 1.5, 95.0),
+                (top_x + 1.5, 95.0),
+                (bottom_x + 2.5, 560.0),
+                (bottom_x - 2.5, 560.0),
+            ],
+            rgb(188, 138, 40),
+        );
+    }
+    grain_garment(&mut img, 14);
+    img
+}
+
+/// `jumpsuit.png`: an olive short-sleeved jumpsuit laid flat on white, 600x900. It goes
+/// in the top garment field, like a dress.
+pub fn jumpsuit() -> RgbaImage {
+    let mut img = flat_lay(600, 900);
+    let olive = rgb(104, 112, 62);
+    let outline = [
+        (220.0, 40.0),
+        (300.0, 70.0),
+        (380.0, 40.0),
+        (470.0, 90.0),
+        (520.0, 200.0),
+        (450.0, 230.0),
+        (420.0, 170.0),
+        (425.0, 420.0),
+        (445.0, 860.0),
+        (320.0, 860.0),
+        (300.0, 480.0),
+        (280.0, 860.0),
+        (155.0, 860.0),
+        (175.0, 420.0),
+        (180.0, 170.0),
+        (150.0, 230.0),
+        (80.0, 200.0),
+        (130.0, 90.0),
+    ];
+    fill_polygon(&mut img, &outline, olive);
+    // A belt and chest pockets give the one-piece a waist and a front.
+    fill_rect(&mut img, 176.0, 400.0, 424.0, 428.0, rgb(70, 76, 40));
+    fill_rect(&mut img, 210.0, 150.0, 270.0, 210.0, rgb(90, 98, 52));
+    fill_rect(&mut img, 330.0, 150.0, 390.0, 210.0, rgb(90, 98, 52));
+    grain_garment(&mut img, 15);
+    img
+}
+
 /// How a sample file is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Encoding {
@@ -484,6 +602,24 @@ pub const SAMPLES: &[Sample] = &[
         encoding: Encoding::Png,
         passes_rules: true,
         draw: dress,
+    },
+    Sample {
+        file_name: "top-shirt.png",
+        encoding: Encoding::Png,
+        passes_rules: true,
+        draw: top_shirt,
+    },
+    Sample {
+        file_name: "bottom-skirt.png",
+        encoding: Encoding::Png,
+        passes_rules: true,
+        draw: bottom_skirt,
+    },
+    Sample {
+        file_name: "jumpsuit.png",
+        encoding: Encoding::Png,
+        passes_rules: true,
+        draw: jumpsuit,
     },
 ];
 
