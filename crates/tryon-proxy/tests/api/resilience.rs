@@ -110,7 +110,10 @@ async fn a_burst_of_30_creates_never_runs_more_than_5_upstream_and_draws_no_429(
 
 /// The proxy binary with the seed's API, started against `sim` on `listen` with
 /// `data_dir`; answers the child and the address it reports once it listens.
-fn start_binary(sim: &SimHandle, listen: &str, data_dir: &Path) -> (Child, String) {
+/// Every line a started proxy binary logged, shared with the thread that reads them.
+type LogLines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
+
+fn start_binary(sim: &SimHandle, listen: &str, data_dir: &Path) -> (Child, String, LogLines) {
     // These tests count the seed's five running tasks, so they ask for its API: with a
     // key, the default would be qwen-image.
     start_binary_with(sim, listen, data_dir, Some("aitryon"))
@@ -123,7 +126,7 @@ fn start_binary_with(
     listen: &str,
     data_dir: &Path,
     upstream: Option<&str>,
-) -> (Child, String) {
+) -> (Child, String, LogLines) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tryon-proxy"));
     match upstream {
         Some(upstream) => command.env("TRYON_UPSTREAM", upstream),
@@ -149,9 +152,13 @@ fn start_binary_with(
         .expect("the proxy binary starts");
     let stderr = child.stderr.take().unwrap();
     let (found, address) = std::sync::mpsc::channel();
-    // The log is read to its end, so that a full pipe never blocks the proxy.
+    let lines = LogLines::default();
+    let kept = lines.clone();
+    // The log is read to its end, so that a full pipe never blocks the proxy; every line
+    // is kept so that tests can check what the shop's log would show.
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            kept.lock().unwrap().push(line.clone());
             if let Some(rest) = line.split("listening on http://").nth(1) {
                 let addr: String = rest
                     .chars()
@@ -164,7 +171,7 @@ fn start_binary_with(
     let addr = address
         .recv_timeout(Duration::from_secs(30))
         .expect("the proxy reports its address");
-    (child, format!("http://{addr}"))
+    (child, format!("http://{addr}"), lines)
 }
 
 async fn query(http: &reqwest::Client, base: &str, id: &str, wait: &str) -> TaskQueryResponse {
@@ -195,7 +202,7 @@ async fn wait_done(http: &reqwest::Client, base: &str, id: &str) -> TaskQueryRes
 async fn the_binary_with_a_key_alone_serves_qwen_image_2() {
     let sim = spawn_sim(KEY, |_| {}).await;
     let data = tempfile::tempdir().unwrap();
-    let (mut child, base) = start_binary_with(&sim, "127.0.0.1:0", data.path(), None);
+    let (mut child, base, _) = start_binary_with(&sim, "127.0.0.1:0", data.path(), None);
     let capabilities: Value = shop_page_client()
         .get(format!(
             "{base}{}",
@@ -219,7 +226,7 @@ async fn a_killed_proxy_binary_resumes_queued_and_running_jobs_and_serves_finish
     let sim = spawn_sim(KEY, |c| c.time_scale = 0.15).await;
     let data = tempfile::tempdir().unwrap();
     let http = shop_page_client();
-    let (mut first, base) = start_binary(&sim, "127.0.0.1:0", data.path());
+    let (mut first, base, first_log) = start_binary(&sim, "127.0.0.1:0", data.path());
 
     let upload = |bytes: Vec<u8>, kind: &'static str| {
         let (http, url) = (
@@ -304,7 +311,8 @@ async fn a_killed_proxy_binary_resumes_queued_and_running_jobs_and_serves_finish
     // Connections to the killed process are dead; a browser would open new ones too.
     let http = shop_page_client();
     let port = base.rsplit(':').next().unwrap();
-    let (mut second, base_again) = start_binary(&sim, &format!("127.0.0.1:{port}"), data.path());
+    let (mut second, base_again, second_log) =
+        start_binary(&sim, &format!("127.0.0.1:{port}"), data.path());
     assert_eq!(base_again, base);
     for id in &ids {
         let answer = wait_done(&http, &base, id).await;
@@ -333,6 +341,20 @@ async fn a_killed_proxy_binary_resumes_queued_and_running_jobs_and_serves_finish
     );
     second.kill().unwrap();
     second.wait().unwrap();
+
+    // Nine try-ons, a crash and a restart later, the shop's log holds no trace of the key.
+    let logged: Vec<String> = [first_log, second_log]
+        .iter()
+        .flat_map(|lines| lines.lock().unwrap().clone())
+        .collect();
+    assert!(logged.len() > 4, "the proxy logged: {logged:?}");
+    for line in &logged {
+        assert!(!line.contains(KEY), "the key is in a log line: {line}");
+        assert!(
+            !line.contains("resilience-test"),
+            "part of the key is logged: {line}"
+        );
+    }
 }
 
 #[tokio::test]
