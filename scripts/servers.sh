@@ -9,6 +9,8 @@ PROXY_PORT=8787
 WIDGET_PORT="${WIDGET_PORT:-8080}"
 LOG_DIR="$REPO_ROOT/target/logs"
 SERVER_PIDS=()
+# The proxy's pid on its own, so that it can be restarted (another upstream) while trunk runs on.
+PROXY_PID=""
 
 # Fails at once, with the reason, when a port the servers need is taken.
 require_free_port() {
@@ -46,9 +48,24 @@ start_proxy() {
     TRYON_LISTEN="127.0.0.1:$PROXY_PORT" \
         TRYON_ALLOWED_ORIGINS="${TRYON_ALLOWED_ORIGINS:-http://127.0.0.1:$WIDGET_PORT,http://localhost:$WIDGET_PORT}" \
         "$binary" >"$LOG_DIR/proxy.log" 2>&1 &
-    SERVER_PIDS+=($!)
-    wait_for_url "http://127.0.0.1:$PROXY_PORT/healthz" "$!" proxy 120
+    PROXY_PID=$!
+    SERVER_PIDS+=("$PROXY_PID")
+    wait_for_url "http://127.0.0.1:$PROXY_PORT/healthz" "$PROXY_PID" proxy 120
     echo "proxy ready on http://127.0.0.1:$PROXY_PORT (log: $LOG_DIR/proxy.log)"
+}
+
+# Stops the proxy alone and waits until it has exited, so that its port is free for the
+# next start_proxy; the other servers keep running.
+stop_proxy() {
+    local pid kept=()
+    [ -n "$PROXY_PID" ] || return 0
+    kill "$PROXY_PID" 2>/dev/null || true
+    wait "$PROXY_PID" 2>/dev/null || true
+    for pid in "${SERVER_PIDS[@]}"; do
+        [ "$pid" = "$PROXY_PID" ] || kept+=("$pid")
+    done
+    SERVER_PIDS=("${kept[@]}")
+    PROXY_PID=""
 }
 
 # Starts trunk serve in the background; extra arguments go to trunk.
@@ -70,4 +87,5 @@ stop_servers() {
         wait "$pid" 2>/dev/null || true
     done
     SERVER_PIDS=()
+    PROXY_PID=""
 }

@@ -20,14 +20,37 @@ timed() {
 run_e2e() {
     trap stop_servers EXIT
     cargo build --quiet -p tryon-proxy
-    # The emulator runs its 15-30 s tasks twenty times faster so the flow takes about a second.
-    SIM_TIME_SCALE="${SIM_TIME_SCALE:-0.05}" TRYON_DATA_DIR="$(mktemp -d)" \
-        start_proxy "$REPO_ROOT/target/debug/tryon-proxy"
+    # One trunk server for both runs: the bundle is the same, only the proxy behind it changes.
     start_widget_server --release --no-autoreload
-    E2E_BASE_URL="http://127.0.0.1:$WIDGET_PORT/" E2E_PROXY_LOG="$LOG_DIR/proxy.log" \
-        node --test --test-reporter=spec tests/e2e/
+    local upstream started data failed=() times=()
+    # The same tests run once per upstream, each against a freshly started proxy with its
+    # own empty data directory, so that no job, file or daily count of one run leaks into
+    # the other; the tests read E2E_UPSTREAM only where the upstreams legitimately differ.
+    for upstream in aitryon qwen-image; do
+        step "end-to-end under TRYON_UPSTREAM=$upstream"
+        started=$SECONDS
+        # Under target/, not /tmp: a /tmp cleaner on a shared machine once removed a
+        # running proxy's data directory mid-run, failing every later upload.
+        data="$(mktemp -d "$REPO_ROOT/target/e2e-data.XXXXXX")"
+        # The emulator runs its 15-30 s tasks twenty times faster so the flow takes about a second.
+        SIM_TIME_SCALE="${SIM_TIME_SCALE:-0.05}" TRYON_UPSTREAM="$upstream" TRYON_DATA_DIR="$data" \
+            start_proxy "$REPO_ROOT/target/debug/tryon-proxy"
+        # A failing run does not stop the other, so that one log shows both upstreams.
+        E2E_UPSTREAM="$upstream" E2E_BASE_URL="http://127.0.0.1:$WIDGET_PORT/" \
+            E2E_PROXY_URL="http://127.0.0.1:$PROXY_PORT" E2E_PROXY_LOG="$LOG_DIR/proxy.log" \
+            node --test --test-reporter=spec tests/e2e/ || failed+=("$upstream")
+        stop_proxy
+        rm -rf "$data"
+        times+=("$(printf '%-12s %5ds' "$upstream" $((SECONDS - started)))")
+    done
     stop_servers
     trap - EXIT
+    printf '\ne2e wall time per upstream\n'
+    printf '  %s\n' "${times[@]}"
+    if [ "${#failed[@]}" -gt 0 ]; then
+        echo "error: the end-to-end tests failed under: ${failed[*]}" >&2
+        return 1
+    fi
 }
 
 timed "install tools" bash scripts/install.sh

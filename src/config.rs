@@ -17,6 +17,7 @@ use tryon_api::Locale;
 use tryon_api::mode::Garments;
 
 use crate::mode::GarmentKind;
+use crate::offer::Offer;
 
 /// How long the proxy keeps photos unless the page says otherwise (its default).
 pub const DEFAULT_RETENTION_HOURS: u32 = 24;
@@ -45,6 +46,9 @@ pub struct WidgetConfig {
     pub shopper_token: Option<String>,
     /// What the consent line says about how long the photo is kept.
     pub retention_hours: u32,
+    /// What the proxy's current upstream can do, from its capabilities answer; everything
+    /// until one is known.
+    pub offer: Offer,
 }
 
 impl WidgetConfig {
@@ -79,6 +83,7 @@ impl WidgetConfig {
             retention_hours: attr("retention-hours")
                 .and_then(|value| value.parse().ok())
                 .unwrap_or(DEFAULT_RETENTION_HOURS),
+            offer: Offer::default(),
         }
     }
 
@@ -98,6 +103,7 @@ impl WidgetConfig {
             asset_base: String::new(),
             shopper_token: None,
             retention_hours: DEFAULT_RETENTION_HOURS,
+            offer: Offer::default(),
         }
     }
 }

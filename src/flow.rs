@@ -12,6 +12,7 @@ use tryon_api::{ErrorKind, TaskStatus};
 
 use crate::api::Proxy;
 use crate::mode::Choices;
+use crate::offer::Offer;
 use crate::photo;
 use crate::problem::Problem;
 
@@ -59,6 +60,8 @@ pub struct Job {
     /// Absolute garment URLs the upstream can fetch.
     pub garments: Garments,
     pub choices: Choices,
+    /// What the upstream can do; a photo format it does not take is refused before any upload.
+    pub offer: Offer,
 }
 
 impl Job {
@@ -111,7 +114,7 @@ async fn run_inner(
     abort: Option<&web_sys::AbortSignal>,
 ) -> Result<(), Problem> {
     report(Phase::Preparing);
-    let prepared = photo::prepare(file).await?;
+    let prepared = photo::prepare(file, job.offer).await?;
     if !alive() {
         return Ok(());
     }
@@ -260,6 +263,7 @@ mod tests {
                 bottom: bottom.map(str::to_owned),
             },
             choices,
+            offer: Offer::default(),
         }
     }
 

@@ -5,8 +5,10 @@
 //! translator finds all of them in one place.
 
 use tryon_api::Locale;
-use tryon_api::rules::{MAX_FILE_BYTES, MIN_FILE_BYTES, MIN_SIDE_PX, RuleViolation};
+use tryon_api::rules::{ImageFormat, MAX_FILE_BYTES, MIN_FILE_BYTES, MIN_SIDE_PX, RuleViolation};
 use tryon_api::status::Stage;
+
+use crate::offer::Offer;
 
 /// The fixed strings of one language.
 #[derive(Debug)]
@@ -57,6 +59,8 @@ pub struct Texts {
     pub keep_face: &'static str,
     /// Let the model generate a face.
     pub new_face: &'static str,
+    /// Ask for a new face where the upstream only tries to (its capabilities say best effort).
+    pub new_face_best_effort: &'static str,
     /// The label of the resolution choice.
     pub size_label: &'static str,
     /// The photo's own size.
@@ -137,6 +141,7 @@ const EN: Texts = Texts {
     face_legend: "Face",
     keep_face: "Keep my face",
     new_face: "Generate a new face",
+    new_face_best_effort: "Try for a new face (not guaranteed)",
     size_label: "Picture size",
     size_original: "Same as my photo",
     size_1024: "576 × 1024",
@@ -211,6 +216,7 @@ const ZH_CN: Texts = Texts {
     face_legend: "面部",
     keep_face: "保留我的面部",
     new_face: "生成新的面部",
+    new_face_best_effort: "尽量生成新的面部（不保证效果）",
     size_label: "图片尺寸",
     size_original: "与我的照片相同",
     size_1024: "576 × 1024",
@@ -383,6 +389,41 @@ pub fn photo_problem(locale: Locale, violation: &RuleViolation) -> (String, Stri
     }
 }
 
+/// What is wrong with a photo whose format the current upstream does not take, and the
+/// formats it does take (those of `offer`).
+pub fn format_problem(locale: Locale, format: ImageFormat, offer: &Offer) -> (String, String) {
+    let (separator, last) = match locale {
+        Locale::En => (", ", " or "),
+        Locale::ZhCn => ("、", " 或 "),
+    };
+    let names: Vec<String> = offer
+        .formats()
+        .map(|format| format.name().to_ascii_uppercase())
+        .collect();
+    let mut list = String::new();
+    for (index, name) in names.iter().enumerate() {
+        if index > 0 {
+            list.push_str(if index + 1 == names.len() {
+                last
+            } else {
+                separator
+            });
+        }
+        list.push_str(name);
+    }
+    let format = format.name().to_ascii_uppercase();
+    match locale {
+        Locale::En => (
+            format!("{format} photos cannot be used for try-on here."),
+            format!("Please choose a {list} photo."),
+        ),
+        Locale::ZhCn => (
+            format!("此处的试衣无法使用 {format} 格式的照片。"),
+            format!("请选择 {list} 格式的照片。"),
+        ),
+    }
+}
+
 /// A file size in the unit a shopper reads most easily.
 fn size_text(bytes: u64) -> String {
     if bytes >= 1024 * 1024 {
@@ -433,6 +474,20 @@ mod tests {
         );
         assert!(next.contains("at least 150 pixels"), "{next}");
         assert!(photo_problem(Locale::ZhCn, &small).0.contains("120 × 150"));
+    }
+
+    #[test]
+    fn a_format_the_upstream_does_not_take_is_named_with_the_ones_it_does() {
+        let successor = tryon_api::generation::Capabilities::successor(
+            &tryon_api::generation::SuccessorModel::default_model(),
+        );
+        let accepted = Offer::from_capabilities(&successor);
+        let (what, next) = format_problem(Locale::En, ImageFormat::Heic, &accepted);
+        assert_eq!(what, "HEIC photos cannot be used for try-on here.");
+        assert_eq!(next, "Please choose a JPEG, PNG, BMP or WEBP photo.");
+        let (what, next) = format_problem(Locale::ZhCn, ImageFormat::Heic, &accepted);
+        assert_eq!(what, "此处的试衣无法使用 HEIC 格式的照片。");
+        assert_eq!(next, "请选择 JPEG、PNG、BMP 或 WEBP 格式的照片。");
     }
 
     #[test]

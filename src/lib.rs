@@ -15,6 +15,7 @@ pub mod events;
 pub mod flow;
 pub mod i18n;
 pub mod mode;
+pub mod offer;
 pub mod photo;
 pub mod problem;
 pub mod result_view;
@@ -30,18 +31,22 @@ pub use widget::TryOnWidget;
 
 /// Mounts the widget of `host` into its `shadow` root, open, and answers the signal that
 /// opens it again. `opener` is the loader's button, `asset_base` where the bundle's files
-/// live, `shopper_token` what the proxy's status answer issued (empty: none).
+/// live, `shopper_token` what the proxy's status answer issued (empty: none), and
+/// `capabilities` the proxy's capabilities answer as the loader parsed it (`null` when
+/// the call failed: then everything is offered, as before upstreams could differ).
 pub fn mount_in_shadow(
     host: web_sys::HtmlElement,
     shadow: web_sys::ShadowRoot,
     opener: Option<web_sys::HtmlElement>,
     asset_base: String,
     shopper_token: String,
+    capabilities: &JsValue,
 ) -> Result<RwSignal<bool>, JsValue> {
     console_error_panic_hook::set_once();
     let mut config = WidgetConfig::from_element(&host);
     config.asset_base = asset_base;
     config.shopper_token = Some(shopper_token).filter(|token| !token.is_empty());
+    config.offer = offer::Offer::from_js(capabilities).unwrap_or_default();
     let document = web_sys::window()
         .and_then(|window| window.document())
         .ok_or_else(|| JsValue::from_str("no document"))?;

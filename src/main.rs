@@ -22,7 +22,8 @@ mod exports {
         }
     }
 
-    /// Mounts the dialog of `host` into `shadow`, already open.
+    /// Mounts the dialog of `host` into `shadow`, already open, offering what
+    /// `capabilities` (the proxy's answer, or `null`) says the upstream can do.
     #[wasm_bindgen]
     pub fn mount(
         host: web_sys::HtmlElement,
@@ -30,9 +31,17 @@ mod exports {
         opener: web_sys::HtmlElement,
         asset_base: String,
         shopper_token: String,
+        capabilities: JsValue,
     ) -> Result<WidgetHandle, JsValue> {
-        tryon_widget::mount_in_shadow(host, shadow, Some(opener), asset_base, shopper_token)
-            .map(|open| WidgetHandle { open })
+        tryon_widget::mount_in_shadow(
+            host,
+            shadow,
+            Some(opener),
+            asset_base,
+            shopper_token,
+            &capabilities,
+        )
+        .map(|open| WidgetHandle { open })
     }
 }
 

@@ -18,6 +18,7 @@ use tryon_api::rules::{
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 
+use crate::offer::Offer;
 use crate::problem::Problem;
 
 /// The body of an upload: a blob, its Content-Type and its pixel size.
@@ -170,13 +171,21 @@ fn tiff_orientation(tiff: &[u8]) -> Option<u16> {
 
 /// Reads the header of `file` and decides what preparation will do, or which rule the
 /// photo breaks; cheap enough to run as soon as a photo is chosen.
-pub async fn inspect(file: &web_sys::Blob) -> Result<(ImageFormat, Plan), Problem> {
+///
+/// A format the current upstream does not take (see `offer`) is refused as soon as it is
+/// recognised, before its size is read, so the shopper learns the real reason.
+pub async fn inspect(file: &web_sys::Blob, offer: Offer) -> Result<(ImageFormat, Plan), Problem> {
     let bytes = file.size() as u64;
     check_size(bytes).map_err(Problem::Photo)?;
     let head = file
         .slice_with_f64_and_f64(0.0, HEAD_BYTES)
         .map_err(|_| Problem::Undecodable)?;
     let head = read_bytes(&head).await?;
+    if let Some(format) = ImageFormat::sniff(&head)
+        && !offer.accepts(format)
+    {
+        return Err(Problem::FormatNotOffered { format, offer });
+    }
     let (format, width, height) = rules::read_header(&head).map_err(Problem::Photo)?;
     let orientation = if format == ImageFormat::Jpeg {
         exif_orientation(&head)
@@ -187,9 +196,10 @@ pub async fn inspect(file: &web_sys::Blob) -> Result<(ImageFormat, Plan), Proble
     Ok((format, plan))
 }
 
-/// Prepares `file` for upload, or says which rule it breaks.
-pub async fn prepare(file: &web_sys::Blob) -> Result<PreparedPhoto, Problem> {
-    let (format, plan) = inspect(file).await?;
+/// Prepares `file` for upload, or says which rule it breaks (`offer`: what the current
+/// upstream takes).
+pub async fn prepare(file: &web_sys::Blob, offer: Offer) -> Result<PreparedPhoto, Problem> {
+    let (format, plan) = inspect(file, offer).await?;
     if !plan.reencode {
         return Ok(PreparedPhoto {
             blob: file.clone(),

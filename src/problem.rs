@@ -1,10 +1,11 @@
 //! Why a try-on did not produce a picture, and the words the shopper reads about it.
 
-use tryon_api::rules::RuleViolation;
+use tryon_api::rules::{ImageFormat, RuleViolation};
 use tryon_api::wire::ErrorBody;
 use tryon_api::{ErrorKind, Locale};
 
 use crate::i18n;
+use crate::offer::Offer;
 
 /// Why a try-on stopped without a picture.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +16,9 @@ pub enum Problem {
     UnknownCode { code: String, message: String },
     /// The chosen file breaks the input rules; found in the browser before any upload.
     Photo(RuleViolation),
+    /// The photo's format is one the proxy's current upstream does not take (HEIC under
+    /// `qwen-image`); found in the browser before any upload.
+    FormatNotOffered { format: ImageFormat, offer: Offer },
     /// "Generate" was pressed without a photo.
     NoPhoto,
     /// The proxy could not be reached while uploading or creating the task.
@@ -74,6 +78,10 @@ impl Problem {
                 let (what, next) = i18n::photo_problem(locale, violation);
                 Message { what, next }
             }
+            Problem::FormatNotOffered { format, offer } => {
+                let (what, next) = i18n::format_problem(locale, *format, offer);
+                Message { what, next }
+            }
             Problem::NoPhoto => fixed(texts.no_photo),
             Problem::Network => fixed(texts.network),
             Problem::TimedOut => fixed(texts.timed_out),
@@ -90,6 +98,7 @@ impl Problem {
             Problem::Catalogue(kind) => kind.code().to_owned(),
             Problem::UnknownCode { code, .. } => code.clone(),
             Problem::Photo(violation) => format!("Widget.Photo.{}", violation_name(violation)),
+            Problem::FormatNotOffered { .. } => "Widget.Photo.FormatNotOffered".to_owned(),
             Problem::NoPhoto => "Widget.NoPhoto".to_owned(),
             Problem::Network => "Widget.Network".to_owned(),
             Problem::BadAnswer => "Widget.BadAnswer".to_owned(),
@@ -149,5 +158,17 @@ mod tests {
         });
         assert_eq!(small.code(), "Widget.Photo.SideTooSmall");
         assert_eq!(Problem::Canceled.code(), "Widget.Canceled");
+        let successor = tryon_api::generation::Capabilities::successor(
+            &tryon_api::generation::SuccessorModel::default_model(),
+        );
+        let heic = Problem::FormatNotOffered {
+            format: ImageFormat::Heic,
+            offer: Offer::from_capabilities(&successor),
+        };
+        assert_eq!(heic.code(), "Widget.Photo.FormatNotOffered");
+        assert_eq!(
+            heic.explain(Locale::En).next,
+            "Please choose a JPEG, PNG, BMP or WEBP photo."
+        );
     }
 }

@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use leptos::task::tick;
 use tryon_api::Locale;
 use tryon_widget::config::WidgetConfig;
+use tryon_widget::offer::Offer;
 use tryon_widget::tryon_dialog::TryOnDialog;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
@@ -137,6 +138,11 @@ impl Drop for Attached {
 
 /// Mounts a dialog for the proxy at `host`, attached to the page so its form can submit.
 fn mount_dialog(host: &str) -> (Attached, impl Drop) {
+    mount_offering(host, Offer::default())
+}
+
+/// Mounts a dialog like [`mount_dialog`] that offers `offer`.
+fn mount_offering(host: &str, offer: Offer) -> (Attached, impl Drop) {
     let document = web_sys::window().unwrap().document().unwrap();
     let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&root).unwrap();
@@ -146,6 +152,7 @@ fn mount_dialog(host: &str) -> (Attached, impl Drop) {
         "Classic Tee",
         Locale::En,
     );
+    let config = WidgetConfig { offer, ..config };
     let mounted = leptos::mount::mount_to(root.clone(), move || {
         view! { <TryOnDialog config on_close=|| {} /> }
     });
@@ -159,9 +166,19 @@ fn generate(root: &HtmlElement) {
     png.extend(600_u32.to_be_bytes());
     png.extend(900_u32.to_be_bytes());
     png.resize(6 * 1024, 0);
-    let bytes = js_sys::Uint8Array::from(&png[..]);
+    choose(root, &png, "image/png");
+    root.query_selector("button[type='submit']")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .click();
+}
+
+/// Gives the photo field a file of `bytes`, as a shopper's pick would.
+fn choose(root: &HtmlElement, bytes: &[u8], content_type: &str) {
+    let bytes = js_sys::Uint8Array::from(bytes);
     let options = web_sys::FilePropertyBag::new();
-    options.set_type("image/png");
+    options.set_type(content_type);
     let file = web_sys::File::new_with_u8_array_sequence_and_options(
         &js_sys::Array::of1(&bytes),
         "me.jpg",
@@ -179,11 +196,6 @@ fn generate(root: &HtmlElement) {
     input
         .dispatch_event(&web_sys::Event::new("change").unwrap())
         .unwrap();
-    root.query_selector("button[type='submit']")
-        .unwrap()
-        .unwrap()
-        .unchecked_into::<HtmlElement>()
-        .click();
 }
 
 /// Waits up to `seconds` for `selector` to appear under `root`.
@@ -350,4 +362,106 @@ async fn keeping_my_own_bottoms_segments_the_photo_and_sends_the_crop() {
         body.contains(r#""top_garment_url":"https://shop.test/samples/top-tee.png""#),
         "{body}"
     );
+}
+
+/// The values of the offered (not hidden) options of the picture size choice, in order.
+fn size_options(root: &HtmlElement) -> Vec<String> {
+    let options = root
+        .query_selector_all("select.vto-size option:not([hidden])")
+        .unwrap();
+    (0..options.length())
+        .map(|n| {
+            let option = options.item(n).unwrap();
+            js_sys::Reflect::get(&option, &"value".into())
+                .unwrap()
+                .as_string()
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+/// The offer of a successor-like upstream, from its capabilities answer as the loader
+/// hands it over: it cannot keep the shopper's own bottoms, has no "same as my photo"
+/// size, words the face choice as best effort and takes no HEIC (nor knows TIFF here).
+fn successor_like_offer() -> Offer {
+    let answer = js_sys::JSON::parse(
+        r#"{"upstream":"qwen-image","model":"qwen-image-2.0",
+        "modes":["top_only","bottom_only","bottom_keep_own_top","top_and_bottom","dress"],
+        "resolutions":[1024,1280],"original_size_exact":false,"face_choice":"best_effort",
+        "keep_own_garment":"prompt","refinement":false,
+        "photo_formats":["jpeg","png","bmp","webp","tiff"],"recommended_photo_side_px":[384,3072]}"#,
+    )
+    .unwrap();
+    Offer::from_js(&answer).unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn the_dialog_offers_only_what_the_upstream_can_do() {
+    install_fake_fetch();
+    let (page, _mounted) = mount_offering("caps.test", successor_like_offer());
+    tick().await;
+    let new_face = wait_for(&page.0, ".vto-face input[data-face='best_effort']", 5).await;
+    let label = new_face.parent_element().unwrap().text_content().unwrap();
+    assert_eq!(label, "Try for a new face (not guaranteed)");
+    // A top's second mode keeps the shopper's own bottoms, which this upstream cannot do,
+    // so one mode is left and there is nothing to choose.
+    assert!(page.0.query_selector(".vto-modes").unwrap().is_none());
+    assert_eq!(size_options(&page.0), ["1024", "1280"]);
+    let select = page.0.query_selector("select.vto-size").unwrap().unwrap();
+    assert_eq!(
+        js_sys::Reflect::get(&select, &"value".into()).unwrap(),
+        "1024",
+        "the first offered size is chosen"
+    );
+    let file = page.0.query_selector("input.vto-file").unwrap().unwrap();
+    assert_eq!(
+        file.get_attribute("accept").as_deref(),
+        Some("image/jpeg,image/png,image/bmp,image/webp")
+    );
+
+    // A HEIC photo is refused for its format as soon as it is chosen, and never uploaded.
+    let mut heic = vec![0, 0, 0, 24];
+    heic.extend(b"ftypheic\0\0\0\0mif1heic");
+    heic.resize(6 * 1024, 0);
+    choose(&page.0, &heic, "image/heic");
+    let alert = wait_for(&page.0, "[role='alert']", 5).await;
+    assert_eq!(
+        alert.text_content().unwrap(),
+        "HEIC photos cannot be used for try-on here.Please choose a JPEG, PNG, BMP or WEBP photo."
+    );
+    page.0
+        .query_selector("button[type='submit']")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .click();
+    TimeoutFuture::new(300).await;
+    assert_eq!(
+        calls_to("caps.test"),
+        Vec::<String>::new(),
+        "nothing uploaded"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn without_capabilities_the_dialog_offers_everything() {
+    install_fake_fetch();
+    let (page, _mounted) = mount_dialog("ok.test");
+    tick().await;
+    assert_eq!(
+        page.0
+            .query_selector_all(".vto-modes input")
+            .unwrap()
+            .length(),
+        2
+    );
+    assert_eq!(size_options(&page.0), ["-1", "1024", "1280"]);
+    assert!(
+        page.0
+            .query_selector(".vto-face input[data-face='exact']")
+            .unwrap()
+            .is_some()
+    );
+    let file = page.0.query_selector("input.vto-file").unwrap().unwrap();
+    assert_eq!(file.get_attribute("accept").as_deref(), Some("image/*"));
 }

@@ -8,12 +8,13 @@ use tryon_api::{ErrorKind, Locale, TaskStatus};
 use tryon_widget::config::WidgetConfig;
 use tryon_widget::error_view::ErrorView;
 use tryon_widget::flow::Phase;
-use tryon_widget::mode::GarmentKind;
+use tryon_widget::mode::{Choices, GarmentKind};
+use tryon_widget::offer::Offer;
 use tryon_widget::problem::Problem;
 use tryon_widget::status_view::StatusView;
 use tryon_widget::tryon_dialog::TryOnDialog;
 use tryon_widget::widget::TryOnWidget;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 use web_sys::HtmlElement;
 
@@ -409,7 +410,9 @@ async fn canvas_picture(width: u32, height: u32, kind: &str) -> web_sys::Blob {
 #[wasm_bindgen_test]
 async fn a_photo_over_4096_pixels_is_scaled_down_and_reencoded_as_jpeg() {
     let big = canvas_picture(5000, 2000, "image/png").await;
-    let prepared = tryon_widget::photo::prepare(&big).await.unwrap();
+    let prepared = tryon_widget::photo::prepare(&big, Offer::default())
+        .await
+        .unwrap();
     assert!(prepared.reencoded);
     assert_eq!((prepared.width, prepared.height), (4096, 1638));
     assert_eq!(prepared.content_type, "image/jpeg");
@@ -421,7 +424,9 @@ async fn a_photo_over_4096_pixels_is_scaled_down_and_reencoded_as_jpeg() {
 
     let fine = canvas_picture(600, 900, "image/jpeg").await;
     if fine.size() as u64 >= tryon_api::rules::MIN_FILE_BYTES {
-        let prepared = tryon_widget::photo::prepare(&fine).await.unwrap();
+        let prepared = tryon_widget::photo::prepare(&fine, Offer::default())
+            .await
+            .unwrap();
         assert!(
             !prepared.reencoded,
             "a photo within the rules goes unchanged"
@@ -537,5 +542,79 @@ async fn the_dialog_takes_focus_and_keeps_tab_inside() {
         active().as_deref(),
         Some("vto-close"),
         "Tab on the last wraps to the first"
+    );
+}
+
+#[wasm_bindgen_test]
+fn the_capabilities_answer_becomes_the_offered_options() {
+    use tryon_api::Resolution;
+    use tryon_api::generation::{Capabilities, FaceChoice, SuccessorModel};
+    use tryon_api::mode::TryOnMode;
+    use tryon_api::rules::ImageFormat;
+
+    // The proxy's answer under `qwen-image`, as it travels: every mode, every size, a
+    // best-effort face and no HEIC.
+    let wire =
+        serde_json::to_string(&Capabilities::successor(&SuccessorModel::default_model())).unwrap();
+    let successor: Capabilities = serde_json::from_str(&wire).unwrap();
+    // The dialog reads the answer with the browser's JSON parser; it must agree with the
+    // typed reading of the contract's value.
+    let parsed = js_sys::JSON::parse(&wire).unwrap();
+    let offer = Offer::from_js(&parsed).expect("a capabilities answer");
+    assert_eq!(offer, Offer::from_capabilities(&successor));
+    assert_eq!(offer.face, Some(FaceChoice::BestEffort));
+    assert!(!offer.accepts(ImageFormat::Heic));
+    assert_eq!(
+        offer.modes_for(GarmentKind::Bottom),
+        GarmentKind::Bottom.modes()
+    );
+    assert_eq!(
+        offer.accept_attribute(),
+        "image/jpeg,image/png,image/bmp,image/webp"
+    );
+
+    // The seed's answer offers exactly what the widget offers without any answer.
+    let seed_wire = serde_json::to_string(&Capabilities::aitryon("aitryon-plus")).unwrap();
+    let seed = Offer::from_js(&js_sys::JSON::parse(&seed_wire).unwrap()).unwrap();
+    assert_eq!(seed, Offer::default());
+    assert_eq!(seed.accept_attribute(), "image/*");
+
+    // An upstream that can do less: no keep-own bottoms, no "same as my photo", no face
+    // choice. The shopper's earlier choices move onto what is left.
+    let mut less = Capabilities::aitryon("aitryon-plus");
+    less.modes
+        .retain(|mode| *mode != TryOnMode::TopKeepOwnBottom);
+    less.resolutions = vec![Resolution::Portrait1280];
+    less.face_choice = None;
+    let less_wire = serde_json::to_string(&less).unwrap();
+    let offer = Offer::from_js(&js_sys::JSON::parse(&less_wire).unwrap()).unwrap();
+    assert_eq!(offer, Offer::from_capabilities(&less));
+    assert_eq!(offer.face, None, "null hides the face choice");
+    assert_eq!(offer.modes_for(GarmentKind::Top), [TryOnMode::TopOnly]);
+    assert_eq!(offer.resolutions(), [Resolution::Portrait1280]);
+    let wished = Choices {
+        mode: TryOnMode::TopKeepOwnBottom,
+        keep_face: false,
+        resolution: Resolution::Original,
+    };
+    assert_eq!(
+        offer.fit(GarmentKind::Top, wished),
+        Choices {
+            mode: TryOnMode::TopOnly,
+            keep_face: true,
+            resolution: Resolution::Portrait1280,
+        }
+    );
+
+    // Something that is not a capabilities answer keeps the default offer.
+    assert_eq!(Offer::from_js(&JsValue::NULL), None);
+    assert_eq!(Offer::from_js(&js_sys::JSON::parse("{}").unwrap()), None);
+
+    // No mode of the product at all: nothing can be started.
+    less.modes = vec![TryOnMode::Dress];
+    assert!(
+        Offer::from_capabilities(&less)
+            .modes_for(GarmentKind::Top)
+            .is_empty()
     );
 }

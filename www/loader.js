@@ -44,6 +44,23 @@
     return statuses.get(proxy);
   }
 
+  // What the proxy's upstream can do, asked once per proxy on the first tap (never on page
+  // load: a product page pays for the status call only) and in parallel with the bundle
+  // download; the dialog offers nothing else. A failed call gives null: everything.
+  const capabilities = new Map();
+  function capabilitiesOf(proxy) {
+    if (!capabilities.has(proxy)) {
+      const url = proxy.replace(/\/+$/, "") + "/api/v1/tryon/capabilities";
+      capabilities.set(
+        proxy,
+        fetch(url)
+          .then((r) => (r.ok ? r.json() : null))
+          .catch(() => null),
+      );
+    }
+    return capabilities.get(proxy);
+  }
+
   // The bundle is imported and initialised once, however many elements the page has.
   let bundle;
   function loadBundle() {
@@ -123,9 +140,13 @@
         this.shadowRoot.appendChild(styles);
         // The shopper token is worth a short wait, not a stuck dialog: a slow status answer
         // gives up after three seconds (the proxy's cookie still identifies the shopper).
-        const token = Promise.race([status(this.attr("proxy") || ""), new Promise((done) => setTimeout(done, 3000))]);
-        const [mod] = await Promise.all([loadBundle(), styled, token]);
-        this.handle = mod.mount(this, this.shadowRoot, this.button, base, this.token || "");
+        const proxy = this.attr("proxy") || "";
+        const late = new Promise((done) => setTimeout(done, 3000));
+        const token = Promise.race([status(proxy), late]);
+        // The same patience for the capabilities: a slow answer offers everything.
+        const offer = Promise.race([capabilitiesOf(proxy), late]);
+        const [mod, , , caps] = await Promise.all([loadBundle(), styled, token, offer]);
+        this.handle = mod.mount(this, this.shadowRoot, this.button, base, this.token || "", caps || null);
       } catch (error) {
         this.emit("tryon:error", { code: "Widget.LoadFailed" });
         console.error("virtual-tryon: the try-on bundle could not be loaded", error);

@@ -1,4 +1,7 @@
 //! The try-on dialog: photo (file, drop, camera, sample model), how to wear it, options, "Generate", the wait, the result.
+//!
+//! It offers only what the proxy's current upstream can do (`config.offer`, which the
+//! loader asked the proxy for on the first tap); without an answer it offers everything.
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -9,7 +12,8 @@ use leptos::ev::{DragEvent, KeyboardEvent, MouseEvent, SubmitEvent};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use tryon_api::TaskStatus;
+use tryon_api::generation::FaceChoice;
+use tryon_api::{Resolution, TaskStatus};
 use wasm_bindgen::JsCast;
 
 use crate::api::Proxy;
@@ -66,7 +70,11 @@ pub fn TryOnDialog(
     let preview = RwSignal::new(None::<String>);
     let phase = RwSignal::new(Phase::Idle);
     let elapsed = RwSignal::new(0_u32);
-    let choices = RwSignal::new(Choices::for_kind(config.kind));
+    let kind = config.kind;
+    // The offer is fixed for the dialog's life, so the choices are drawn from it once and
+    // nothing on screen depends on it reactively (reactive views cost the bundle dearly).
+    let offer = config.offer;
+    let choices = RwSignal::new(offer.fit(kind, Choices::for_kind(kind)));
     let dragging = RwSignal::new(false);
     // Each "Generate" gets a number; a run stops as soon as it is no longer the latest,
     // or as soon as this signal is disposed with the dialog.
@@ -108,7 +116,7 @@ pub fn TryOnDialog(
         phase.set(Phase::Idle);
         let bytes = blob.size();
         spawn_local(async move {
-            match photo::inspect(&blob).await {
+            match photo::inspect(&blob, offer).await {
                 Ok((_, plan)) => emit(
                     name::PHOTO,
                     &[
@@ -169,6 +177,7 @@ pub fn TryOnDialog(
         },
         garments: config.garments.clone(),
         choices: choices.get_untracked(),
+        offer,
     };
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
@@ -308,6 +317,18 @@ pub fn TryOnDialog(
     };
 
     let busy = move || phase.with(Phase::is_busy);
+    let modes = offer.modes_for(kind);
+    // A product none of whose modes the upstream can do cannot be tried on at all.
+    let cannot_start = {
+        let none = modes.is_empty();
+        move || none || busy()
+    };
+    let accept = offer.accept_attribute();
+    let face = offer.face;
+    let best_effort = face == Some(FaceChoice::BestEffort);
+    let offers = |size: Resolution| offer.offers_resolution(size);
+    let one_size = offer.resolutions().len() < 2;
+    let size = choices.get_untracked().resolution;
     let product_name = config.product_name.clone();
     let result_product = product_name.clone();
     let outcome = move || match phase.get() {
@@ -333,7 +354,6 @@ pub fn TryOnDialog(
         _ => None,
     };
     let garment = config.kind.preview(&config.garments);
-    let modes = config.kind.modes();
     let mode_group = format!("vto-mode-{n}");
     let face_group = format!("vto-face-{n}");
     let samples = config.samples.then(|| config.asset_base.clone());
@@ -425,7 +445,7 @@ pub fn TryOnDialog(
                                 class="vto-file"
                                 id=input_id
                                 type="file"
-                                accept="image/*"
+                                accept=accept.clone()
                                 aria-describedby=described_by
                                 node_ref=input_ref
                                 on:change=on_file("file")
@@ -443,7 +463,7 @@ pub fn TryOnDialog(
                             <input
                                 class="vto-camera-input"
                                 type="file"
-                                accept="image/*"
+                                accept=accept
                                 capture="environment"
                                 on:change=on_file("camera")
                             />
@@ -502,7 +522,9 @@ pub fn TryOnDialog(
                     </div>
                     <details class="vto-options">
                         <summary>{texts.options_summary}</summary>
-                        <fieldset class="vto-face">
+                        // Options the upstream cannot do are drawn hidden rather than left out:
+                        // one fixed structure keeps the bundle smaller than views that vary.
+                        <fieldset class="vto-face" hidden=face.is_none()>
                             <legend class="vto-label">{texts.face_legend}</legend>
                             <label class="vto-choice">
                                 <input
@@ -519,30 +541,52 @@ pub fn TryOnDialog(
                                     type="radio"
                                     name=face_group
                                     value="new"
+                                    data-face=if best_effort { "best_effort" } else { "exact" }
                                     on:change=move |_| choices.update(|c| c.keep_face = false)
                                 />
-                                {texts.new_face}
+                                {if best_effort { texts.new_face_best_effort } else { texts.new_face }}
                             </label>
                         </fieldset>
-                        <label class="vto-label" for=size_for>
+                        // A choice of one size is no choice: it is made without asking.
+                        <label class="vto-label" for=size_for hidden=one_size>
                             {texts.size_label}
                         </label>
                         <select
                             class="vto-size"
                             id=size_id
+                            hidden=one_size
                             on:change=move |event| {
                                 let value = event_target_value(&event);
                                 choices.update(|c| c.resolution = mode::resolution_from_value(&value));
                             }
                         >
-                            <option value="-1" selected=true>
+                            <option
+                                value="-1"
+                                selected=size == Resolution::Original
+                                hidden=!offers(Resolution::Original)
+                                disabled=!offers(Resolution::Original)
+                            >
                                 {texts.size_original}
                             </option>
-                            <option value="1024">{texts.size_1024}</option>
-                            <option value="1280">{texts.size_1280}</option>
+                            <option
+                                value="1024"
+                                selected=size == Resolution::Portrait1024
+                                hidden=!offers(Resolution::Portrait1024)
+                                disabled=!offers(Resolution::Portrait1024)
+                            >
+                                {texts.size_1024}
+                            </option>
+                            <option
+                                value="1280"
+                                selected=size == Resolution::Portrait1280
+                                hidden=!offers(Resolution::Portrait1280)
+                                disabled=!offers(Resolution::Portrait1280)
+                            >
+                                {texts.size_1280}
+                            </option>
                         </select>
                     </details>
-                    <button type="submit" class="vto-generate" disabled=busy>
+                    <button type="submit" class="vto-generate" disabled=cannot_start>
                         {texts.generate}
                     </button>
                 </form>
