@@ -20,6 +20,9 @@ timed() {
 run_e2e() {
     trap stop_servers EXIT
     cargo build --quiet -p tryon-proxy
+    # The bundle is built once up front, so a build error shows here with its own output,
+    # and trunk serve starts from a warm build.
+    trunk build --release --offline
     # One trunk server for both runs: the bundle is the same, only the proxy behind it changes.
     start_widget_server --release --no-autoreload
     local upstream started data failed=() times=()
