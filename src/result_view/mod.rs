@@ -66,7 +66,12 @@ pub fn ResultView(
     view! {
         <figure class="vto-result">
             <div class="vto-compare">
-                <img class="vto-result-img" src=image_url.clone() alt=texts.result_alt />
+                <img
+                    class="vto-result-img"
+                    src=image_url.clone()
+                    alt=texts.result_alt
+                    on:load=reveal_on_load
+                />
                 <img
                     class="vto-before-img"
                     src=before_url
@@ -136,4 +141,17 @@ async fn save_as(href: &str, file_name: &str) -> Result<(), ()> {
     })
     .forget();
     Ok(())
+}
+
+/// Brings the result into view once the picture has loaded: the dialog scrolled to the
+/// progress when the result appeared, but the picture only takes up its height when it
+/// arrives, so the first scroll could not reach it.
+fn reveal_on_load(event: leptos::ev::Event) {
+    let progress = event
+        .target()
+        .and_then(|target| target.dyn_into::<web_sys::Element>().ok())
+        .and_then(|img| img.closest(".vto-progress").ok().flatten());
+    if let Some(progress) = progress {
+        progress.scroll_into_view();
+    }
 }

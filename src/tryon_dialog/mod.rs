@@ -82,6 +82,17 @@ pub fn TryOnDialog(
     let input_ref = NodeRef::<html::Input>::new();
     let close_ref = NodeRef::<html::Button>::new();
     let dialog_ref = NodeRef::<html::Div>::new();
+    let progress_ref = NodeRef::<html::Div>::new();
+    // The progress and the result appear below the form, out of sight in a dialog that
+    // scrolls (any phone, many laptops): bring them into view when they change, on the
+    // next frame so that the new content is already laid out.
+    let reveal_progress = move || {
+        request_animation_frame(move || {
+            if let Some(progress) = progress_ref.get_untracked() {
+                progress.scroll_into_view();
+            }
+        });
+    };
 
     // Focus moves into the dialog when it opens, as a modal dialog requires.
     Effect::new(move |_| {
@@ -246,9 +257,14 @@ pub fn TryOnDialog(
                 }
                 _ => {}
             }
+            let ended = matches!(next, Phase::Done { .. } | Phase::Failed(_));
             phase.set(next);
+            if ended {
+                reveal_progress();
+            }
         };
         let flow_job = job.clone();
+        reveal_progress();
         spawn_local(async move {
             flow::run(&flow_job, &file, &report, &alive, signal.as_ref()).await;
         });
@@ -590,13 +606,15 @@ pub fn TryOnDialog(
                         {texts.generate}
                     </button>
                 </form>
-                <StatusView locale phase elapsed />
-                <Show when=busy>
-                    <button type="button" class="vto-cancel" on:click=on_cancel>
-                        {texts.cancel}
-                    </button>
-                </Show>
-                {outcome}
+                <div class="vto-progress" node_ref=progress_ref>
+                    <StatusView locale phase elapsed />
+                    <Show when=busy>
+                        <button type="button" class="vto-cancel" on:click=on_cancel>
+                            {texts.cancel}
+                        </button>
+                    </Show>
+                    {outcome}
+                </div>
             </div>
         </div>
     }

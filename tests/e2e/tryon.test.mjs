@@ -96,6 +96,16 @@ test("a shopper uploads a photo and sees the try-on result (top with a generated
   assert.ok(!requests.some((url) => url.endsWith(".wasm")), "no WebAssembly before the tap");
   await tryOn(page);
   const { src, size } = await waitForResult(page);
+  // The result appears below the form; the dialog brings it into view by itself, so a
+  // shopper who pressed Generate does not have to find it by scrolling.
+  await page.waitForFunction(
+    (img) => {
+      const box = img.getBoundingClientRect();
+      return box.top >= 0 && box.top < window.innerHeight && box.height > 0;
+    },
+    await page.locator('img[alt="Your try-on result"]').elementHandle(),
+    { timeout: 5_000 },
+  );
   await page.screenshot({ path: path.join(shotDir, "result-1280.png"), fullPage: true });
 
   // The result is kept and served by the proxy, not linked to the upstream's 24 h URL.
