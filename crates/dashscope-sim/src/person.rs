@@ -73,6 +73,21 @@ impl PixelBox {
     pub fn height(&self) -> u32 {
         self.y1 - self.y0 + 1
     }
+
+    /// Grows `found` to take in the pixel at `(x, y)`, starting a box there when there is
+    /// none yet.
+    pub fn include(found: &mut Option<PixelBox>, x: u32, y: u32) {
+        let b = found.get_or_insert(PixelBox {
+            x0: x,
+            y0: y,
+            x1: x,
+            y1: y,
+        });
+        b.x0 = b.x0.min(x);
+        b.x1 = b.x1.max(x);
+        b.y0 = b.y0.min(y);
+        b.y1 = b.y1.max(y);
+    }
 }
 
 /// Which pixels of an image differ from its backdrop.
@@ -135,16 +150,7 @@ impl Foreground {
         for y in y0..=y1.min(self.height - 1) {
             for x in x0..=x1.min(self.width - 1) {
                 if self.at(x, y) {
-                    let b = found.get_or_insert(PixelBox {
-                        x0: x,
-                        y0: y,
-                        x1: x,
-                        y1: y,
-                    });
-                    b.x0 = b.x0.min(x);
-                    b.x1 = b.x1.max(x);
-                    b.y0 = b.y0.min(y);
-                    b.y1 = b.y1.max(y);
+                    PixelBox::include(&mut found, x, y);
                 }
             }
         }

@@ -149,16 +149,7 @@ fn region(
             if mask[index(x, y)] {
                 parsing.put_pixel(x, y, *img.get_pixel(x, y));
                 count += 1;
-                let b = bbox.get_or_insert(PixelBox {
-                    x0: x,
-                    y0: y,
-                    x1: x,
-                    y1: y,
-                });
-                b.x0 = b.x0.min(x);
-                b.x1 = b.x1.max(x);
-                b.y0 = b.y0.min(y);
-                b.y1 = b.y1.max(y);
+                PixelBox::include(&mut bbox, x, y);
             }
         }
     }
