@@ -56,6 +56,40 @@ run_e2e() {
     fi
 }
 
+# `scripts/test.sh --repeat-native N` runs only the native unit and integration tests, N
+# times in a row, and prints each run's time: the check that the suite passes every time.
+# With BUSY_CORES=K it first starts K busy loops (stopped on exit), so the repeats run on a
+# machine as loaded as a shared CI runner.
+if [ "${1:-}" = "--repeat-native" ]; then
+    runs="${2:?usage: scripts/test.sh --repeat-native N}"
+    bash scripts/install.sh >/dev/null
+    busy_pids=()
+    stop_busy() { [ "${#busy_pids[@]}" -eq 0 ] || kill "${busy_pids[@]}" 2>/dev/null || true; }
+    trap stop_busy EXIT
+    for _ in $(seq 1 "${BUSY_CORES:-0}"); do
+        (while :; do :; done) &
+        busy_pids+=($!)
+    done
+    step "building the native tests"
+    cargo test --workspace --offline --no-run --quiet
+    results=()
+    for run in $(seq 1 "$runs"); do
+        step "native tests, run $run of $runs (busy cores: ${BUSY_CORES:-0})"
+        started=$SECONDS
+        if cargo test --workspace --offline --quiet; then
+            results+=("$(printf 'run %-3s passed  %5ds' "$run" $((SECONDS - started)))")
+        else
+            results+=("$(printf 'run %-3s FAILED  %5ds' "$run" $((SECONDS - started)))")
+            printf '  %s\n' "${results[@]}"
+            exit 1
+        fi
+    done
+    printf '\nnative test runs\n'
+    printf '  %s\n' "${results[@]}"
+    echo "$runs passed, 0 failed"
+    exit 0
+fi
+
 timed "install tools" bash scripts/install.sh
 timed "cargo fmt --check" cargo fmt --all -- --check
 timed "clippy (native, all targets)" cargo clippy --workspace --all-targets --offline -- -D warnings

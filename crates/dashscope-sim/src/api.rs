@@ -97,6 +97,8 @@ fn roll(share: f64) -> bool {
 async fn inject_faults(State(state): State<SimState>, request: Request, next: Next) -> Response {
     let faults = state.faults();
     if faults.latency_ms > 0 {
+        // Real time on purpose: injected latency stands for a slow network, which no
+        // clock of the emulator's schedules.
         tokio::time::sleep(std::time::Duration::from_millis(faults.latency_ms)).await;
     }
     if roll(faults.error_share) {
@@ -148,7 +150,7 @@ async fn create_task(State(state): State<SimState>, headers: HeaderMap, body: By
         Err(kind) => return error_response(kind),
     };
     let task_id = job.task_id.clone();
-    state.insert_task(&task_id, TaskRecord::new(&job.model, SystemTime::now()));
+    state.insert_task(&task_id, TaskRecord::new(&job.model, state.clock()));
     info!(task_id, model = job.model, "task created");
     tokio::spawn(tasks::run(state.clone(), job));
     Json(CreateTaskResponse {
@@ -219,7 +221,7 @@ fn validate(state: &SimState, request: CreateTaskRequest) -> Result<Job, ErrorKi
         injected_failure: roll(faults.task_failure_share).then(|| faults.task_failure_kind()),
         running_override: (faults.task_duration_ms > 0)
             .then(|| std::time::Duration::from_millis(faults.task_duration_ms)),
-        created: tokio::time::Instant::now(),
+        created: state.clock().now(),
     })
 }
 
@@ -260,7 +262,7 @@ async fn cancel_task(
     }
     let cancelled = state.transition(&task_id, &TaskStatus::Pending, |r| {
         r.status = TaskStatus::Canceled;
-        r.end_time = Some(now_string());
+        r.end_time = Some(now_string(state.clock()));
     });
     if !cancelled {
         return error_response(ErrorKind::UnsupportedOperation);

@@ -1,4 +1,4 @@
-//! Wall-clock timestamps in the DashScope task format `2025-06-30 14:37:53.838`.
+//! Calendar timestamps in the DashScope task format `2025-06-30 14:37:53.838`, read from the emulator's clock.
 //!
 //! The real service writes Beijing time without saying so; the emulator writes UTC, which
 //! has the same shape and avoids a time-zone dependency. Clients must treat these strings
@@ -6,9 +6,11 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// The current time, UTC, formatted like DashScope's `submit_time`.
-pub fn now_string() -> String {
-    format_system_time(SystemTime::now())
+use tryon_clock::Clock;
+
+/// The clock's current time, UTC, formatted like DashScope's `submit_time`.
+pub fn now_string(clock: &Clock) -> String {
+    format_system_time(clock.wall())
 }
 
 /// Formats a time as `YYYY-MM-DD HH:MM:SS.mmm` in UTC.

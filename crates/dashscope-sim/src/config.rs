@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use tryon_api::ErrorKind;
+use tryon_clock::Clock;
 
 /// The API key the emulator accepts when none is configured.
 pub const DEFAULT_API_KEY: &str = "sk-sim-local";
@@ -37,6 +38,10 @@ pub struct SimConfig {
     pub faults: Faults,
     /// The account's standing from the start; the admin endpoint can change it later.
     pub account: Account,
+    /// What every task phase, expiry, time limit and rate window is measured on: real
+    /// time by default; a test hands in a [`tryon_clock::ManualClock`]'s clock to move
+    /// time itself instead of waiting for it.
+    pub clock: Clock,
 }
 
 impl Default for SimConfig {
@@ -51,6 +56,7 @@ impl Default for SimConfig {
             download_timeout: Duration::from_secs(10),
             faults: Faults::default(),
             account: Account::default(),
+            clock: Clock::system(),
         }
     }
 }

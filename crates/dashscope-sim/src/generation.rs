@@ -132,7 +132,7 @@ async fn generate(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let started = tokio::time::Instant::now();
+    let started = state.clock().now();
     if let Err(refusal) = check_auth(&state, &headers) {
         return error_response(refusal);
     }
@@ -146,7 +146,7 @@ async fn generate(
     if let Some(refusal) = state.account().refusal(model.id()) {
         return error_response(refusal);
     }
-    if state.config().max_creates_per_second > 0 && !windows.admit(&model, Instant::now()) {
+    if state.config().max_creates_per_second > 0 && !windows.admit(&model, state.clock().now()) {
         return error_response(ErrorKind::ThrottlingRateQuota);
     }
     if let Err(violation) = request.validate() {
@@ -199,7 +199,7 @@ async fn generate(
     // `validate` guarantees at least one image: the person.
     let person = images.remove(0);
     let rendered = tokio::task::spawn_blocking(move || compose(person, images, &text, size)).await;
-    tokio::time::sleep_until(answer_at).await;
+    state.clock().sleep_until(answer_at).await;
     if let Some(kind) = injected {
         return error_response(kind);
     }

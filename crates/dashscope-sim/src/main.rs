@@ -219,6 +219,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         download_timeout: Duration::from_millis(args.download_timeout_ms),
         faults,
         account,
+        clock: tryon_clock::Clock::system(),
     };
     // The key count is logged, never the keys themselves.
     tracing::info!(

@@ -5,6 +5,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use tokio::sync::watch;
+use tryon_clock::Clock;
+
 use tokio::sync::Semaphore;
 use tryon_api::wire::{TaskOutput, TaskQueryResponse, Usage};
 use tryon_api::{ErrorKind, TaskStatus};
@@ -29,6 +32,8 @@ pub(crate) struct TaskRecord {
     /// The model the task was created for, for listing by `model_name`.
     pub model: String,
     pub created: Instant,
+    /// The order of creation, which breaks ties between tasks created at the same moment.
+    pub sequence: u64,
     /// The wall-clock creation time, for listing by `start_time` and `end_time`.
     pub created_at: SystemTime,
     pub submit_time: String,
@@ -39,11 +44,14 @@ pub(crate) struct TaskRecord {
 }
 
 impl TaskRecord {
-    pub fn new(model: &str, created_at: SystemTime) -> TaskRecord {
+    /// A PENDING task created now by `clock`.
+    pub fn new(model: &str, clock: &Clock) -> TaskRecord {
+        let created_at = clock.wall();
         TaskRecord {
             status: TaskStatus::Pending,
             model: model.to_owned(),
-            created: Instant::now(),
+            created: clock.now(),
+            sequence: 0,
             created_at,
             submit_time: crate::clock::format_system_time(created_at),
             scheduled_time: None,
@@ -130,6 +138,13 @@ struct Inner {
     /// Tasks past PENDING right now, and the most there ever were at once.
     running: AtomicUsize,
     peak_running: AtomicUsize,
+    /// Tasks created and not yet ended right now, and the most there ever were at once.
+    open: AtomicUsize,
+    peak_open: AtomicUsize,
+    /// Bumped whenever a task is created or changes state.
+    changes: watch::Sender<u64>,
+    /// The sequence number of the next task created.
+    next_sequence: std::sync::atomic::AtomicU64,
 }
 
 /// Everything the handlers and task runners share. Cloning is cheap (one `Arc`).
@@ -175,12 +190,32 @@ impl SimState {
                 account: Mutex::new(account),
                 running: AtomicUsize::new(0),
                 peak_running: AtomicUsize::new(0),
+                open: AtomicUsize::new(0),
+                peak_open: AtomicUsize::new(0),
+                changes: watch::channel(0).0,
+                next_sequence: std::sync::atomic::AtomicU64::new(0),
             }),
         }
     }
 
     pub fn config(&self) -> &SimConfig {
         &self.inner.config
+    }
+
+    /// The clock every phase, expiry and rate window is measured on.
+    pub fn clock(&self) -> &Clock {
+        &self.inner.config.clock
+    }
+
+    /// A receiver that is marked changed whenever a task is created or changes state, so
+    /// that a client in the same process (a test) can wait for a state instead of polling
+    /// for it.
+    pub fn changes(&self) -> watch::Receiver<u64> {
+        self.inner.changes.subscribe()
+    }
+
+    fn bump_changes(&self) {
+        self.inner.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
     /// The base URL result links start with.
@@ -225,6 +260,17 @@ impl SimState {
         self.inner.peak_running.load(Ordering::SeqCst)
     }
 
+    /// How many tasks are created and not yet ended, right now.
+    pub fn open_tasks(&self) -> usize {
+        self.inner.open.load(Ordering::SeqCst)
+    }
+
+    /// The most tasks that were ever created and not yet ended at once: what a client
+    /// that promises "at most N tasks at a time" is held to, PENDING ones included.
+    pub fn peak_open_tasks(&self) -> usize {
+        self.inner.peak_open.load(Ordering::SeqCst)
+    }
+
     /// Counts a task as running until the returned guard drops.
     pub(crate) fn start_running(&self) -> RunningGuard {
         let now = self.inner.running.fetch_add(1, Ordering::SeqCst) + 1;
@@ -247,7 +293,12 @@ impl SimState {
     }
 
     fn is_expired(&self, created: Instant) -> bool {
-        created.elapsed() > self.inner.config.expiry()
+        self.age(created) > self.inner.config.expiry()
+    }
+
+    /// How long ago `moment` was, on the emulator's clock.
+    fn age(&self, moment: Instant) -> Duration {
+        self.clock().now().saturating_duration_since(moment)
     }
 
     /// Admits a call against a rate window, or refuses it when the window is full.
@@ -258,7 +309,7 @@ impl SimState {
             Window::Segment => (&self.inner.segment_window, config.max_creates_per_second),
             Window::Query => (&self.inner.query_window, config.max_queries_per_second),
         };
-        let admitted = lock(mutex).admit(limit, Instant::now());
+        let admitted = lock(mutex).admit(limit, self.clock().now());
         if !admitted {
             // Debug level: a client that polls too fast would otherwise flood the log.
             tracing::debug!(?window, limit, "rate limit refused a call");
@@ -268,13 +319,17 @@ impl SimState {
 
     /// Records a new PENDING task and forgets expired ones, which bounds memory without
     /// a background sweeper.
-    pub(crate) fn insert_task(&self, task_id: &str, record: TaskRecord) {
+    pub(crate) fn insert_task(&self, task_id: &str, mut record: TaskRecord) {
+        record.sequence = self.inner.next_sequence.fetch_add(1, Ordering::SeqCst);
         let expiry = self.inner.config.expiry();
         let mut tasks = lock(&self.inner.tasks);
-        tasks.retain(|_, r| r.created.elapsed() <= expiry);
+        tasks.retain(|_, r| self.age(r.created) <= expiry);
         tasks.insert(task_id.to_owned(), record);
         drop(tasks);
-        lock(&self.inner.files).retain(|_, f| f.created.elapsed() <= expiry);
+        let open = self.inner.open.fetch_add(1, Ordering::SeqCst) + 1;
+        self.inner.peak_open.fetch_max(open, Ordering::SeqCst);
+        lock(&self.inner.files).retain(|_, f| self.age(f.created) <= expiry);
+        self.bump_changes();
     }
 
     /// A copy of a live task record; expired tasks are removed and reported as absent.
@@ -292,13 +347,13 @@ impl SimState {
     pub(crate) fn live_tasks(&self) -> Vec<(String, TaskRecord)> {
         let expiry = self.inner.config.expiry();
         let mut tasks = lock(&self.inner.tasks);
-        tasks.retain(|_, r| r.created.elapsed() <= expiry);
+        tasks.retain(|_, r| self.age(r.created) <= expiry);
         let mut live: Vec<(String, TaskRecord)> = tasks
             .iter()
             .map(|(id, r)| (id.clone(), r.clone()))
             .collect();
         drop(tasks);
-        live.sort_by(|a, b| a.1.created.cmp(&b.1.created).then(a.0.cmp(&b.0)));
+        live.sort_by_key(|(_, record)| (record.created, record.sequence));
         live
     }
 
@@ -311,13 +366,21 @@ impl SimState {
         change: impl FnOnce(&mut TaskRecord),
     ) -> bool {
         let mut tasks = lock(&self.inner.tasks);
-        match tasks.get_mut(task_id) {
+        let changed = match tasks.get_mut(task_id) {
             Some(record) if &record.status == from && !self.is_expired(record.created) => {
                 change(record);
+                if record.status.is_terminal() && !from.is_terminal() {
+                    self.inner.open.fetch_sub(1, Ordering::SeqCst);
+                }
                 true
             }
             _ => false,
+        };
+        drop(tasks);
+        if changed {
+            self.bump_changes();
         }
+        changed
     }
 
     /// Stores a produced file and returns its public URL. Like the service's signed OSS
@@ -334,7 +397,7 @@ impl SimState {
             StoredFile {
                 bytes: Arc::new(bytes),
                 content_type,
-                created: Instant::now(),
+                created: self.clock().now(),
             },
         );
         let lifetime = self
@@ -342,7 +405,7 @@ impl SimState {
             .config
             .expiry()
             .min(Duration::from_secs(100 * 365 * 24 * 60 * 60));
-        let expires = (SystemTime::now() + lifetime)
+        let expires = (self.clock().wall() + lifetime)
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
             .as_secs();

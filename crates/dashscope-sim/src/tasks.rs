@@ -16,10 +16,9 @@
 //!   `InternalError.Timeout` at that moment. Only the `task_duration_ms` fault makes a
 //!   task that long.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use image::DynamicImage;
-use tokio::time::{Instant, sleep_until};
 use tracing::{info, warn};
 use tryon_api::wire::{MODEL_REFINER, TryOnInput};
 use tryon_api::{ErrorKind, Resolution, TaskStatus};
@@ -91,9 +90,12 @@ pub(crate) async fn run(state: SimState, job: Job) {
         timeline.running = running;
     }
     let scaled = |d: Duration| state.config().scaled(d);
+    let clock = state.clock().clone();
     let id = job.task_id.as_str();
 
-    tokio::time::sleep(scaled(timeline.pending)).await;
+    clock
+        .sleep_until(job.created + scaled(timeline.pending))
+        .await;
     // The permit is held until this function returns, so at most `max_running_tasks`
     // tasks are past PENDING at once; the semaphore queues the rest fairly.
     let Ok(_permit) = state.slots().acquire_owned().await else {
@@ -101,7 +103,7 @@ pub(crate) async fn run(state: SimState, job: Job) {
     };
     let started = state.transition(id, &TaskStatus::Pending, |r| {
         r.status = TaskStatus::PreProcessing;
-        r.scheduled_time = Some(now_string());
+        r.scheduled_time = Some(now_string(&clock));
     });
     if !started {
         // Cancelled (or expired) while waiting: nothing to do.
@@ -110,24 +112,24 @@ pub(crate) async fn run(state: SimState, job: Job) {
     let _running = state.start_running();
     info!(task_id = id, "task started");
 
-    let phase_end = Instant::now() + scaled(timeline.pre);
+    let phase_end = clock.now() + scaled(timeline.pre);
     let inputs = prepare(&state, &job).await;
-    sleep_until(phase_end).await;
+    clock.sleep_until(phase_end).await;
     let inputs = match inputs {
         Ok(inputs) => inputs,
         Err(kind) => return finish_failed(&state, id, TaskStatus::PreProcessing, kind),
     };
 
     advance(&state, id, TaskStatus::PreProcessing, TaskStatus::Running);
-    let phase_end = Instant::now() + scaled(timeline.running);
+    let phase_end = clock.now() + scaled(timeline.running);
     let time_limit = job.created + scaled(TASK_TIME_LIMIT);
     if phase_end > time_limit {
         // The service gives up on a task after 3 h; so does the emulator, at that moment.
-        sleep_until(time_limit).await;
+        clock.sleep_until(time_limit).await;
         return finish_failed(&state, id, TaskStatus::Running, ErrorKind::InternalTimeout);
     }
     let rendered = produce(&job, inputs).await;
-    sleep_until(phase_end).await;
+    clock.sleep_until(phase_end).await;
     let png = match (rendered, job.injected_failure) {
         (Ok(_), Some(kind)) => Err(kind),
         (other, _) => other,
@@ -138,13 +140,13 @@ pub(crate) async fn run(state: SimState, job: Job) {
     };
 
     advance(&state, id, TaskStatus::Running, TaskStatus::PostProcessing);
-    let phase_end = Instant::now() + scaled(timeline.post);
+    let phase_end = clock.now() + scaled(timeline.post);
     let url = state.store_file(&format!("{id}.png"), png, "image/png");
-    sleep_until(phase_end).await;
+    clock.sleep_until(phase_end).await;
     let done = state.transition(id, &TaskStatus::PostProcessing, |r| {
         r.status = TaskStatus::Succeeded;
         r.image_url = Some(url);
-        r.end_time = Some(now_string());
+        r.end_time = Some(now_string(&clock));
     });
     if done {
         // Only successful images are billed, so only they use up the free quota.
@@ -162,7 +164,7 @@ fn finish_failed(state: &SimState, id: &str, from: TaskStatus, kind: ErrorKind) 
     state.transition(id, &from, |r| {
         r.status = TaskStatus::Failed;
         r.error = Some(kind);
-        r.end_time = Some(now_string());
+        r.end_time = Some(now_string(state.clock()));
     });
 }
 

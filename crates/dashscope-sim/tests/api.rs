@@ -1,5 +1,11 @@
-//! End-to-end tests of the emulator over HTTP: each test spawns the sim on port 0 and a tiny file server for its inputs.
+//! End-to-end tests of the emulator over HTTP: each test spawns the sim on port 0 with a manual clock, and a tiny file server for its inputs.
+//!
+//! Time is the test's to move: every emulator here runs on a [`ManualClock`] at time scale
+//! 1.0, so task phases, expiry and rate windows happen exactly when the test advances the
+//! clock, never because the machine was slow. Waits for a state use the emulator's change
+//! notification, bounded only by a generous limit that catches a hang.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -15,6 +21,7 @@ use tryon_api::wire::{
     SegmentResponse, TaskListResponse, TaskQueryResponse, cancel_path, task_path,
 };
 use tryon_api::{ErrorKind, TaskStatus};
+use tryon_clock::{MANUAL_CLOCK_START_UNIX_SECS, ManualClock};
 
 const KEY: &str = "sk-test";
 
@@ -49,13 +56,8 @@ async fn file_server() -> String {
             "/text",
             get(|| async { "this is not an image ".repeat(500) }),
         )
-        .route(
-            "/slow.png",
-            get(|| async {
-                tokio::time::sleep(Duration::from_secs(3)).await;
-                ([(header::CONTENT_TYPE, "image/png")], sample("top-tee.png")).into_response()
-            }),
-        );
+        // Never answers, so only the emulator's download timeout can end the request.
+        .route("/slow.png", get(std::future::pending::<()>));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
@@ -66,29 +68,53 @@ struct Env {
     sim: SimHandle,
     files: String,
     http: Client,
+    /// The emulator's clock: it moves only when the test moves it.
+    time: ManualClock,
+}
+
+/// How long a wait for an event may take before the test calls the emulator hung. No
+/// working run comes near it, however busy the machine; it only turns a hang into a
+/// failure with a message.
+const HANG_LIMIT: Duration = Duration::from_secs(120);
+
+/// Awaits `future`, failing the test if it does not finish within [`HANG_LIMIT`].
+async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(HANG_LIMIT, future).await {
+        Ok(output) => output,
+        Err(_) => panic!("{what} did not happen within {HANG_LIMIT:?}"),
+    }
+}
+
+/// Seconds, for readable clock moves.
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
 }
 
 fn localhost() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
+/// An emulator with `config`, the test key and a manual clock of its own.
 async fn env_with(config: SimConfig) -> Env {
+    let time = ManualClock::new();
     let config = SimConfig {
         api_keys: vec![KEY.to_owned()],
+        clock: time.clock(),
         ..config
     };
     Env {
         sim: spawn(config, localhost()).await.unwrap(),
         files: file_server().await,
         http: Client::new(),
+        time,
     }
 }
 
-/// An emulator at the given time scale without the query limit, because the tests poll
-/// every few milliseconds; the tests of the limit itself set it.
-async fn env(time_scale: f64) -> Env {
+/// An emulator in real-length durations (time scale 1.0, on the manual clock) without the
+/// query limit, because the tests query after every state change; the tests of the limit
+/// itself set it.
+async fn env() -> Env {
     env_with(SimConfig {
-        time_scale,
         max_queries_per_second: 0,
         ..SimConfig::default()
     })
@@ -168,26 +194,52 @@ impl Env {
         (response.status(), response.json().await.unwrap())
     }
 
-    /// Polls until a terminal state, at most `tries` times; returns the last answer and
-    /// every distinct state seen, in order.
-    async fn until_terminal(
+    /// Runs time forward until the task ends: queries after every state change and,
+    /// whenever a task sleeps on the clock, moves the clock exactly to the earliest
+    /// deadline. Returns the last answer and every distinct state seen, in order; with a
+    /// single task in flight that is every state it passed through, since it cannot take
+    /// two steps between two queries.
+    async fn until_terminal(&self, task_id: &str) -> (TaskQueryResponse, Vec<TaskStatus>) {
+        bounded(&format!("the end of task {task_id}"), async {
+            let mut changes = self.sim.state().changes();
+            let mut seen: Vec<TaskStatus> = Vec::new();
+            loop {
+                changes.borrow_and_update();
+                let answer = self.query(task_id).await;
+                let status = answer.output.task_status.clone();
+                if seen.last() != Some(&status) {
+                    seen.push(status.clone());
+                }
+                if status.is_terminal() {
+                    return (answer, seen);
+                }
+                tokio::select! {
+                    _ = changes.changed() => {}
+                    _ = self.time.advance_to_next_deadline() => {}
+                }
+            }
+        })
+        .await
+    }
+
+    /// Waits, without moving the clock, until the task's status satisfies `wanted`.
+    async fn until_status(
         &self,
         task_id: &str,
-        tries: usize,
-    ) -> (TaskQueryResponse, Vec<TaskStatus>) {
-        let mut seen: Vec<TaskStatus> = Vec::new();
-        for _ in 0..tries {
-            let answer = self.query(task_id).await;
-            let status = answer.output.task_status.clone();
-            if seen.last() != Some(&status) {
-                seen.push(status.clone());
+        wanted: impl Fn(&TaskStatus) -> bool,
+    ) -> TaskStatus {
+        bounded(&format!("the awaited state of task {task_id}"), async {
+            let mut changes = self.sim.state().changes();
+            loop {
+                changes.borrow_and_update();
+                let status = self.query(task_id).await.output.task_status;
+                if wanted(&status) {
+                    return status;
+                }
+                changes.changed().await.expect("the emulator is running");
             }
-            if status.is_terminal() {
-                return (answer, seen);
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("task {task_id} not terminal after {tries} polls; seen {seen:?}");
+        })
+        .await
     }
 
     /// `GET` on the listing path with the given query string (without `?`).
@@ -270,7 +322,7 @@ fn assert_failed_with(answer: &TaskQueryResponse, kind: ErrorKind) {
 
 #[tokio::test]
 async fn keys_are_checked_on_every_api_call() {
-    let env = env(1.0).await;
+    let env = env().await;
     let body = env
         .tryon_body("person.jpg", Some("tee.png"), None)
         .to_string();
@@ -299,7 +351,7 @@ async fn keys_are_checked_on_every_api_call() {
 
 #[tokio::test]
 async fn create_requires_the_async_header() {
-    let env = env(1.0).await;
+    let env = env().await;
     let body = env
         .tryon_body("person.jpg", Some("tee.png"), None)
         .to_string();
@@ -309,7 +361,7 @@ async fn create_requires_the_async_header() {
 
 #[tokio::test]
 async fn malformed_requests_are_refused_with_the_documented_codes() {
-    let env = env(1.0).await;
+    let env = env().await;
     let (status, answer) = env.post_raw("{not json", Some(KEY), true).await;
     assert_error(status, &answer, ErrorKind::InvalidParameter);
 
@@ -345,72 +397,53 @@ async fn malformed_requests_are_refused_with_the_documented_codes() {
     assert_error(status, &answer, ErrorKind::InvalidParameter);
 }
 
+/// The calendar moment `offset` after the manual clock's start, as the emulator writes it.
+fn timestamp(offset: Duration) -> String {
+    dashscope_sim::clock::format_system_time(
+        std::time::UNIX_EPOCH + secs(MANUAL_CLOCK_START_UNIX_SECS) + offset,
+    )
+}
+
 #[tokio::test]
 async fn a_task_passes_through_the_states_and_yields_a_preview_of_the_requested_size() {
-    let env = env(0.02).await;
+    let env = env().await;
     let mut portrait = env.tryon_body("person.jpg", Some("tee.png"), None);
     portrait["parameters"]["resolution"] = json!(1024);
     let mut both = env.tryon_body("person.jpg", Some("tee.png"), Some("trousers.png"));
     both["parameters"]["restore_face"] = json!(false);
-    let portrait_id = env.create_ok(&portrait).await;
-    let both_id = env.create_ok(&both).await;
 
-    // Both tasks are polled at once, so that neither finishes unobserved while the other
-    // one's result is being checked.
-    let (portrait_end, both_end) = tokio::join!(
-        env.until_terminal(&portrait_id, 1500),
-        env.until_terminal(&both_id, 1500)
-    );
-    for (task_id, size, (answer, seen)) in [
-        (portrait_id, (576, 1024), portrait_end),
-        (both_id, (768, 1536), both_end),
-    ] {
+    // One task at a time, so that each one's every state is observed.
+    for (body, size) in [(portrait, (576, 1024)), (both, (768, 1536))] {
+        let created = env.time.elapsed();
+        let task_id = env.create_ok(&body).await;
+        let (answer, seen) = env.until_terminal(&task_id).await;
         assert_eq!(
-            answer.output.task_status,
-            TaskStatus::Succeeded,
+            seen,
+            [
+                TaskStatus::Pending,
+                TaskStatus::PreProcessing,
+                TaskStatus::Running,
+                TaskStatus::PostProcessing,
+                TaskStatus::Succeeded,
+            ],
             "{answer:?}"
         );
-        let order = [
-            TaskStatus::Pending,
-            TaskStatus::PreProcessing,
-            TaskStatus::Running,
-            TaskStatus::PostProcessing,
-            TaskStatus::Succeeded,
-        ];
-        let positions: Vec<usize> = seen
-            .iter()
-            .map(|s| {
-                order
-                    .iter()
-                    .position(|o| o == s)
-                    .expect("a lifecycle state")
-            })
-            .collect();
-        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{seen:?}");
-        assert!(seen.contains(&TaskStatus::Running), "{seen:?}");
         assert_eq!(answer.usage.map(|u| u.image_count), Some(1));
-        for time in [
-            &answer.output.submit_time,
-            &answer.output.scheduled_time,
-            &answer.output.end_time,
-        ] {
-            let time = time.as_deref().expect("times are set");
-            assert_eq!(time.len(), "2025-06-30 14:37:53.838".len(), "{time}");
-            assert_eq!(&time[10..11], " ");
-        }
+        // 1 s PENDING, 3 s PRE-PROCESSING, 13 s RUNNING and 3 s POST-PROCESSING, to the
+        // millisecond, since only the test moves the clock.
+        assert_eq!(env.time.elapsed() - created, secs(20));
+        assert_eq!(answer.output.submit_time, Some(timestamp(created)));
+        assert_eq!(
+            answer.output.scheduled_time,
+            Some(timestamp(created + secs(1)))
+        );
+        assert_eq!(answer.output.end_time, Some(timestamp(created + secs(20))));
         let url = answer.output.image_url.expect("a result URL");
         let (path, expires) = url.split_once("?Expires=").expect("an Expires parameter");
         assert_eq!(path, env.url(&format!("/results/{task_id}.png")));
-        // 24 h scaled by 0.02 is 1728 s from now, give or take the test's own run time.
-        let expires: u64 = expires.parse().expect("unix seconds");
-        let now = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs();
-        assert!(
-            (now + 1700..=now + 1730).contains(&expires),
-            "{expires} vs {now}"
-        );
+        // The file is stored as POST-PROCESSING starts and lives 24 h from then.
+        let stored = MANUAL_CLOCK_START_UNIX_SECS + (created + secs(17)).as_secs();
+        assert_eq!(expires.parse::<u64>().ok(), Some(stored + 86_400), "{url}");
         let response = env.http.get(&url).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         assert_eq!(response.headers()[header::CONTENT_TYPE], "image/png");
@@ -421,7 +454,7 @@ async fn a_task_passes_through_the_states_and_yields_a_preview_of_the_requested_
 
 #[tokio::test]
 async fn bad_inputs_fail_the_task_with_the_matching_code() {
-    let env = env(0.02).await;
+    let env = env().await;
     let cases = [
         (
             env.tryon_body("tiny.png", Some("tee.png"), None),
@@ -445,7 +478,7 @@ async fn bad_inputs_fail_the_task_with_the_matching_code() {
         ids.push((env.create_ok(body).await, *kind));
     }
     for (task_id, kind) in ids {
-        let (answer, _) = env.until_terminal(&task_id, 1500).await;
+        let (answer, _) = env.until_terminal(&task_id).await;
         assert_failed_with(&answer, kind);
     }
 }
@@ -453,7 +486,6 @@ async fn bad_inputs_fail_the_task_with_the_matching_code() {
 #[tokio::test]
 async fn a_slow_download_fails_with_the_download_timeout_entry() {
     let env = env_with(SimConfig {
-        time_scale: 0.02,
         download_timeout: Duration::from_millis(300),
         max_queries_per_second: 0,
         ..SimConfig::default()
@@ -462,17 +494,17 @@ async fn a_slow_download_fails_with_the_download_timeout_entry() {
     let task_id = env
         .create_ok(&env.tryon_body("person.jpg", Some("slow.png"), None))
         .await;
-    let (answer, _) = env.until_terminal(&task_id, 1500).await;
+    let (answer, _) = env.until_terminal(&task_id).await;
     assert_failed_with(&answer, ErrorKind::DownloadTimeout);
 }
 
 #[tokio::test]
 async fn only_pending_tasks_can_be_cancelled() {
-    // At full time scale a task stays PENDING for a second, enough to cancel it.
-    let env = env(1.0).await;
+    let env = env().await;
     let task_id = env
         .create_ok(&env.tryon_body("person.jpg", Some("tee.png"), None))
         .await;
+    // The clock stands still, so the task is PENDING for certain, however slow the machine.
     let (status, answer) = env.cancel(&task_id).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
     let cancelled: CancelResponse = serde_json::from_value(answer).unwrap();
@@ -483,16 +515,30 @@ async fn only_pending_tasks_can_be_cancelled() {
     );
     let (status, answer) = env.cancel(&task_id).await;
     assert_error(status, &answer, ErrorKind::UnsupportedOperation);
-    // It stays cancelled past the moment it would have started (1 s after creation):
-    // every poll over 1.2 s must still see CANCELED.
-    let until = std::time::Instant::now() + Duration::from_millis(1200);
-    while std::time::Instant::now() < until {
-        assert_eq!(
-            env.query(&task_id).await.output.task_status,
-            TaskStatus::Canceled
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    // Past the moment it would have started (1 s after creation) it is still cancelled.
+    env.time.advance(secs(2));
+    assert_eq!(
+        env.query(&task_id).await.output.task_status,
+        TaskStatus::Canceled
+    );
+
+    // A task that has left PENDING can no longer be cancelled.
+    let started = env
+        .create_ok(&env.tryon_body("person.jpg", Some("tee.png"), None))
+        .await;
+    env.time.advance(secs(1));
+    env.until_status(&started, |s| *s == TaskStatus::PreProcessing)
+        .await;
+    let (status, answer) = env.cancel(&started).await;
+    assert_error(status, &answer, ErrorKind::UnsupportedOperation);
+    let (answer, _) = env.until_terminal(&started).await;
+    assert_eq!(answer.output.task_status, TaskStatus::Succeeded);
+    // Only that second task ever ran: the cancelled one never took a running slot.
+    assert_eq!(env.sim.state().peak_running_tasks(), 1);
+    assert_eq!(
+        env.query(&task_id).await.output.task_status,
+        TaskStatus::Canceled
+    );
 
     let (status, answer) = env.cancel("no-such-task").await;
     assert_error(status, &answer, ErrorKind::UnsupportedOperation);
@@ -503,11 +549,11 @@ async fn only_pending_tasks_can_be_cancelled() {
 
 #[tokio::test]
 async fn a_finished_task_cannot_be_cancelled() {
-    let env = env(0.02).await;
+    let env = env().await;
     let task_id = env
         .create_ok(&env.tryon_body("person.jpg", Some("tee.png"), None))
         .await;
-    let (answer, _) = env.until_terminal(&task_id, 1500).await;
+    let (answer, _) = env.until_terminal(&task_id).await;
     assert_eq!(answer.output.task_status, TaskStatus::Succeeded);
     let (status, answer) = env.cancel(&task_id).await;
     assert_error(status, &answer, ErrorKind::UnsupportedOperation);
@@ -515,18 +561,31 @@ async fn a_finished_task_cannot_be_cancelled() {
 
 #[tokio::test]
 async fn more_than_ten_creates_in_a_second_are_throttled() {
-    let env = env(1.0).await;
+    let env = env().await;
     let body = env.tryon_body("person.jpg", Some("tee.png"), None);
+    // The clock does not move while they are sent: all 14 fall in one second.
     let answers = futures_join(&env, &body, 14).await;
     let throttled: Vec<&(StatusCode, Value)> = answers
         .iter()
         .filter(|(s, _)| *s == StatusCode::TOO_MANY_REQUESTS)
         .collect();
     let accepted = answers.iter().filter(|(s, _)| *s == StatusCode::OK).count();
-    assert!(!throttled.is_empty(), "no 429 among {answers:?}");
-    assert!(accepted <= 10 + 4, "{accepted}");
+    assert_eq!((accepted, throttled.len()), (10, 4), "{answers:?}");
     let (status, body) = throttled[0];
     assert_error(*status, body, ErrorKind::ThrottlingRateQuota);
+    // Just before the second is over the window is still full; at its end it admits again.
+    env.time.advance(Duration::from_millis(999));
+    assert_eq!(
+        env.create(&body_of(&env)).await.0,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    env.time.advance(Duration::from_millis(1));
+    assert_eq!(env.create(&body_of(&env)).await.0, StatusCode::OK);
+}
+
+/// A valid try-on body: the sample person in the sample tee.
+fn body_of(env: &Env) -> Value {
+    env.tryon_body("person.jpg", Some("tee.png"), None)
 }
 
 /// Sends `n` create calls at once.
@@ -558,40 +617,50 @@ async fn futures_join(env: &Env, body: &Value, n: usize) -> Vec<(StatusCode, Val
 
 #[tokio::test]
 async fn at_most_five_tasks_run_at_once_and_the_rest_wait_in_pending() {
-    let env = env(0.1).await;
+    let env = env().await;
     let body = env.tryon_body("person.jpg", Some("tee.png"), None);
     let mut ids = Vec::new();
     for _ in 0..7 {
         ids.push(env.create_ok(&body).await);
     }
-    let mut max_active = 0;
-    let mut saw_waiting_at_capacity = false;
-    for _ in 0..3000 {
-        let mut active = 0;
-        let mut pending = 0;
-        let mut terminal = 0;
-        for status in env.snapshot().await {
-            if status.is_terminal() {
-                assert_eq!(status, TaskStatus::Succeeded);
-                terminal += 1;
-            } else if status == TaskStatus::Pending {
-                pending += 1;
-            } else {
-                active += 1;
+    // One second later every task wants to start: five get a slot, two wait in PENDING.
+    env.time.advance(secs(1));
+    bounded("five tasks starting", async {
+        let mut changes = env.sim.state().changes();
+        while env.sim.state().running_tasks() < 5 {
+            changes.changed().await.unwrap();
+        }
+    })
+    .await;
+    let statuses = env.snapshot().await;
+    let pending = statuses
+        .iter()
+        .filter(|s| **s == TaskStatus::Pending)
+        .count();
+    assert_eq!((statuses.len() - pending, pending), (5, 2), "{statuses:?}");
+
+    // Running every task to its end never shows more than five past PENDING.
+    bounded("the end of all seven tasks", async {
+        let mut changes = env.sim.state().changes();
+        loop {
+            changes.borrow_and_update();
+            let statuses = env.snapshot().await;
+            let active = statuses
+                .iter()
+                .filter(|s| !s.is_terminal() && **s != TaskStatus::Pending)
+                .count();
+            assert!(active <= 5, "{active} tasks ran at once: {statuses:?}");
+            if statuses.iter().all(TaskStatus::is_terminal) {
+                break;
+            }
+            tokio::select! {
+                _ = changes.changed() => {}
+                _ = env.time.advance_to_next_deadline() => {}
             }
         }
-        max_active = max_active.max(active);
-        saw_waiting_at_capacity |= active == 5 && pending > 0;
-        if terminal == ids.len() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    assert!(max_active <= 5, "{max_active} tasks ran at once");
-    assert!(
-        saw_waiting_at_capacity,
-        "no task was seen waiting while five ran"
-    );
+    })
+    .await;
+    assert_eq!(env.sim.state().peak_running_tasks(), 5);
     for id in &ids {
         assert_eq!(
             env.query(id).await.output.task_status,
@@ -601,42 +670,36 @@ async fn at_most_five_tasks_run_at_once_and_the_rest_wait_in_pending() {
 }
 
 #[tokio::test]
-async fn tasks_and_results_expire_after_a_scaled_day() {
-    // 24 h x 0.0001 is about 8.6 s; the task itself takes about 2 ms plus the real work.
-    let env = env(0.0001).await;
+async fn tasks_and_results_expire_after_a_day() {
+    let env = env().await;
     let task_id = env
         .create_ok(&env.tryon_body("person.jpg", Some("tee.png"), None))
         .await;
-    let (answer, _) = env.until_terminal(&task_id, 1500).await;
+    let (answer, _) = env.until_terminal(&task_id).await;
     assert_eq!(
         answer.output.task_status,
         TaskStatus::Succeeded,
         "{answer:?}"
     );
     let url = answer.output.image_url.unwrap();
+    let fetch = || async { env.http.get(&url).send().await.unwrap().status() };
+    assert_eq!(fetch().await, StatusCode::OK);
+    // The task was created at 0 s and the file stored at 17 s; the clock is at 20 s.
+    let day = secs(24 * 60 * 60);
+    env.time.advance(day - secs(20));
     assert_eq!(
-        env.http.get(&url).send().await.unwrap().status(),
-        StatusCode::OK
+        env.query(&task_id).await.output.task_status,
+        TaskStatus::Succeeded,
+        "a task lives exactly 24 h"
     );
-    let mut expired = false;
-    for _ in 0..150 {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-        if env.query(&task_id).await.output.task_status == TaskStatus::Unknown {
-            expired = true;
-            break;
-        }
-    }
-    assert!(expired, "the task never expired");
-    // The file was stored a little after the task was created, so it may outlive it briefly.
-    let mut gone = false;
-    for _ in 0..50 {
-        if env.http.get(&url).send().await.unwrap().status() == StatusCode::NOT_FOUND {
-            gone = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(gone, "the result file never expired");
+    env.time.advance(Duration::from_millis(1));
+    assert_eq!(
+        env.query(&task_id).await.output.task_status,
+        TaskStatus::Unknown
+    );
+    assert_eq!(fetch().await, StatusCode::OK, "the file is 17 s younger");
+    env.time.advance(secs(17));
+    assert_eq!(fetch().await, StatusCode::NOT_FOUND);
 }
 
 async fn segment(env: &Env, body: Value) -> (StatusCode, Value) {
@@ -654,7 +717,7 @@ async fn segment(env: &Env, body: Value) -> (StatusCode, Value) {
 
 #[tokio::test]
 async fn segmentation_returns_aligned_lists_with_usable_crops() {
-    let env = env(1.0).await;
+    let env = env().await;
     let body = |types: Value| json!({"model": "aitryon-parsing-v1", "input": {"image_url": env.file("person.jpg")}, "parameters": {"clothes_type": types}});
     let (status, answer) = segment(&env, body(json!(["upper", "lower"]))).await;
     assert_eq!(status, StatusCode::OK, "{answer}");
@@ -705,7 +768,7 @@ async fn segmentation_returns_aligned_lists_with_usable_crops() {
 
 #[tokio::test]
 async fn faults_can_be_injected_and_cleared_over_http() {
-    let env = env(0.02).await;
+    let env = env().await;
     let admin = env.url(dashscope_sim::ADMIN_FAULTS_PATH);
     let set = |faults: Value| {
         let request = env.http.post(&admin).bearer_auth(KEY).json(&faults);
@@ -745,7 +808,7 @@ async fn faults_can_be_injected_and_cleared_over_http() {
     let task_id = env
         .create_ok(&env.tryon_body("person.jpg", Some("tee.png"), None))
         .await;
-    let (answer, _) = env.until_terminal(&task_id, 1500).await;
+    let (answer, _) = env.until_terminal(&task_id).await;
     assert_failed_with(&answer, ErrorKind::InternalError);
 
     assert_eq!(set(json!({})).await, StatusCode::OK);
@@ -755,7 +818,7 @@ async fn faults_can_be_injected_and_cleared_over_http() {
 
 #[tokio::test]
 async fn the_refiner_restamps_a_coarse_result_of_the_same_size_only() {
-    let env = env(0.02).await;
+    let env = env().await;
     let mut portrait = env.tryon_body("person.jpg", Some("tee.png"), None);
     portrait["parameters"]["resolution"] = json!(1024);
     let original = env
@@ -764,7 +827,7 @@ async fn the_refiner_restamps_a_coarse_result_of_the_same_size_only() {
     let portrait = env.create_ok(&portrait).await;
     let mut coarse = Vec::new();
     for task_id in [original, portrait] {
-        let (answer, _) = env.until_terminal(&task_id, 1500).await;
+        let (answer, _) = env.until_terminal(&task_id).await;
         coarse.push(answer.output.image_url.expect("a result"));
     }
     let refine = |coarse_url: &str| {
@@ -776,7 +839,7 @@ async fn the_refiner_restamps_a_coarse_result_of_the_same_size_only() {
     };
     let same_size = env.create_ok(&refine(&coarse[0])).await;
     let other_size = env.create_ok(&refine(&coarse[1])).await;
-    let (answer, _) = env.until_terminal(&same_size, 1500).await;
+    let (answer, _) = env.until_terminal(&same_size).await;
     assert_eq!(
         answer.output.task_status,
         TaskStatus::Succeeded,
@@ -793,16 +856,14 @@ async fn the_refiner_restamps_a_coarse_result_of_the_same_size_only() {
         .unwrap();
     let refined = image::load_from_memory(&bytes).unwrap();
     assert_eq!((refined.width(), refined.height()), (768, 1536));
-    let (answer, _) = env.until_terminal(&other_size, 1500).await;
+    let (answer, _) = env.until_terminal(&other_size).await;
     assert_failed_with(&answer, ErrorKind::SizeMismatch);
 }
 
 #[tokio::test]
 async fn each_documented_status_is_reached() {
-    // At 0.1 the phases last 100 ms, 300 ms, 1.3 s and 300 ms: polling every 10 ms sees
-    // each. One running slot keeps a second task PENDING long enough to cancel it.
+    // One running slot keeps a second task PENDING while the first one runs.
     let env = env_with(SimConfig {
-        time_scale: 0.1,
         max_running_tasks: 1,
         max_queries_per_second: 0,
         ..SimConfig::default()
@@ -811,38 +872,48 @@ async fn each_documented_status_is_reached() {
     let good = env
         .create_ok(&env.tryon_body("person.jpg", Some("tee.png"), None))
         .await;
+    assert_eq!(
+        env.query(&good).await.output.task_status,
+        TaskStatus::Pending
+    );
+    // PENDING lasts 1 s; then the task takes the only running slot.
+    let moved = bounded(
+        "the task's first sleep",
+        env.time.advance_to_next_deadline(),
+    )
+    .await;
+    assert_eq!(moved, secs(1));
+    env.until_status(&good, |s| *s == TaskStatus::PreProcessing)
+        .await;
+    // A second task now waits behind it, PENDING for certain: cancel it. Its own second
+    // of PENDING is over before the first task's next phase ends.
     let waiting = env
         .create_ok(&env.tryon_body("person.jpg", Some("tee.png"), None))
         .await;
-    // Poll the first task every 10 ms. As soon as it has left PENDING it holds the only
-    // slot for 1.9 s, so the second one is certainly still PENDING: cancel it then.
-    let mut seen: Vec<TaskStatus> = Vec::new();
-    let mut cancelled = false;
-    for _ in 0..3000 {
-        let status = env.query(&good).await.output.task_status;
-        if seen.last() != Some(&status) {
-            seen.push(status.clone());
-        }
-        if !cancelled && status != TaskStatus::Pending {
-            let (code, body) = env.cancel(&waiting).await;
-            assert_eq!(code, StatusCode::OK, "{body}");
-            cancelled = true;
-        }
-        if status.is_terminal() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
+    let (code, body) = env.cancel(&waiting).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    env.time.advance(secs(1));
+    // Each later phase ends exactly when the clock reaches it: 3 s of PRE-PROCESSING
+    // (from 1 s), 13 s RUNNING and 3 s POST-PROCESSING. The runner first finishes the
+    // phase's real work (downloads, rendering), then sleeps on the clock until the phase
+    // is over; the clock moves only then.
+    for (next, at) in [
+        (TaskStatus::Running, 4),
+        (TaskStatus::PostProcessing, 17),
+        (TaskStatus::Succeeded, 20),
+    ] {
+        bounded(
+            "the runner's next sleep",
+            env.time.advance_to_next_deadline(),
+        )
+        .await;
+        assert_eq!(
+            env.time.elapsed(),
+            secs(at),
+            "the end of the phase before {next}"
+        );
+        assert_eq!(env.until_status(&good, |s| *s == next).await, next);
     }
-    assert_eq!(
-        seen,
-        vec![
-            TaskStatus::Pending,
-            TaskStatus::PreProcessing,
-            TaskStatus::Running,
-            TaskStatus::PostProcessing,
-            TaskStatus::Succeeded,
-        ]
-    );
     assert_eq!(
         env.query(&waiting).await.output.task_status,
         TaskStatus::Canceled
@@ -851,8 +922,17 @@ async fn each_documented_status_is_reached() {
     let failed = env
         .create_ok(&env.tryon_body("pair.jpg", Some("tee.png"), None))
         .await;
-    let (answer, _) = env.until_terminal(&failed, 3000).await;
+    let (answer, seen) = env.until_terminal(&failed).await;
     assert_failed_with(&answer, ErrorKind::InvalidPerson);
+    // A bad photo is found while preparing: the task never runs.
+    assert_eq!(
+        seen,
+        [
+            TaskStatus::Pending,
+            TaskStatus::PreProcessing,
+            TaskStatus::Failed
+        ]
+    );
 
     let unknown = env.query("never-created").await;
     assert_eq!(unknown.output.task_status, TaskStatus::Unknown);
@@ -860,20 +940,10 @@ async fn each_documented_status_is_reached() {
 
 #[tokio::test]
 async fn twenty_creates_in_one_second_answer_ten_accepted_and_ten_throttled() {
-    let env = env_with(SimConfig {
-        time_scale: 0.05,
-        max_queries_per_second: 0,
-        ..SimConfig::default()
-    })
-    .await;
+    let env = env().await;
     let body = env.tryon_body("person.jpg", Some("tee.png"), None);
-    let started = std::time::Instant::now();
+    // All twenty arrive within one second of the emulator's clock, which stands still.
     let answers = futures_join(&env, &body, 20).await;
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "the 20 calls took {:?}, more than the one-second window",
-        started.elapsed()
-    );
     let mut accepted = Vec::new();
     let mut throttled = 0;
     for (status, answer) in &answers {
@@ -889,26 +959,28 @@ async fn twenty_creates_in_one_second_answer_ten_accepted_and_ten_throttled() {
 
     // Ten accepted tasks, five slots: no snapshot ever shows more than five past
     // PENDING, and the emulator's own high-water mark agrees.
-    let mut done = false;
-    for _ in 0..2000 {
-        let mut active = 0;
-        let mut terminal = 0;
-        for status in env.snapshot().await {
-            if status.is_terminal() {
-                assert_eq!(status, TaskStatus::Succeeded);
-                terminal += 1;
-            } else if status != TaskStatus::Pending {
-                active += 1;
+    bounded("the end of the ten tasks", async {
+        let mut changes = env.sim.state().changes();
+        loop {
+            changes.borrow_and_update();
+            let statuses = env.snapshot().await;
+            let active = statuses
+                .iter()
+                .filter(|s| !s.is_terminal() && **s != TaskStatus::Pending)
+                .count();
+            assert!(active <= 5, "{active} tasks ran at once");
+            if statuses.iter().all(TaskStatus::is_terminal) {
+                assert!(statuses.iter().all(|s| *s == TaskStatus::Succeeded));
+                assert_eq!(statuses.len(), accepted.len());
+                break;
+            }
+            tokio::select! {
+                _ = changes.changed() => {}
+                _ = env.time.advance_to_next_deadline() => {}
             }
         }
-        assert!(active <= 5, "{active} tasks ran at once");
-        if terminal == accepted.len() {
-            done = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    assert!(done, "the ten tasks did not all finish");
+    })
+    .await;
     assert_eq!(env.sim.state().peak_running_tasks(), 5);
     assert_eq!(env.sim.state().running_tasks(), 0);
 }
@@ -916,12 +988,10 @@ async fn twenty_creates_in_one_second_answer_ten_accepted_and_ten_throttled() {
 #[tokio::test]
 async fn query_list_and_cancel_share_the_twenty_per_second_limit() {
     let env = env_with(SimConfig {
-        time_scale: 1.0,
         max_queries_per_second: 20,
         ..SimConfig::default()
     })
     .await;
-    let started = std::time::Instant::now();
     for i in 0..20 {
         let status = match i % 3 {
             0 => env.query_raw("x").await.0,
@@ -936,18 +1006,17 @@ async fn query_list_and_cancel_share_the_twenty_per_second_limit() {
     assert_error(status, &body, ErrorKind::ThrottlingRateQuota);
     let (status, body) = env.cancel("x").await;
     assert_error(status, &body, ErrorKind::ThrottlingRateQuota);
-    assert!(
-        started.elapsed() < Duration::from_secs(1),
-        "too slow to test"
-    );
     // Creates have their own window and are not affected.
     let created = env
         .create(&env.tryon_body("person.jpg", Some("tee.png"), None))
         .await;
     assert_eq!(created.0, StatusCode::OK, "{}", created.1);
+    // A second later the window has room again.
+    env.time.advance(secs(1));
+    assert_eq!(env.query_raw("x").await.0, StatusCode::OK);
 
     // Zero turns the limit off.
-    let unlimited = crate::env(1.0).await;
+    let unlimited = crate::env().await;
     for _ in 0..60 {
         assert_eq!(
             unlimited.query("x").await.output.task_status,
@@ -958,7 +1027,7 @@ async fn query_list_and_cancel_share_the_twenty_per_second_limit() {
 
 #[tokio::test]
 async fn the_list_filters_by_status_and_model_and_pages_newest_first() {
-    let env = env(0.02).await;
+    let env = env().await;
     let plus = env.tryon_body("person.jpg", Some("tee.png"), None);
     let mut basic = env.tryon_body("person.jpg", Some("tee.png"), None);
     basic["model"] = json!("aitryon");
@@ -969,7 +1038,7 @@ async fn the_list_filters_by_status_and_model_and_pages_newest_first() {
         ids.push(env.create_ok(body).await);
     }
     for id in &ids {
-        env.until_terminal(id, 1500).await;
+        env.until_terminal(id).await;
     }
     let parse = |(status, body): (StatusCode, Value)| -> TaskListResponse {
         assert_eq!(status, StatusCode::OK, "{body}");
@@ -1053,7 +1122,6 @@ async fn the_list_filters_by_status_and_model_and_pages_newest_first() {
 #[tokio::test]
 async fn account_states_refuse_billed_calls_with_their_documented_codes() {
     let env = env_with(SimConfig {
-        time_scale: 0.02,
         max_queries_per_second: 0,
         account: Account {
             in_arrears: true,
@@ -1105,7 +1173,7 @@ async fn account_states_refuse_billed_calls_with_their_documented_codes() {
         StatusCode::OK
     );
     let task_id = env.create_ok(&body).await;
-    let (answer, _) = env.until_terminal(&task_id, 1500).await;
+    let (answer, _) = env.until_terminal(&task_id).await;
     assert_eq!(answer.output.task_status, TaskStatus::Succeeded);
     let (status, answer) = env.create(&body).await;
     assert_error(status, &answer, ErrorKind::FreeTierOnly);
@@ -1132,11 +1200,11 @@ async fn account_states_refuse_billed_calls_with_their_documented_codes() {
 
 #[tokio::test]
 async fn an_inappropriate_input_fails_data_inspection() {
-    let env = env(0.02).await;
+    let env = env().await;
     let task_id = env
         .create_ok(&env.tryon_body("person.jpg", Some("inappropriate/tee.png"), None))
         .await;
-    let (answer, seen) = env.until_terminal(&task_id, 1500).await;
+    let (answer, seen) = env.until_terminal(&task_id).await;
     assert_failed_with(&answer, ErrorKind::DataInspectionFailed);
     assert!(!seen.contains(&TaskStatus::Running), "{seen:?}");
 
@@ -1149,10 +1217,8 @@ async fn an_inappropriate_input_fails_data_inspection() {
 }
 
 #[tokio::test]
-async fn a_task_longer_than_three_scaled_hours_fails_with_internal_timeout() {
-    // At 0.0005 three hours are 5.4 s; a four-hour RUNNING phase cannot fit, a one-hour
-    // phase (1.8 s) fits with room for slow downloads and checks.
-    let env = env(0.0005).await;
+async fn a_task_longer_than_three_hours_fails_with_internal_timeout() {
+    let env = env().await;
     assert_eq!(
         env.admin(
             dashscope_sim::ADMIN_FAULTS_PATH,
@@ -1161,21 +1227,25 @@ async fn a_task_longer_than_three_scaled_hours_fails_with_internal_timeout() {
         .await,
         StatusCode::OK
     );
-    let started = std::time::Instant::now();
     let task_id = env
         .create_ok(&env.tryon_body("person.jpg", Some("tee.png"), None))
         .await;
-    let (answer, seen) = env.until_terminal(&task_id, 1500).await;
+    let (answer, seen) = env.until_terminal(&task_id).await;
     assert_failed_with(&answer, ErrorKind::InternalTimeout);
-    // The limit counts from creation: a slow PRE-PROCESSING (real downloads and checks)
-    // can use up the scaled 3 h before RUNNING is ever observed, so only the order of
-    // what was seen is checked.
-    assert_eq!(seen.last(), Some(&TaskStatus::Failed), "{seen:?}");
-    assert!(
-        started.elapsed() >= Duration::from_millis(5400),
-        "failed after {:?}, before the scaled 3 h",
-        started.elapsed()
+    assert_eq!(
+        seen,
+        [
+            TaskStatus::Pending,
+            TaskStatus::PreProcessing,
+            TaskStatus::Running,
+            TaskStatus::Failed
+        ]
     );
+    // It fails at the limit itself, three hours after its creation, not when its four-hour
+    // RUNNING phase would have ended.
+    let three_hours = secs(3 * 3600);
+    assert_eq!(env.time.elapsed(), three_hours);
+    assert_eq!(answer.output.end_time, Some(timestamp(three_hours)));
 
     // One hour fits: the task succeeds after its long RUNNING phase.
     assert_eq!(
@@ -1186,20 +1256,22 @@ async fn a_task_longer_than_three_scaled_hours_fails_with_internal_timeout() {
         .await,
         StatusCode::OK
     );
+    let created = env.time.elapsed();
     let task_id = env
         .create_ok(&env.tryon_body("person.jpg", Some("tee.png"), None))
         .await;
-    let (answer, _) = env.until_terminal(&task_id, 1500).await;
+    let (answer, _) = env.until_terminal(&task_id).await;
     assert_eq!(
         answer.output.task_status,
         TaskStatus::Succeeded,
         "{answer:?}"
     );
+    assert_eq!(env.time.elapsed() - created, secs(1 + 3 + 3600 + 3));
 }
 
 #[tokio::test]
 async fn injected_faults_answer_the_configured_code() {
-    let env = env(0.02).await;
+    let env = env().await;
     let faults = dashscope_sim::ADMIN_FAULTS_PATH;
     let kinds = [
         ("error", ErrorKind::InternalError),
@@ -1243,13 +1315,13 @@ async fn injected_faults_answer_the_configured_code() {
     let task_id = env
         .create_ok(&env.tryon_body("person.jpg", Some("tee.png"), None))
         .await;
-    let (answer, _) = env.until_terminal(&task_id, 1500).await;
+    let (answer, _) = env.until_terminal(&task_id).await;
     assert_failed_with(&answer, ErrorKind::ModelServingError);
 }
 
 #[tokio::test]
 async fn segmentation_has_its_own_ten_per_second_window() {
-    let env = env(1.0).await;
+    let env = env().await;
     // The window is checked before the body, so empty bodies count like real calls and
     // the test needs no downloads.
     for i in 0..10 {
@@ -1264,6 +1336,10 @@ async fn segmentation_has_its_own_ten_per_second_window() {
         .create(&env.tryon_body("person.jpg", Some("tee.png"), None))
         .await;
     assert_eq!(status, StatusCode::OK, "{answer}");
+    // A second later segmentation is admitted again.
+    env.time.advance(secs(1));
+    let (status, answer) = segment(&env, json!({})).await;
+    assert_error(status, &answer, ErrorKind::InvalidParameter);
 }
 
 /// Replaces the public URLs of a spec example with the local file server's, and the
@@ -1292,7 +1368,7 @@ fn localise(value: &mut Value, env: &Env, own_crop: &str) {
 
 #[tokio::test]
 async fn the_six_documented_request_shapes_each_produce_a_result() {
-    let env = env(0.02).await;
+    let env = env().await;
     // The keep-own examples pass a segmentation crop of the person's own garment.
     let (status, answer) = segment(
         &env,
@@ -1320,7 +1396,7 @@ async fn the_six_documented_request_shapes_each_produce_a_result() {
         ids.push((name, env.create_ok(&body).await));
     }
     for (name, task_id) in ids {
-        let (answer, _) = env.until_terminal(&task_id, 1500).await;
+        let (answer, _) = env.until_terminal(&task_id).await;
         assert_eq!(
             answer.output.task_status,
             TaskStatus::Succeeded,

@@ -1,7 +1,11 @@
 //! End-to-end tests of the emulator's successor endpoint (`qwen-image-2.0`, synchronous multi-image editing) over HTTP: rules, errors, limits, result files and the preview.
+//!
+//! Every emulator here runs on a manual clock at time scale 1.0: the 8 s generation, the
+//! rate windows and the 24 h expiry pass when the test moves the clock. A call that waits
+//! out the generation is sent while the test drives the clock to each deadline.
 
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
@@ -16,6 +20,7 @@ use tryon_api::generation::{
 use tryon_api::mode::Garments;
 use tryon_api::wire::ErrorBody;
 use tryon_api::{Locale, Resolution, TryOnMode};
+use tryon_clock::ManualClock;
 
 const KEY: &str = "sk-test";
 
@@ -72,19 +77,27 @@ struct Env {
     sim: SimHandle,
     files: String,
     http: Client,
+    /// The emulator's clock: it moves only when the test moves it.
+    time: ManualClock,
 }
+
+/// How long a call may take before the test calls the emulator hung; only a hang comes
+/// near it.
+const HANG_LIMIT: Duration = Duration::from_secs(120);
 
 fn localhost() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
 }
 
-/// An emulator with `config` and the test key; the generation takes 8 s times its
-/// time scale.
+/// An emulator with `config`, the test key and a manual clock of its own; the generation
+/// takes 8 s on that clock.
 async fn env_with(config: SimConfig) -> Env {
+    let time = ManualClock::new();
     Env {
         sim: spawn(
             SimConfig {
                 api_keys: vec![KEY.to_owned()],
+                clock: time.clock(),
                 ..config
             },
             localhost(),
@@ -93,14 +106,14 @@ async fn env_with(config: SimConfig) -> Env {
         .unwrap(),
         files: file_server().await,
         http: Client::new(),
+        time,
     }
 }
 
 /// An emulator without the submission limit, because most tests send several calls
 /// within a second; the tests of the limit itself keep it.
-async fn env(time_scale: f64) -> Env {
+async fn env() -> Env {
     env_with(SimConfig {
-        time_scale,
         max_creates_per_second: 0,
         ..SimConfig::default()
     })
@@ -136,9 +149,31 @@ impl Env {
         if let Some(key) = key {
             request = request.bearer_auth(key);
         }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        (status, response.json().await.unwrap())
+        let call = async {
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            (status, response.json::<Value>().await.unwrap())
+        };
+        // The answer waits out the generation time on the emulator's clock, so the clock
+        // is moved to each deadline while the call runs; an answer that needs no wait
+        // simply arrives first.
+        let drive = async {
+            loop {
+                self.time.advance_to_next_deadline().await;
+            }
+            #[allow(unreachable_code)]
+            ()
+        };
+        let answered = async {
+            tokio::select! {
+                answer = call => answer,
+                () = drive => unreachable!("the clock driver never ends"),
+            }
+        };
+        match tokio::time::timeout(HANG_LIMIT, answered).await {
+            Ok(answer) => answer,
+            Err(_) => panic!("no answer within {HANG_LIMIT:?}"),
+        }
     }
 
     async fn fetch_png(&self, url: &str) -> image::RgbaImage {
@@ -159,7 +194,7 @@ fn is_coral(px: &image::Rgba<u8>) -> bool {
 
 #[tokio::test]
 async fn a_planned_top_dresses_the_person_at_the_mapped_size() {
-    let env = env(0.001).await;
+    let env = env().await;
     // The request is the one the proxy's adapter builds, so the emulator is tested
     // against the real prompts.
     let options = PlanOptions {
@@ -214,7 +249,7 @@ async fn a_planned_top_dresses_the_person_at_the_mapped_size() {
 
 #[tokio::test]
 async fn n_images_are_returned_billed_and_sized_from_the_person_by_default() {
-    let env = env(0.001).await;
+    let env = env().await;
     let before = env.sim.state().account().free_images_left;
     let body = env.body(
         "qwen-image-2.0",
@@ -239,7 +274,7 @@ async fn n_images_are_returned_billed_and_sized_from_the_person_by_default() {
 
 #[tokio::test]
 async fn the_request_rules_answer_invalid_parameter_naming_the_rule() {
-    let env = env(0.001).await;
+    let env = env().await;
     let text = "图1中的人穿上图2中的上衣";
     let person = json!({ "image": env.file("person.jpg") });
     let words = json!({ "text": text });
@@ -292,7 +327,7 @@ async fn the_request_rules_answer_invalid_parameter_naming_the_rule() {
 
 #[tokio::test]
 async fn unknown_and_retired_models_and_bad_keys_are_refused() {
-    let env = env(0.001).await;
+    let env = env().await;
     for model in ["aitryon-plus", "qwen-image-edit-plus", "no-such-model"] {
         let (status, body) = env
             .post(&env.body(model, &["tee.png"], "图2中的上衣", json!({})))
@@ -311,13 +346,9 @@ async fn unknown_and_retired_models_and_bad_keys_are_refused() {
 
 #[tokio::test]
 async fn submissions_are_limited_per_model() {
-    let env = env_with(SimConfig {
-        time_scale: 0.001,
-        ..SimConfig::default()
-    })
-    .await;
+    let env = env_with(SimConfig::default()).await;
     // Bodies that break a rule are counted too (the limit applies before the rules), and
-    // answer at once, so three of them land within one second.
+    // the clock stands still, so three of them land within one second.
     let broken = |model: &str| env.body(model, &[], "t", json!({ "n": 0 }));
     let mut statuses = Vec::new();
     for _ in 0..3 {
@@ -339,8 +370,9 @@ async fn submissions_are_limited_per_model() {
         statuses.push(env.post(&broken("qwen-image-2.0-pro")).await.0);
     }
     assert_eq!(statuses[2], StatusCode::TOO_MANY_REQUESTS);
-    // One second later the 2.0 window admits again, the -pro one does not.
-    tokio::time::sleep(Duration::from_millis(1100)).await;
+    // One second later the 2.0 window admits again, the -pro one does not until the
+    // minute is over.
+    env.time.advance(Duration::from_secs(1));
     assert_eq!(
         env.post(&broken("qwen-image-2.0")).await.0,
         StatusCode::BAD_REQUEST
@@ -349,12 +381,16 @@ async fn submissions_are_limited_per_model() {
         env.post(&broken("qwen-image-2.0-pro")).await.0,
         StatusCode::TOO_MANY_REQUESTS
     );
+    env.time.advance(Duration::from_secs(59));
+    assert_eq!(
+        env.post(&broken("qwen-image-2.0-pro")).await.0,
+        StatusCode::BAD_REQUEST
+    );
 }
 
 #[tokio::test]
 async fn a_zero_create_limit_turns_the_submission_limit_off() {
     let env = env_with(SimConfig {
-        time_scale: 0.001,
         max_creates_per_second: 0,
         ..SimConfig::default()
     })
@@ -367,7 +403,7 @@ async fn a_zero_create_limit_turns_the_submission_limit_off() {
 
 #[tokio::test]
 async fn input_images_follow_the_successor_rules() {
-    let env = env(0.001).await;
+    let env = env().await;
     let text = prompt(TryOnMode::TopOnly, Locale::ZhCn, true);
     let cases = [
         (
@@ -435,7 +471,7 @@ fn base64(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn data_urls_are_accepted_as_images() {
-    let env = env(0.001).await;
+    let env = env().await;
     let mut body = env.body(
         "qwen-image-2.0",
         &["tee.png"],
@@ -458,7 +494,7 @@ async fn an_inline_photo_of_several_megabytes_is_read_not_refused_for_its_size()
     // The proxy sends shopper photos (up to 5 MB) inline; base64 makes that about 6.7 MB,
     // far past axum's default body limit. Bytes after the JPEG's end marker keep the
     // picture the same while making the file 3.5 MB.
-    let env = env(0.001).await;
+    let env = env().await;
     let mut photo = sample("person-1.jpg");
     photo.resize(3_500_000, 0);
     let mut body = env.body(
@@ -474,26 +510,43 @@ async fn an_inline_photo_of_several_megabytes_is_read_not_refused_for_its_size()
 }
 
 #[tokio::test]
-async fn the_answer_waits_the_scaled_generation_time() {
-    // 8 s at time scale 0.1 is 0.8 s.
-    let env = env(0.1).await;
+async fn the_answer_waits_the_generation_time() {
+    let env = env().await;
     let body = env.body(
         "qwen-image-2.0",
         &["tee.png"],
         &prompt(TryOnMode::TopOnly, Locale::ZhCn, true),
         json!({}),
     );
-    let started = Instant::now();
-    let (status, _) = env.post(&body).await;
-    assert_eq!(status, StatusCode::OK);
-    assert!(started.elapsed() >= Duration::from_millis(800));
+    let started = env.sim.state().clock().now();
+    let call = tokio::spawn(
+        env.http
+            .post(format!("{}{GENERATION_PATH}", env.sim.base_url()))
+            .bearer_auth(KEY)
+            .json(&body)
+            .send(),
+    );
+    // The handler reads the inputs, renders, then waits on the clock for 8 s after the
+    // call arrived; a moment short of that it is still waiting.
+    tokio::time::timeout(HANG_LIMIT, env.time.until_sleepers(1))
+        .await
+        .expect("the handler waits on the clock");
+    let answer_at = started + Duration::from_secs(8);
+    assert_eq!(env.time.next_deadline(), Some(answer_at));
+    env.time.advance(Duration::from_millis(7_999));
+    assert_eq!(env.time.next_deadline(), Some(answer_at));
+    env.time.advance(Duration::from_millis(1));
+    let response = tokio::time::timeout(HANG_LIMIT, call)
+        .await
+        .expect("the answer comes once 8 s have passed")
+        .unwrap()
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
 }
 
 #[tokio::test]
-async fn result_links_expire_after_24_scaled_hours() {
-    // 24 h at this scale is about 4.3 s, which leaves room for a slow first fetch on a
-    // loaded machine; the generation itself takes 0.4 ms.
-    let env = env(0.00005).await;
+async fn result_links_expire_after_24_hours() {
+    let env = env().await;
     let body = env.body(
         "qwen-image-2.0",
         &["tee.png"],
@@ -504,21 +557,18 @@ async fn result_links_expire_after_24_scaled_hours() {
     assert_eq!(status, StatusCode::OK, "{answer}");
     let answer: GenerationResponse = serde_json::from_value(answer).unwrap();
     let url = answer.images()[0].to_owned();
-    assert_eq!(
-        env.http.get(&url).send().await.unwrap().status(),
-        StatusCode::OK
-    );
-    tokio::time::sleep(Duration::from_millis(4600)).await;
-    assert_eq!(
-        env.http.get(&url).send().await.unwrap().status(),
-        StatusCode::NOT_FOUND
-    );
+    let fetch = || async { env.http.get(&url).send().await.unwrap().status() };
+    assert_eq!(fetch().await, StatusCode::OK);
+    // The file was stored as the answer went out; it is served for exactly 24 h.
+    env.time.advance(Duration::from_secs(24 * 3600));
+    assert_eq!(fetch().await, StatusCode::OK);
+    env.time.advance(Duration::from_millis(1));
+    assert_eq!(fetch().await, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
 async fn account_standing_and_injected_failures_apply() {
     let env = env_with(SimConfig {
-        time_scale: 0.001,
         account: Account {
             unavailable_models: vec!["qwen-image-2.0-pro".into()],
             ..Account::default()

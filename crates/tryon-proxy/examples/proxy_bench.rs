@@ -161,6 +161,7 @@ async fn burst() -> Result<()> {
         },
         policy: PolicySettings::open(),
         retention: Duration::from_secs(3600),
+        clock: tryon_clock::Clock::system(),
     };
     let proxy = tryon_proxy::startup::spawn(settings, std::future::pending()).await?;
     let base = format!("http://{}", proxy.addr);

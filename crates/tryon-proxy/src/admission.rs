@@ -10,13 +10,15 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use std::time::Instant;
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
-use tokio::time::Instant;
+
 use tryon_api::TaskStatus;
 use tryon_api::generation::SubmissionRate;
+use tryon_clock::Clock;
 
 use crate::error::ApiError;
-use crate::jobs::{self, Job, now_ms, poll_until_done};
+use crate::jobs::{self, Job, poll_until_done};
 use crate::state::AppState;
 use crate::upstream::adapter::{Hints, HostedImage};
 use crate::upstream::{Adapter, Submission, Times, UpstreamError, shopper_error};
@@ -46,16 +48,56 @@ impl Default for AdmissionLimits {
 /// Spaces submissions so that no window of the upstream's period holds more than its
 /// count. Shared by the dispatcher and the workers' retries; the async mutex queues
 /// waiters in order, so a retry cannot starve the queue or the other way round.
+///
+/// A call counts from the moment its [`RateSlot`] is dropped, which the caller does once
+/// the upstream has answered an asynchronous create: the upstream counted the call when
+/// it arrived, which was before that answer, so the next window starts no earlier than
+/// the upstream's own, whatever the network and the machine's load did to either call.
+/// A call held open for its whole result (a synchronous generation) is counted when it
+/// is sent instead, with a margin for the network.
 pub struct RateLimiter {
     rate: SubmissionRate,
-    recent: tokio::sync::Mutex<VecDeque<Instant>>,
+    clock: Clock,
+    /// Held by the one caller waiting for a slot, so that waiters are served in order.
+    turn: tokio::sync::Mutex<()>,
+    /// The calls of the current window: `None` while a call is still out.
+    calls: Mutex<Vec<(u64, Option<Instant>)>>,
+    next_call: std::sync::atomic::AtomicU64,
+    /// Woken whenever a call is counted, so that a waiter can look again.
+    counted: Notify,
+}
+
+/// One call's place in the rate; it counts from the moment it is dropped.
+pub struct RateSlot {
+    limiter: Arc<RateLimiter>,
+    call: u64,
+}
+
+impl Drop for RateSlot {
+    fn drop(&mut self) {
+        let now = self.limiter.clock.now();
+        if let Some(entry) = self
+            .limiter
+            .lock_calls()
+            .iter_mut()
+            .find(|(call, _)| *call == self.call)
+        {
+            entry.1 = Some(now);
+        }
+        self.limiter.counted.notify_waiters();
+    }
 }
 
 impl RateLimiter {
-    pub fn new(rate: SubmissionRate) -> RateLimiter {
+    /// A limiter of `rate` whose windows are measured on `clock`.
+    pub fn new(rate: SubmissionRate, clock: Clock) -> RateLimiter {
         RateLimiter {
             rate,
-            recent: tokio::sync::Mutex::new(VecDeque::new()),
+            clock,
+            turn: tokio::sync::Mutex::new(()),
+            calls: Mutex::new(Vec::new()),
+            next_call: std::sync::atomic::AtomicU64::new(0),
+            counted: Notify::new(),
         }
     }
 
@@ -63,10 +105,64 @@ impl RateLimiter {
         self.rate
     }
 
-    /// Waits until one more submission fits into the rate, and records it.
-    pub async fn take(&self) {
-        let mut recent = self.recent.lock().await;
-        take_rate_slot(&mut recent, self.rate).await;
+    /// The period of the rate, and a little more: a call counted when it was sent may
+    /// reach the upstream a little later than the next one.
+    fn window(&self) -> Duration {
+        Duration::from_secs(u64::from(self.rate.per_seconds.max(1))) + Duration::from_millis(50)
+    }
+
+    /// The calls are plain values, so a panic elsewhere cannot leave them inconsistent.
+    fn lock_calls(&self) -> std::sync::MutexGuard<'_, Vec<(u64, Option<Instant>)>> {
+        self.calls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Waits until one more call fits into the rate, and reserves its place; the call
+    /// counts from when the returned slot is dropped.
+    pub async fn take(self: &Arc<Self>) -> RateSlot {
+        let _turn = self.turn.lock().await;
+        let window = self.window();
+        let count = (self.rate.count as usize).max(1);
+        loop {
+            // Registered before looking, so that a call counted meanwhile wakes it.
+            let counted = self.counted.notified();
+            tokio::pin!(counted);
+            counted.as_mut().enable();
+            let now = self.clock.now();
+            let frees_at = {
+                let mut calls = self.lock_calls();
+                calls.retain(|(_, at)| {
+                    at.is_none_or(|at| now.saturating_duration_since(at) < window)
+                });
+                if calls.len() < count {
+                    let call = self
+                        .next_call
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    calls.push((call, None));
+                    return RateSlot {
+                        limiter: self.clone(),
+                        call,
+                    };
+                }
+                calls
+                    .iter()
+                    .filter_map(|(_, at)| *at)
+                    .min()
+                    .map(|at| at + window)
+            };
+            match frees_at {
+                Some(frees_at) => {
+                    tokio::select! {
+                        () = self.clock.sleep_until(frees_at) => {}
+                        () = counted => {}
+                    }
+                }
+                // Every call of the window is still out: the first answer frees nothing
+                // yet, but starts the wait for its window.
+                None => counted.await,
+            }
+        }
     }
 }
 
@@ -85,8 +181,14 @@ pub struct Admission {
 
 impl Admission {
     /// The queue for an upstream allowing `max_running` jobs at once and `rate`
-    /// submissions (the adapter's), with the shop's `limits` on top.
-    pub fn new(limits: AdmissionLimits, max_running: usize, rate: SubmissionRate) -> Admission {
+    /// submissions (the adapter's), with the shop's `limits` on top, its submission
+    /// windows measured on `clock`.
+    pub fn new(
+        limits: AdmissionLimits,
+        max_running: usize,
+        rate: SubmissionRate,
+        clock: Clock,
+    ) -> Admission {
         let max_running = limits
             .max_running
             .map_or(max_running, |shop| shop.min(max_running))
@@ -97,7 +199,7 @@ impl Admission {
             queue: Mutex::new(VecDeque::new()),
             wake: Notify::new(),
             running: Arc::new(Semaphore::new(max_running)),
-            rate: Arc::new(RateLimiter::new(rate)),
+            rate: Arc::new(RateLimiter::new(rate, clock)),
         }
     }
 
@@ -188,14 +290,14 @@ pub async fn run_dispatcher(state: AppState) {
             // same moment, and the next job must not be taken then.
             biased;
             _ = shutdown.wait_for(|stopping| *stopping) => return,
-            permit = async {
+            taken = async {
                 admission.until_not_empty().await;
                 let permit = admission.running.clone().acquire_owned().await;
-                admission.rate.take().await;
-                permit
-            } => permit,
+                let slot = admission.rate.take().await;
+                (permit, slot)
+            } => taken,
         };
-        let Ok(permit) = permit else {
+        let (Ok(permit), slot) = permit else {
             return;
         };
         if *shutdown.borrow() {
@@ -205,36 +307,19 @@ pub async fn run_dispatcher(state: AppState) {
         let Some(job) = admission.lock().pop_front() else {
             continue;
         };
-        tokio::spawn(run_job(state.clone(), job, permit));
+        tokio::spawn(run_job(state.clone(), job, permit, slot));
     }
-}
-
-/// Waits until one more call fits into `rate`, and records it.
-async fn take_rate_slot(recent: &mut VecDeque<Instant>, rate: SubmissionRate) {
-    // A little over the period: the upstream counts a call when it arrives, and network
-    // jitter can bring two calls sent exactly a period apart closer than that.
-    let window =
-        Duration::from_secs(u64::from(rate.per_seconds.max(1))) + Duration::from_millis(50);
-    let count = (rate.count as usize).max(1);
-    loop {
-        while recent.front().is_some_and(|at| at.elapsed() >= window) {
-            recent.pop_front();
-        }
-        match recent.front() {
-            Some(oldest) if recent.len() >= count => {
-                tokio::time::sleep(window.saturating_sub(oldest.elapsed())).await;
-            }
-            _ => break,
-        }
-    }
-    recent.push_back(Instant::now());
 }
 
 /// The worker of one job: submits it through the current adapter, retrying while the
 /// upstream certainly did not take it. An accepted job goes to its poll loop (which
 /// keeps the running slot until the task ends); a synchronous adapter's answer ends the
 /// job here, and this worker records RUNNING while it holds the call.
-async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit) {
+///
+/// `slot` is the job's place in the submission rate; it is let go once the upstream has
+/// answered the create (or, for a synchronous upstream, as the call is sent).
+async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit, slot: RateSlot) {
+    let mut slot = Some(slot);
     let adapter = state.adapter.clone();
     let hints = if adapter.needs_hints() {
         hints_for(&state, &job).await
@@ -251,13 +336,18 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit) {
     loop {
         if adapter.answers_synchronously() && attempt == 0 {
             // In the upstream's task-time format; the widget shows these as opaque text.
-            let now = dashscope_sim::clock::now_string();
+            let now = dashscope_sim::clock::now_string(&state.clock);
+            let now_ms = state.clock.unix_ms();
             job.update(|record| {
                 record.status = TaskStatus::Running;
-                record.submitted_ms = Some(now_ms());
+                record.submitted_ms = Some(now_ms);
                 record.submit_time = Some(now.clone());
                 record.scheduled_time = Some(now);
             });
+        }
+        if adapter.answers_synchronously() {
+            // The call is held open for the whole generation: it counts as it is sent.
+            slot = None;
         }
         // On shutdown the call is let go and the record left as it is: submitted, with no
         // upstream id, so the next start fails it as interrupted instead of sending it again.
@@ -266,6 +356,8 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit) {
             answer = adapter.submit(&job, &hints) => answer,
             _ = shutdown.wait_for(|stopping| *stopping) => return,
         };
+        // The upstream has counted the call by now, whatever it answered.
+        drop(slot.take());
         match answer {
             Ok(Submission::Accepted {
                 upstream_id,
@@ -273,7 +365,7 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit) {
             }) => {
                 job.update(|record| {
                     record.upstream_id = Some(upstream_id.clone());
-                    record.submitted_ms = Some(now_ms());
+                    record.submitted_ms = Some(state.clock.unix_ms());
                     record.status = status;
                 });
                 tracing::info!(job = %job.id, upstream_task = %upstream_id, "task submitted");
@@ -284,7 +376,7 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit) {
                 // The upstream is done with the job: its slot is free before the download.
                 drop(permit);
                 let times = Times {
-                    end_time: Some(dashscope_sim::clock::now_string()),
+                    end_time: Some(dashscope_sim::clock::now_string(&state.clock)),
                     ..Times::default()
                 };
                 jobs::finish(&state, &job, outcome, &times).await;
@@ -294,8 +386,8 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit) {
                 let delay = backoff_with_jitter(attempt);
                 tracing::warn!(job = %job.id, error = %err, ?delay, "submission not accepted; retrying");
                 attempt += 1;
-                tokio::time::sleep(delay).await;
-                state.admission.rate.take().await;
+                state.clock.sleep(delay).await;
+                slot = Some(state.admission.rate.take().await);
             }
             Err(err) => {
                 let refusal: ApiError = shopper_error(err);
@@ -425,6 +517,8 @@ fn backoff_with_jitter(attempt: u32) -> Duration {
 
 #[cfg(test)]
 mod tests {
+    use tryon_clock::ManualClock;
+
     use super::*;
 
     #[test]
@@ -444,32 +538,77 @@ mod tests {
         per_seconds: 1,
     };
 
-    #[tokio::test]
-    async fn the_rate_slot_holds_back_the_eleventh_call_within_a_second() {
-        let mut recent = VecDeque::new();
-        let started = Instant::now();
-        for _ in 0..10 {
-            take_rate_slot(&mut recent, TEN_PER_SECOND).await;
+    /// Takes `calls` slots of `limiter` at once (each call answered at once), then one
+    /// more, and answers how long the clock had to move before that last one was granted.
+    async fn wait_for_one_over(
+        limiter: Arc<RateLimiter>,
+        time: &ManualClock,
+        calls: usize,
+    ) -> Duration {
+        for _ in 0..calls {
+            drop(limiter.take().await);
         }
-        assert!(started.elapsed() < Duration::from_millis(100));
-        take_rate_slot(&mut recent, TEN_PER_SECOND).await;
-        assert!(started.elapsed() >= Duration::from_millis(990));
+        assert_eq!(
+            time.elapsed(),
+            Duration::ZERO,
+            "the first calls wait for nothing"
+        );
+        let over = tokio::spawn(async move { drop(limiter.take().await) });
+        time.until_sleepers(1).await;
+        let moved = time.advance_to_next_deadline().await;
+        over.await.unwrap();
+        moved
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_pro_model_rate_holds_the_third_call_for_a_minute() {
-        // The -pro limit: two per minute. Paused time runs the minute at once.
-        let limiter = RateLimiter::new(SubmissionRate {
-            count: 2,
-            per_seconds: 60,
+    #[tokio::test]
+    async fn the_rate_slot_holds_back_the_eleventh_call_for_the_rest_of_the_second() {
+        let time = ManualClock::new();
+        let limiter = Arc::new(RateLimiter::new(TEN_PER_SECOND, time.clock()));
+        // A second and the 50 ms margin for network jitter.
+        assert_eq!(
+            wait_for_one_over(limiter, &time, 10).await,
+            Duration::from_millis(1050)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_call_counts_from_its_answer_so_a_slow_answer_moves_the_window() {
+        let time = ManualClock::new();
+        let limiter = Arc::new(RateLimiter::new(TEN_PER_SECOND, time.clock()));
+        let mut out = Vec::new();
+        for _ in 0..10 {
+            out.push(limiter.take().await);
+        }
+        // The ten calls are answered 300 ms later: the window runs from then.
+        let over = tokio::spawn({
+            let limiter = limiter.clone();
+            async move { drop(limiter.take().await) }
         });
-        let started = Instant::now();
-        limiter.take().await;
-        limiter.take().await;
-        assert!(started.elapsed() < Duration::from_secs(1));
-        limiter.take().await;
-        assert!(started.elapsed() >= Duration::from_secs(60));
-        assert!(started.elapsed() < Duration::from_secs(62));
+        time.advance(Duration::from_millis(300));
+        out.clear();
+        time.until_sleepers(1).await;
+        assert_eq!(
+            time.advance_to_next_deadline().await,
+            Duration::from_millis(1050)
+        );
+        over.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_pro_model_rate_holds_the_third_call_for_a_minute() {
+        // The -pro limit: two per minute.
+        let time = ManualClock::new();
+        let limiter = Arc::new(RateLimiter::new(
+            SubmissionRate {
+                count: 2,
+                per_seconds: 60,
+            },
+            time.clock(),
+        ));
+        assert_eq!(
+            wait_for_one_over(limiter, &time, 2).await,
+            Duration::from_millis(60_050)
+        );
     }
 
     #[test]
@@ -479,7 +618,7 @@ mod tests {
                 max_running: shop,
                 ..AdmissionLimits::default()
             };
-            Admission::new(limits, 5, TEN_PER_SECOND).max_running()
+            Admission::new(limits, 5, TEN_PER_SECOND, Clock::system()).max_running()
         };
         assert_eq!(of(None), 5);
         assert_eq!(of(Some(1)), 1);
@@ -488,7 +627,12 @@ mod tests {
 
     #[test]
     fn the_queue_is_fifo_and_a_removed_job_leaves_no_gap() {
-        let admission = Admission::new(AdmissionLimits::default(), 5, TEN_PER_SECOND);
+        let admission = Admission::new(
+            AdmissionLimits::default(),
+            5,
+            TEN_PER_SECOND,
+            Clock::system(),
+        );
         let jobs: Vec<Arc<Job>> = (0..3).map(|_| Arc::new(Job::for_tests())).collect();
         for job in &jobs {
             admission.enqueue(job.clone());

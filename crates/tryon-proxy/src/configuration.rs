@@ -127,6 +127,9 @@ pub struct Settings {
     pub policy: PolicySettings,
     /// How long uploads, results and jobs are kept before the sweeper deletes them.
     pub retention: Duration,
+    /// What every schedule, expiry, rate window and billing day is measured on: real
+    /// time, or a test's manual clock (shared with the embedded emulator).
+    pub clock: tryon_clock::Clock,
 }
 
 /// One thing wrong with the environment, named by its variable.
@@ -460,6 +463,7 @@ impl Settings {
                 admission,
                 policy,
                 retention: Duration::from_secs_f64(retention_hours * 3600.0),
+                clock: tryon_clock::Clock::system(),
             })
         } else {
             Err(ConfigError { mistakes })

@@ -13,13 +13,14 @@ pub struct EmbeddedUpstream {
     _handle: dashscope_sim::SimHandle,
 }
 
-/// Starts the emulator on `127.0.0.1:0` with a fresh random key. Loopback only: nobody
-/// else needs to reach it, and the proxy is its only client.
-pub async fn start(time_scale: f64) -> io::Result<EmbeddedUpstream> {
+/// Starts the emulator on `127.0.0.1:0` with a fresh random key, on the proxy's own
+/// `clock`. Loopback only: nobody else needs to reach it, and the proxy is its only client.
+pub async fn start(time_scale: f64, clock: tryon_clock::Clock) -> io::Result<EmbeddedUpstream> {
     let key = format!("sk-sim-{:032x}", rand::random::<u128>());
     let mut config = dashscope_sim::SimConfig {
         api_keys: vec![key.clone()],
         time_scale,
+        clock,
         ..Default::default()
     };
     // The poll schedule runs `1 / time_scale` times faster with the emulator, so the

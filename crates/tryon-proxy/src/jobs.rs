@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::StatusCode;
@@ -189,7 +189,7 @@ impl Job {
                 input: Default::default(),
                 parameters: None,
             },
-            now_ms(),
+            tryon_clock::Clock::system().unix_ms(),
             String::new(),
             JobRecord::pending(UpstreamKind::Aitryon),
             None,
@@ -230,13 +230,6 @@ impl Job {
             }
         }
     }
-}
-
-/// Milliseconds since the Unix epoch.
-pub fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// All jobs of this process, by id.
@@ -282,17 +275,18 @@ impl JobStore {
     }
 
     /// Creates, saves and keeps a new pending job of `shopper` for `request`, to be
-    /// sent to `upstream`.
+    /// sent to `upstream`, made at `created_ms` (Unix milliseconds of the proxy's clock).
     pub fn create(
         &self,
         request: CreateTaskRequest,
         shopper: &str,
         upstream: UpstreamKind,
+        created_ms: u64,
     ) -> Arc<Job> {
         let job = Arc::new(Job::with(
             uuid::Uuid::new_v4().to_string(),
             request,
-            now_ms(),
+            created_ms,
             shopper.to_owned(),
             JobRecord::pending(upstream),
             self.db.clone(),
@@ -425,7 +419,7 @@ pub async fn poll_until_done(
     loop {
         let delay = scaled(delay_before_poll_ms(attempt) as u64, state.time_scale);
         tokio::select! {
-            () = tokio::time::sleep(delay) => {}
+            () = state.clock.sleep(delay) => {}
             // On shutdown the loop just stops; the saved record lets the next start resume it.
             _ = shutdown.wait_for(|stopping| *stopping) => return,
         }
@@ -438,7 +432,7 @@ pub async fn poll_until_done(
             Ok(progress) => progress,
             Err(err) if err.is_transient() => {
                 tracing::warn!(job = %job.id, error = %err, "task query failed; trying again");
-                if deadline_passed(&job, deadline_ms) {
+                if deadline_passed(&job, deadline_ms, state.clock.unix_ms()) {
                     return;
                 }
                 continue;
@@ -469,7 +463,7 @@ pub async fn poll_until_done(
                 });
             }
         }
-        if deadline_passed(&job, deadline_ms) {
+        if deadline_passed(&job, deadline_ms, state.clock.unix_ms()) {
             return;
         }
     }
@@ -530,8 +524,8 @@ pub async fn finish(state: &AppState, job: &Job, outcome: Outcome, times: &Times
 
 /// Fails the job when its deadline has passed. Checked after a query, never before, so
 /// that a job resumed after a long restart still learns a result that is already there.
-fn deadline_passed(job: &Job, deadline_ms: u64) -> bool {
-    if now_ms() < deadline_ms {
+fn deadline_passed(job: &Job, deadline_ms: u64, now_ms: u64) -> bool {
+    if now_ms < deadline_ms {
         return false;
     }
     tracing::warn!(job = %job.id, "the task did not finish before the deadline");
@@ -570,7 +564,7 @@ fn bill(state: &AppState, job: &Job, usage: Option<Usage>) {
     let images = usage.map_or(1, |u| u.image_count);
     let model = job.request.model.as_str();
     let cny = f64::from(images) * state.policy.price_of(model);
-    let at = now_ms();
+    let at = state.clock.unix_ms();
     match state
         .ledger
         .bill(&job.id, day_of(at), at, model, images, cny)
@@ -593,7 +587,10 @@ pub async fn keep_file(
     let mut last_error = String::new();
     for attempt in 0..3u64 {
         if attempt > 0 {
-            tokio::time::sleep(scaled(500 << attempt, state.time_scale)).await;
+            state
+                .clock
+                .sleep(scaled(500 << attempt, state.time_scale))
+                .await;
         }
         match state.upstream.download(url).await {
             Ok(bytes) => return store_file(state, bytes, kind, shopper).await,
@@ -620,7 +617,7 @@ async fn store_file(
         .map_err(|e| format!("storing the file failed: {e}"))?;
     state
         .ledger
-        .add_file(id.as_str(), kind, shopper, now_ms())
+        .add_file(id.as_str(), kind, shopper, state.clock.unix_ms())
         .map_err(|e| format!("recording the file failed: {e}"))?;
     Ok(state.file_url(&id))
 }

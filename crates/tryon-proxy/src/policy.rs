@@ -31,9 +31,9 @@ use tryon_api::proxy::FILES_PATH;
 use tryon_api::wire::{MODEL_PARSING, MODEL_TRYON, MODEL_TRYON_PLUS};
 
 use crate::error::ApiError;
-use crate::jobs::now_ms;
 use crate::state::AppState;
 use crate::storage::FileId;
+use tryon_clock::Clock;
 
 /// The documented list prices in CNY: per successful output image for the try-on and
 /// multi-image editing models, per input image for segmentation.
@@ -121,9 +121,9 @@ pub fn day_of(ms: u64) -> i64 {
     ((ms / 1000 + DAY_OFFSET_SECS) / 86_400) as i64
 }
 
-/// Today's day number.
-pub fn today() -> i64 {
-    day_of(now_ms())
+/// Today's day number on `clock`.
+pub fn today(clock: &Clock) -> i64 {
+    day_of(clock.unix_ms())
 }
 
 /// Signs and checks shopper tokens, and hashes IP addresses.
@@ -318,7 +318,7 @@ pub fn shop_cap_reached(state: &AppState) -> Option<ErrorKind> {
     if policy.daily_image_cap.is_none() && policy.spend_cap_cny.is_none() {
         return None;
     }
-    let totals = match state.ledger.day_totals(today()) {
+    let totals = match state.ledger.day_totals(today(&state.clock)) {
         Ok(totals) => totals,
         Err(err) => {
             // Without the ledger the spend is unknown; refusing is the safe side.

@@ -6,7 +6,6 @@
 
 use std::time::Duration;
 
-use crate::jobs::now_ms;
 use crate::policy::today;
 use crate::state::AppState;
 use crate::storage::FileId;
@@ -24,25 +23,29 @@ pub struct Swept {
     pub jobs: u64,
 }
 
-/// Runs [`sweep_once`] periodically for the life of the proxy.
+/// Runs [`sweep_once`] at start and then every sweep interval of the proxy's clock, for
+/// the life of the proxy.
 pub async fn run_sweeper(state: AppState) {
     let mut shutdown = state.shutdown.clone();
-    let mut ticks = tokio::time::interval(sweep_interval(state.retention));
+    let interval = sweep_interval(state.retention);
     loop {
-        tokio::select! {
-            _ = ticks.tick() => {}
-            _ = shutdown.wait_for(|stopping| *stopping) => return,
-        }
         let swept = sweep_once(&state).await;
         if swept != Swept::default() {
             tracing::info!(files = swept.files, jobs = swept.jobs, "retention sweep");
+        }
+        tokio::select! {
+            () = state.clock.sleep(interval) => {}
+            _ = shutdown.wait_for(|stopping| *stopping) => return,
         }
     }
 }
 
 /// Deletes everything older than the retention period, once.
 pub async fn sweep_once(state: &AppState) -> Swept {
-    let cutoff = now_ms().saturating_sub(state.retention.as_millis() as u64);
+    let cutoff = state
+        .clock
+        .unix_ms()
+        .saturating_sub(state.retention.as_millis() as u64);
     let mut swept = Swept::default();
     match state.ledger.files_before(cutoff) {
         Ok(ids) => {
@@ -65,7 +68,7 @@ pub async fn sweep_once(state: &AppState) -> Swept {
         state.jobs.remove(&job.id);
         swept.jobs += 1;
     }
-    if let Err(err) = state.ledger.prune_days(today() - 2) {
+    if let Err(err) = state.ledger.prune_days(today(&state.clock) - 2) {
         tracing::error!(error = %err, "old daily counts could not be pruned");
     }
     swept

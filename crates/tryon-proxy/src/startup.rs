@@ -244,7 +244,7 @@ pub async fn spawn(
                 (base_url.clone(), api_key.clone(), 1.0, None)
             }
             UpstreamSettings::Embedded { time_scale } => {
-                let sim = embedded::start(*time_scale)
+                let sim = embedded::start(*time_scale, settings.clock.clone())
                     .await
                     .map_err(StartupError::Emulator)?;
                 tracing::warn!(
@@ -297,9 +297,11 @@ pub async fn spawn(
             settings.admission,
             adapter.max_running(),
             adapter.submission_rate(),
+            settings.clock.clone(),
         ),
         adapter,
         time_scale,
+        clock: settings.clock.clone(),
         shutdown: stop_receiver,
     });
     tokio::spawn(admission::run_dispatcher(state.clone()));

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use axum::http::HeaderValue;
 use tokio::sync::watch;
 use tryon_api::Locale;
+use tryon_clock::Clock;
 
 use crate::admission::Admission;
 use crate::jobs::{self, JobStore};
@@ -55,6 +56,9 @@ pub struct Shared {
     pub admission: Admission,
     /// The emulator's time scale, applied to the poll schedule; 1.0 against the real service.
     pub time_scale: f64,
+    /// The one clock every schedule, deadline, rate window, retention age and billing day
+    /// reads: real time, or a test's manual clock.
+    pub clock: Clock,
     /// Long polls waiting now, for the metrics.
     pub long_polls: std::sync::atomic::AtomicUsize,
     /// Turns true when the proxy shuts down, so that long polls end at once.

@@ -1,6 +1,6 @@
 //! `GET /healthz` (the process serves requests) and `GET /readyz` (storage is writable and the upstream answers).
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Json;
 use axum::extract::State;
@@ -87,7 +87,7 @@ async fn probe_upstream(state: &AppState) -> Result<(), String> {
         .lock()
         .unwrap_or_else(|p| p.into_inner())
         .clone()
-        && at.elapsed() < PROBE_TTL
+        && state.clock.now().saturating_duration_since(at) < PROBE_TTL
     {
         return result;
     }
@@ -100,6 +100,6 @@ async fn probe_upstream(state: &AppState) -> Result<(), String> {
         }
     });
     *state.last_probe.lock().unwrap_or_else(|p| p.into_inner()) =
-        Some((Instant::now(), result.clone()));
+        Some((state.clock.now(), result.clone()));
     result
 }

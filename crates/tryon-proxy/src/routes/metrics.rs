@@ -107,7 +107,10 @@ fn write_spend(state: &AppState, text: &mut String) {
     for (model, _, cny) in &by_model {
         let _ = writeln!(text, "tryon_spend_cny_total{{model=\"{model}\"}} {cny:.3}");
     }
-    let today = state.ledger.day_totals(policy::today()).unwrap_or_default();
+    let today = state
+        .ledger
+        .day_totals(policy::today(&state.clock))
+        .unwrap_or_default();
     let _ = writeln!(
         text,
         "# HELP tryon_images_billed_today Try-on images billed today (Beijing day), against TRYON_DAILY_IMAGE_CAP.\n\

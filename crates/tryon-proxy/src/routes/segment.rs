@@ -26,7 +26,7 @@ use tryon_api::wire::{MODEL_PARSING, SegmentOutput, SegmentRequest, SegmentRespo
 
 use super::{ReqId, body_refusal};
 use crate::error::ApiError;
-use crate::jobs::{keep_file, now_ms};
+use crate::jobs::keep_file;
 use crate::ledger::FileKind;
 use crate::policy::{Shopper, check_origin, day_of, own_file_id, shop_cap_reached};
 use crate::state::AppState;
@@ -71,7 +71,7 @@ pub async fn segment(
     }
 
     let mut answer = call_with_retries(&state, &request).await?;
-    let at = now_ms();
+    let at = state.clock.unix_ms();
     let images = answer.usage.map_or(1, |u| u.image_count);
     let cny = f64::from(images) * state.policy.price_of(MODEL_PARSING);
     if let Err(err) = state
@@ -133,7 +133,12 @@ async fn keep_own_markers(
             .map_err(ApiError::internal)?;
         state
             .ledger
-            .add_file(id.as_str(), FileKind::Crop, &shopper.key, now_ms())
+            .add_file(
+                id.as_str(),
+                FileKind::Crop,
+                &shopper.key,
+                state.clock.unix_ms(),
+            )
             .map_err(ApiError::internal)?;
         crops.push(Some(state.file_url(&id)));
     }
@@ -165,7 +170,10 @@ async fn call_with_retries(
             Err(err) if attempt + 1 < ATTEMPTS && retryable(&err) => {
                 attempt += 1;
                 tracing::warn!(error = %err, attempt, "segmentation not accepted; retrying");
-                tokio::time::sleep(Duration::from_millis(300 << attempt)).await;
+                state
+                    .clock
+                    .sleep(Duration::from_millis(300 << attempt))
+                    .await;
             }
             Err(err) => return Err(shopper_error(err)),
         }

@@ -34,7 +34,7 @@ pub async fn shop_status(
     let remaining = (limit > 0).then(|| {
         let used = state
             .ledger
-            .shopper_used(policy::today(), &key)
+            .shopper_used(policy::today(&state.clock), &key)
             .unwrap_or(0);
         limit.saturating_sub(used)
     });

@@ -34,7 +34,7 @@ pub async fn create_task(
     check_origin(&state, &headers)?;
     let bytes = body.map_err(body_refusal)?;
     let request = validate(&state, &bytes)?;
-    let day = policy::today();
+    let day = policy::today(&state.clock);
     let job = admit(&state, &shopper, day, request)?;
     state.admission.enqueue(job.clone());
     // Wait for this job's own submission, so that an upstream refusal is answered here
@@ -42,15 +42,17 @@ pub async fn create_task(
     // A synchronous upstream counts as submitted once its call is held (RUNNING): the
     // create answers then rather than after the whole generation.
     let mut changes = job.subscribe();
-    let _ = tokio::time::timeout(
-        state.admission.limits().create_wait,
-        changes.wait_for(|record| {
-            record.upstream_id.is_some()
-                || record.submitted_ms.is_some()
-                || record.status.is_terminal()
-        }),
-    )
-    .await;
+    let _ = state
+        .clock
+        .timeout(
+            state.admission.limits().create_wait,
+            changes.wait_for(|record| {
+                record.upstream_id.is_some()
+                    || record.submitted_ms.is_some()
+                    || record.status.is_terminal()
+            }),
+        )
+        .await;
     let record = job.snapshot();
     if let Some(refusal) = record.refusal {
         state.jobs.remove(&job.id);
@@ -99,9 +101,12 @@ fn admit(
             ));
         }
     }
-    Ok(state
-        .jobs
-        .create(request, &shopper.key, state.adapter.kind()))
+    Ok(state.jobs.create(
+        request,
+        &shopper.key,
+        state.adapter.kind(),
+        state.clock.unix_ms(),
+    ))
 }
 
 /// Parses and checks a create body; the model is forced to the configured one and the
@@ -174,7 +179,7 @@ pub async fn get_task(
         let mut shutdown = state.shutdown.clone();
         let _waiting = LongPollGuard::enter(&state);
         tokio::select! {
-            _ = tokio::time::timeout(wait, changes.wait_for(|record| record.status != since)) => {}
+            _ = state.clock.timeout(wait, changes.wait_for(|record| record.status != since)) => {}
             _ = shutdown.wait_for(|stopping| *stopping) => {}
         }
     }

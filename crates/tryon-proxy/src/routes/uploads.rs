@@ -11,7 +11,6 @@ use tryon_api::{ErrorKind, ImageFormat, RuleViolation};
 
 use super::{ReqId, body_refusal};
 use crate::error::ApiError;
-use crate::jobs::now_ms;
 use crate::ledger::FileKind;
 use crate::photo::strip_jpeg_app1;
 use crate::policy::Shopper;
@@ -60,7 +59,12 @@ pub async fn upload(
     // Recorded with its owner, so that the sweeper and "delete my data" find it.
     state
         .ledger
-        .add_file(id.as_str(), FileKind::Upload, &shopper.key, now_ms())
+        .add_file(
+            id.as_str(),
+            FileKind::Upload,
+            &shopper.key,
+            state.clock.unix_ms(),
+        )
         .map_err(ApiError::internal)?;
     tracing::info!(file = %id, format = facts.format.name(), bytes = facts.bytes, "photo stored");
     Ok((

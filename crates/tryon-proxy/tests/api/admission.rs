@@ -6,7 +6,52 @@ use tryon_api::TaskStatus;
 use tryon_api::wire::{CreateTaskResponse, TaskQueryResponse, cancel_path};
 use tryon_proxy::admission::AdmissionLimits;
 
-use crate::helpers::{dashscope, noise_jpeg, spawn_app, spawn_app_on, spawn_sim};
+use dashscope_sim::SimHandle;
+use tryon_clock::ManualClock;
+use tryon_proxy::policy::PolicySettings;
+
+use crate::helpers::{
+    Adapter, HANG_LIMIT, TestApp, dashscope, noise_jpeg, spawn_app, spawn_app_on,
+    spawn_app_on_clock, spawn_sim,
+};
+
+/// An emulator and a proxy on one manual clock, held still until the test moves it.
+async fn on_one_clock(
+    time: &ManualClock,
+    admission: AdmissionLimits,
+    data_dir: Option<tempfile::TempDir>,
+    sim: Option<&SimHandle>,
+) -> (Option<SimHandle>, TestApp) {
+    let started = match sim {
+        Some(_) => None,
+        None => Some(spawn_sim(KEY, |c| c.clock = time.clock()).await),
+    };
+    let sim = sim.or(started.as_ref()).unwrap();
+    let app = spawn_app_on_clock(
+        time,
+        Adapter::aitryon(),
+        dashscope(sim, KEY),
+        admission,
+        PolicySettings::open(),
+        None,
+        data_dir,
+    )
+    .await;
+    (started, app)
+}
+
+/// Waits until the emulator's task `upstream_id` is in `wanted`; fails only on a hang.
+async fn until_upstream(sim: &SimHandle, upstream_id: &str, wanted: TaskStatus) {
+    let mut changes = sim.state().changes();
+    let reached = async {
+        while sim.state().task_status(upstream_id) != wanted {
+            changes.changed().await.unwrap();
+        }
+    };
+    tokio::time::timeout(HANG_LIMIT, reached)
+        .await
+        .unwrap_or_else(|_| panic!("task {upstream_id} never reached {wanted}"));
+}
 
 const KEY: &str = "sk-admission-test";
 
@@ -20,8 +65,8 @@ fn one_at_a_time() -> AdmissionLimits {
 
 #[tokio::test]
 async fn jobs_wait_their_turn_in_order_and_show_their_queue_position() {
-    let sim = spawn_sim(KEY, |_| {}).await;
-    let app = spawn_app_on(dashscope(&sim, KEY), one_at_a_time(), None).await;
+    let time = ManualClock::new();
+    let (_sim, app) = on_one_clock(&time, one_at_a_time(), None, None).await;
     let mut ids = Vec::new();
     for seed in 0..3 {
         let body = app.tryon_body(noise_jpeg(300, 450, 30 + seed)).await;
@@ -29,12 +74,16 @@ async fn jobs_wait_their_turn_in_order_and_show_their_queue_position() {
         assert_eq!(created.output.task_status, TaskStatus::Pending);
         ids.push(created.output.task_id);
     }
-    let last: TaskQueryResponse = app.get_task(&ids[2], "").await.json().await.unwrap();
-    assert!(
-        last.output.queue_position.is_some(),
-        "the third job waits while the first runs: {last:?}"
-    );
+    // The clock stands still: the first job is sent and cannot finish, so the other two
+    // wait behind it, in order.
+    app.until_job(&ids[0], |record| record.upstream_id.is_some())
+        .await;
+    for (id, position) in ids[1..].iter().zip([0, 1]) {
+        let queued: TaskQueryResponse = app.get_task(id, "").await.json().await.unwrap();
+        assert_eq!(queued.output.queue_position, Some(position), "{queued:?}");
+    }
 
+    time.resume();
     let mut submitted = Vec::new();
     for id in &ids {
         let done = app.wait_until_done(id).await;
@@ -49,11 +98,14 @@ async fn jobs_wait_their_turn_in_order_and_show_their_queue_position() {
 
 #[tokio::test]
 async fn a_queued_job_is_cancelled_without_reaching_the_upstream() {
-    let sim = spawn_sim(KEY, |c| c.time_scale = 0.2).await;
-    let app = spawn_app_on(dashscope(&sim, KEY), one_at_a_time(), None).await;
+    let time = ManualClock::new();
+    let (sim, app) = on_one_clock(&time, one_at_a_time(), None, None).await;
     let body = app.tryon_body(noise_jpeg(300, 450, 40)).await;
     let first: CreateTaskResponse = app.create(&body).await.json().await.unwrap();
     let second: CreateTaskResponse = app.create(&body).await.json().await.unwrap();
+    // The first job is sent and, with the clock still, stays running upstream.
+    app.until_job(&first.output.task_id, |record| record.upstream_id.is_some())
+        .await;
     let queued: TaskQueryResponse = app
         .get_task(&second.output.task_id, "")
         .await
@@ -78,6 +130,11 @@ async fn a_queued_job_is_cancelled_without_reaching_the_upstream() {
     assert_eq!(cancelled.output.task_status, TaskStatus::Canceled);
     assert_eq!(cancelled.output.submit_time, None, "never sent upstream");
     assert_ne!(first.output.task_id, second.output.task_id);
+    // Once the first job is done, the slot stays free: nothing else was sent.
+    time.resume();
+    app.wait_until_done(&first.output.task_id).await;
+    let listing = sim.unwrap().state().peak_open_tasks();
+    assert_eq!(listing, 1, "only the first job reached the upstream");
 }
 
 #[tokio::test]
@@ -102,35 +159,42 @@ async fn throttled_create_calls_are_retried_until_accepted() {
 
 #[tokio::test]
 async fn a_restarted_proxy_resumes_polling_and_keeps_the_result() {
-    // Slow enough that the task is still running when the first proxy stops.
-    let sim = spawn_sim(KEY, |c| c.time_scale = 0.2).await;
-    let first = spawn_app_on(dashscope(&sim, KEY), AdmissionLimits::default(), None).await;
+    let time = ManualClock::new();
+    let (sim, first) = on_one_clock(&time, AdmissionLimits::default(), None, None).await;
+    let sim = sim.unwrap();
     let body = first.tryon_body(noise_jpeg(300, 450, 60)).await;
     let created: CreateTaskResponse = first.create(&body).await.json().await.unwrap();
     let id = created.output.task_id;
-    // Stop only once the emulator has fetched the photos from the first proxy.
-    let mut status = TaskStatus::Pending;
-    while matches!(status, TaskStatus::Pending | TaskStatus::PreProcessing) {
-        let answer: TaskQueryResponse = first
-            .get_task(&id, &format!("?wait_ms=5000&since={status}"))
-            .await
-            .json()
-            .await
-            .unwrap();
-        status = answer.output.task_status;
-    }
-    assert!(
-        !status.is_terminal(),
-        "still running when stopped: {status}"
-    );
+    first
+        .until_job(&id, |record| record.upstream_id.is_some())
+        .await;
+    let upstream_id = first
+        .proxy
+        .state
+        .jobs
+        .get(&id)
+        .unwrap()
+        .snapshot()
+        .upstream_id
+        .unwrap();
+    // Step the task into RUNNING: a second of PENDING at the emulator's scale ends, then
+    // PRE-PROCESSING (which fetches the photos from this proxy) ends.
+    time.advance(Duration::from_secs(1));
+    until_upstream(&sim, &upstream_id, TaskStatus::PreProcessing).await;
+    time.advance(Duration::from_secs(1));
+    until_upstream(&sim, &upstream_id, TaskStatus::Running).await;
+    // With the clock still, the task is certainly still running when the proxy stops.
     let data_dir = first.stop().await;
 
-    let second = spawn_app_on(
-        dashscope(&sim, KEY),
+    let second = on_one_clock(
+        &time,
         AdmissionLimits::default(),
         Some(data_dir),
+        Some(&sim),
     )
-    .await;
+    .await
+    .1;
+    time.resume();
     let done = second.wait_until_done(&id).await;
     assert_eq!(done.output.task_status, TaskStatus::Succeeded, "{done:?}");
     let image_url = done.output.image_url.unwrap();

@@ -2,7 +2,7 @@
 
 use std::io::Cursor;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dashscope_sim::{SimConfig, SimHandle};
 use secrecy::SecretString;
@@ -13,6 +13,7 @@ use tryon_api::Locale;
 use tryon_api::generation::UpstreamKind;
 use tryon_api::proxy::{UPLOADS_PATH, UploadResponse};
 use tryon_api::wire::{CREATE_TASK_PATH, ErrorBody, TaskQueryResponse, task_path};
+use tryon_clock::{Clock, ManualClock};
 use tryon_proxy::admission::AdmissionLimits;
 use tryon_proxy::configuration::{Settings, UpstreamChoice, UpstreamSettings};
 use tryon_proxy::policy::PolicySettings;
@@ -20,6 +21,10 @@ use tryon_proxy::startup::{self, RunningProxy};
 
 /// Emulated time runs 50 times faster: a 20 s task takes about 0.4 s.
 pub const TIME_SCALE: f64 = 0.02;
+/// How long a wait for an event may take before the test calls the proxy hung. No
+/// working run comes near it, however busy the machine; it only turns a hang into a
+/// failure with a message.
+pub const HANG_LIMIT: Duration = Duration::from_secs(120);
 /// The shop page every test client calls from, as a browser would say in `Origin`.
 pub const SHOP_ORIGIN: &str = "http://127.0.0.1:8080";
 
@@ -135,7 +140,42 @@ pub async fn spawn_app_adapter(
 ) -> TestApp {
     let listen = SocketAddr::from(([127, 0, 0, 1], 0));
     spawn_at(
-        adapter, upstream, admission, data_dir, policy, retention, listen, None,
+        adapter,
+        upstream,
+        admission,
+        data_dir,
+        policy,
+        retention,
+        listen,
+        None,
+        Clock::system(),
+    )
+    .await
+}
+
+/// A proxy whose every schedule, expiry and rate window (and those of its embedded
+/// emulator, if `upstream` is embedded) read `time`, so that the test moves time itself.
+/// Pass a test-started emulator on the same clock as `upstream` to keep one time for both.
+pub async fn spawn_app_on_clock(
+    time: &ManualClock,
+    adapter: Adapter,
+    upstream: UpstreamSettings,
+    admission: AdmissionLimits,
+    policy: PolicySettings,
+    retention: Option<Duration>,
+    data_dir: Option<TempDir>,
+) -> TestApp {
+    let listen = SocketAddr::from(([127, 0, 0, 1], 0));
+    spawn_at(
+        adapter,
+        upstream,
+        admission,
+        data_dir,
+        policy,
+        retention,
+        listen,
+        None,
+        time.clock(),
     )
     .await
 }
@@ -155,6 +195,7 @@ pub async fn spawn_qwen_behind(model: &str, public_base_url: &str) -> TestApp {
         None,
         SocketAddr::from(([127, 0, 0, 1], 0)),
         Some(public_base_url.to_owned()),
+        Clock::system(),
     )
     .await
 }
@@ -174,6 +215,7 @@ pub async fn restart_with(adapter: Adapter, addr: SocketAddr, data_dir: TempDir)
         None,
         addr,
         None,
+        Clock::system(),
     )
     .await
 }
@@ -190,6 +232,7 @@ async fn spawn_at(
     retention: Option<Duration>,
     listen: SocketAddr,
     public_base_url: Option<String>,
+    clock: Clock,
 ) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         tryon_proxy::telemetry::init("debug");
@@ -208,6 +251,7 @@ async fn spawn_at(
         admission,
         policy,
         retention: retention.unwrap_or(Duration::from_secs(24 * 3600)),
+        clock,
     };
     let (stop, stopped) = oneshot::channel::<()>();
     let proxy = startup::spawn(settings, async move {
@@ -320,23 +364,45 @@ impl TestApp {
             .expect("the query request is sent")
     }
 
-    /// Long-polls until the task ends; fails the test after 30 s.
+    /// Waits for the job's end through the proxy's own record: every change of the job
+    /// wakes the wait, and the test fails only if it never ends (a hang), however busy the
+    /// machine is. Time must be moving (the system clock, or a running manual one).
     pub async fn wait_until_done(&self, id: &str) -> TaskQueryResponse {
-        let started = Instant::now();
-        loop {
-            let answer: TaskQueryResponse = self
-                .get_task(id, "?wait_ms=2000")
-                .await
-                .json()
-                .await
-                .unwrap();
-            if answer.output.task_status.is_terminal() {
-                return answer;
-            }
-            assert!(
-                started.elapsed() < Duration::from_secs(30),
-                "task {id} still {} after 30 s",
-                answer.output.task_status
+        let job = self
+            .proxy
+            .state
+            .jobs
+            .get(id)
+            .unwrap_or_else(|| panic!("no job {id} on this proxy"));
+        let mut changes = job.subscribe();
+        let ended = changes.wait_for(|record| record.status.is_terminal());
+        if tokio::time::timeout(HANG_LIMIT, ended).await.is_err() {
+            panic!(
+                "job {id} did not end within {HANG_LIMIT:?}: {:?}",
+                job.snapshot()
+            );
+        }
+        let answer: TaskQueryResponse = self.get_task(id, "").await.json().await.unwrap();
+        assert!(answer.output.task_status.is_terminal(), "{answer:?}");
+        answer
+    }
+
+    /// Waits until the proxy's record of job `id` satisfies `wanted`, without moving
+    /// any clock; fails the test only on a hang.
+    pub async fn until_job(
+        &self,
+        id: &str,
+        wanted: impl Fn(&tryon_proxy::jobs::JobRecord) -> bool,
+    ) {
+        let job = self.proxy.state.jobs.get(id).expect("a job of this proxy");
+        let mut changes = job.subscribe();
+        if tokio::time::timeout(HANG_LIMIT, changes.wait_for(|record| wanted(record)))
+            .await
+            .is_err()
+        {
+            panic!(
+                "job {id} never reached the awaited state: {:?}",
+                job.snapshot()
             );
         }
     }

@@ -393,3 +393,50 @@ async fn metrics_show_upstream_latency_and_answers() {
         Some(1.0)
     );
 }
+
+#[tokio::test]
+async fn the_daily_limit_starts_again_at_midnight_beijing_time() {
+    // 2026-01-01 15:59:00 UTC is 23:59:00 in Beijing, where the upstream bills by day.
+    let time = tryon_clock::ManualClock::starting_at(
+        std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_767_283_140),
+    );
+    let app = crate::helpers::spawn_app_on_clock(
+        &time,
+        crate::helpers::Adapter::aitryon(),
+        embedded(),
+        AdmissionLimits::default(),
+        PolicySettings {
+            shopper_daily_limit: 1,
+            ..PolicySettings::open()
+        },
+        None,
+        None,
+    )
+    .await;
+    let (_, shopper) = new_shopper(&app).await;
+    let body = app.tryon_body(noise_jpeg(300, 450, 89)).await;
+    let create = || async {
+        let response = shopper
+            .post(app.url(CREATE_TASK_PATH))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let code = if status == 200 {
+            String::new()
+        } else {
+            error_body(response).await.code
+        };
+        (status, code)
+    };
+    assert_eq!(create().await, (200, String::new()));
+    assert_eq!(create().await, (429, "Proxy.ShopperDailyLimit".to_owned()));
+    // 59 seconds later it is still the same day in Beijing.
+    time.advance(std::time::Duration::from_secs(59));
+    assert_eq!(create().await, (429, "Proxy.ShopperDailyLimit".to_owned()));
+    // One more second and it is the next day: the shopper may try on again, once.
+    time.advance(std::time::Duration::from_secs(1));
+    assert_eq!(create().await, (200, String::new()));
+    assert_eq!(create().await, (429, "Proxy.ShopperDailyLimit".to_owned()));
+}

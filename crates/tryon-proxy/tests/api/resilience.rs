@@ -3,8 +3,6 @@
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use dashscope_sim::SimHandle;
@@ -14,9 +12,12 @@ use tryon_api::TaskStatus;
 use tryon_api::wire::{CreateTaskResponse, TaskQueryResponse, task_path};
 use tryon_proxy::admission::AdmissionLimits;
 
+use tryon_clock::ManualClock;
+use tryon_proxy::policy::PolicySettings;
+
 use crate::helpers::{
-    SHOP_ORIGIN, dashscope, metric, noise_jpeg, noise_png, shop_page_client, spawn_app_on,
-    spawn_sim,
+    Adapter, HANG_LIMIT, SHOP_ORIGIN, dashscope, metric, noise_jpeg, noise_png, shop_page_client,
+    spawn_app_on, spawn_app_on_clock, spawn_sim,
 };
 
 const KEY: &str = "sk-resilience-test";
@@ -27,28 +28,6 @@ async fn a_burst_of_30_creates_never_runs_more_than_5_upstream_and_draws_no_429(
     let sim = spawn_sim(KEY, |_| {}).await;
     let app = spawn_app_on(dashscope(&sim, KEY), AdmissionLimits::default(), None).await;
     let body = app.tryon_body(noise_jpeg(300, 450, 100)).await;
-
-    // Watches the emulator's own task states while the burst drains.
-    let done = Arc::new(AtomicBool::new(false));
-    let max_running = Arc::new(AtomicUsize::new(0));
-    let watcher = {
-        let (done, max_running) = (done.clone(), max_running.clone());
-        let jobs = app.proxy.state.clone();
-        let sim_state = sim.state().clone();
-        tokio::spawn(async move {
-            while !done.load(Ordering::SeqCst) {
-                let running = jobs
-                    .jobs
-                    .all()
-                    .iter()
-                    .filter_map(|job| job.snapshot().upstream_id)
-                    .filter(|id| !sim_state.task_status(id).is_terminal())
-                    .count();
-                max_running.fetch_max(running, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-    };
 
     let started = Instant::now();
     let mut creates = JoinSet::new();
@@ -82,11 +61,9 @@ async fn a_burst_of_30_creates_never_runs_more_than_5_upstream_and_draws_no_429(
         );
     }
     let drained = started.elapsed();
-    done.store(true, Ordering::SeqCst);
-    watcher.await.unwrap();
-
-    let peak = max_running.load(Ordering::SeqCst);
-    assert!(peak <= 5, "{peak} tasks ran upstream at once");
+    // The emulator's own high-water mark of tasks created and not yet ended at once.
+    let peak = sim.state().peak_open_tasks();
+    assert!(peak <= 5, "{peak} tasks were open upstream at once");
     assert!(peak >= 2, "the burst ran in parallel: peak {peak}");
     assert_eq!(
         metric(
@@ -191,10 +168,8 @@ async fn wait_done(http: &reqwest::Client, base: &str, id: &str) -> TaskQueryRes
         if answer.output.task_status.is_terminal() {
             return answer;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(60),
-            "{id} never ended"
-        );
+        // A bound that only a hang reaches: each long poll returns on a change.
+        assert!(started.elapsed() < HANG_LIMIT, "{id} never ended");
     }
 }
 
@@ -222,8 +197,11 @@ async fn the_binary_with_a_key_alone_serves_qwen_image_2() {
 
 #[tokio::test]
 async fn a_killed_proxy_binary_resumes_queued_and_running_jobs_and_serves_finished_ones() {
-    // About 3 s per emulated task: long enough to kill the proxy mid-task.
-    let sim = spawn_sim(KEY, |c| c.time_scale = 0.15).await;
+    // The emulator runs in this test on a manual clock, the proxy binary in real time:
+    // the emulator's tasks advance only while the test lets its clock run, so the
+    // proxy is certainly killed while its jobs are still open upstream.
+    let time = ManualClock::new();
+    let sim = spawn_sim(KEY, |c| c.clock = time.clock()).await;
     let data = tempfile::tempdir().unwrap();
     let http = shop_page_client();
     let (mut first, base, first_log) = start_binary(&sim, "127.0.0.1:0", data.path());
@@ -273,8 +251,10 @@ async fn a_killed_proxy_binary_resumes_queued_and_running_jobs_and_serves_finish
         }
     };
 
+    time.resume();
     let finished = create().await;
     let finished_answer = wait_done(&http, &base, &finished).await;
+    time.pause();
     assert_eq!(finished_answer.output.task_status, TaskStatus::Succeeded);
     let finished_image = finished_answer.output.image_url.unwrap();
 
@@ -283,28 +263,27 @@ async fn a_killed_proxy_binary_resumes_queued_and_running_jobs_and_serves_finish
         ids.push(create().await);
     }
     // Five are submitted (the account's limit) and three wait in the queue.
-    let started = Instant::now();
-    loop {
-        let mut running = 0;
-        let mut queued = 0;
-        for id in &ids {
-            let answer = query(&http, &base, id, "").await;
-            assert!(!answer.output.task_status.is_terminal(), "{answer:?}");
-            if answer.output.queue_position.is_some() {
-                queued += 1;
-            } else if answer.output.submit_time.is_some() {
-                running += 1;
-            }
+    let mut changes = sim.state().changes();
+    let five_open = async {
+        while sim.state().open_tasks() < 5 {
+            changes.changed().await.unwrap();
         }
-        if (running, queued) == (5, 3) {
-            break;
+    };
+    tokio::time::timeout(HANG_LIMIT, five_open)
+        .await
+        .expect("five tasks reach the emulator");
+    let (mut running, mut queued) = (0, 0);
+    for id in &ids {
+        let answer = query(&http, &base, id, "").await;
+        assert!(!answer.output.task_status.is_terminal(), "{answer:?}");
+        // A submitted job has left the queue; the emulator holds its five tasks open.
+        if answer.output.queue_position.is_some() {
+            queued += 1;
+        } else {
+            running += 1;
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "{running} running and {queued} queued"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    assert_eq!((running, queued), (5, 3));
     first.kill().expect("SIGKILL");
     first.wait().unwrap();
 
@@ -314,6 +293,7 @@ async fn a_killed_proxy_binary_resumes_queued_and_running_jobs_and_serves_finish
     let (mut second, base_again, second_log) =
         start_binary(&sim, &format!("127.0.0.1:{port}"), data.path());
     assert_eq!(base_again, base);
+    time.resume();
     for id in &ids {
         let answer = wait_done(&http, &base, id).await;
         assert_eq!(
@@ -359,32 +339,38 @@ async fn a_killed_proxy_binary_resumes_queued_and_running_jobs_and_serves_finish
 
 #[tokio::test]
 async fn results_are_served_after_the_upstream_has_forgotten_the_task() {
-    // Emulated days last about 4 s: the upstream forgets tasks and results quickly.
-    let sim = spawn_sim(KEY, |c| c.time_scale = 0.00005).await;
-    let app = spawn_app_on(dashscope(&sim, KEY), AdmissionLimits::default(), None).await;
+    // The emulator and the proxy share one clock, which the test moves a day ahead.
+    let time = ManualClock::new();
+    let sim = spawn_sim(KEY, |c| c.clock = time.clock()).await;
+    let app = spawn_app_on_clock(
+        &time,
+        Adapter::aitryon(),
+        dashscope(&sim, KEY),
+        AdmissionLimits::default(),
+        PolicySettings::open(),
+        Some(Duration::from_secs(3 * 24 * 3600)),
+        None,
+    )
+    .await;
     let body = app.tryon_body(noise_jpeg(300, 450, 102)).await;
+    time.resume();
     let created: CreateTaskResponse = app.create(&body).await.json().await.unwrap();
     let id = created.output.task_id;
     let done = app.wait_until_done(&id).await;
+    time.pause();
     assert_eq!(done.output.task_status, TaskStatus::Succeeded, "{done:?}");
-    let upstream_id = app
-        .proxy
-        .state
-        .jobs
-        .get(&id)
-        .unwrap()
-        .snapshot()
-        .upstream_id
-        .unwrap();
+    let job = app.proxy.state.jobs.get(&id).unwrap().snapshot();
+    let upstream_id = job.upstream_id.unwrap();
+    assert_eq!(sim.state().task_status(&upstream_id), TaskStatus::Succeeded);
 
-    let started = Instant::now();
-    while sim.state().task_status(&upstream_id) != TaskStatus::Unknown {
-        assert!(
-            started.elapsed() < Duration::from_secs(20),
-            "the emulator still knows the task"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    // A day and a minute later the upstream has forgotten the task and its result file.
+    time.advance(Duration::from_secs(24 * 3600 + 60));
+    assert_eq!(sim.state().task_status(&upstream_id), TaskStatus::Unknown);
+    let upstream_file = format!("{}/results/{upstream_id}.png", sim.base_url());
+    assert_eq!(
+        app.http.get(&upstream_file).send().await.unwrap().status(),
+        404
+    );
     let again: TaskQueryResponse = app.get_task(&id, "").await.json().await.unwrap();
     assert_eq!(again.output.task_status, TaskStatus::Succeeded);
     let image = app

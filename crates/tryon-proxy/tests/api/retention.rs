@@ -1,6 +1,8 @@
 //! Retention: the sweeper deletes old photos, results and jobs; a shopper deletes all of their data at once.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use tryon_clock::ManualClock;
 
 use tryon_api::TaskStatus;
 use tryon_api::proxy::UploadResponse;
@@ -10,18 +12,26 @@ use tryon_proxy::configuration::UpstreamSettings;
 use tryon_proxy::policy::PolicySettings;
 use tryon_proxy::routes::{SHOPPER_PATH, ShopperDeletion};
 
-use crate::helpers::{TIME_SCALE, new_shopper, noise_jpeg, noise_png, spawn_app, spawn_app_full};
+use crate::helpers::{
+    Adapter, HANG_LIMIT, TIME_SCALE, new_shopper, noise_jpeg, noise_png, spawn_app,
+    spawn_app_on_clock,
+};
 
 #[tokio::test]
 async fn photos_results_and_jobs_are_deleted_after_the_retention_period() {
-    let app = spawn_app_full(
+    // One clock for the proxy and its emulator, held still except where the test lets it
+    // run (to make the try-on) or moves it (past the retention period).
+    let time = ManualClock::new();
+    let app = spawn_app_on_clock(
+        &time,
+        Adapter::aitryon(),
         UpstreamSettings::Embedded {
             time_scale: TIME_SCALE,
         },
         AdmissionLimits::default(),
-        None,
         PolicySettings::open(),
-        Some(Duration::from_secs(2)),
+        Some(Duration::from_secs(3600)),
+        None,
     )
     .await;
     let body = app.tryon_body(noise_jpeg(300, 450, 90)).await;
@@ -29,30 +39,52 @@ async fn photos_results_and_jobs_are_deleted_after_the_retention_period() {
         .as_str()
         .unwrap()
         .to_owned();
+    time.resume();
     let created: CreateTaskResponse = app.create(&body).await.json().await.unwrap();
     let done = app.wait_until_done(&created.output.task_id).await;
+    time.pause();
     assert_eq!(done.output.task_status, TaskStatus::Succeeded);
     let result_url = done.output.image_url.unwrap();
-    assert_eq!(
-        app.http.get(&result_url).send().await.unwrap().status(),
-        200
-    );
+    let statuses = || async {
+        (
+            app.http
+                .get(&person_url)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            app.http
+                .get(&result_url)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16(),
+            app.get_task(&created.output.task_id, "")
+                .await
+                .status()
+                .as_u16(),
+        )
+    };
+    assert_eq!(statuses().await, (200, 200, 200));
 
-    // The sweeper runs every second; everything is gone within a few periods.
-    let started = Instant::now();
-    loop {
-        let photo = app.http.get(&person_url).send().await.unwrap().status();
-        let result = app.http.get(&result_url).send().await.unwrap().status();
-        let job = app.get_task(&created.output.task_id, "").await.status();
-        if photo == 404 && result == 404 && job == 404 {
-            break;
+    // The sweeper sweeps every quarter of the period (15 minutes here). A move of the
+    // clock makes one sweep due; the sweep is over when the sweeper sleeps again.
+    let sweep_after = |step: Duration| {
+        time.advance(step);
+        async {
+            tokio::time::timeout(HANG_LIMIT, time.until_waiting_ahead(1))
+                .await
+                .expect("the sweeper sleeps again after its sweep");
         }
-        assert!(
-            started.elapsed() < Duration::from_secs(15),
-            "still there after 15 s: photo {photo}, result {result}, job {job}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    };
+    // At 59 minutes everything is younger than the hour and kept.
+    sweep_after(Duration::from_secs(59 * 60)).await;
+    assert_eq!(statuses().await, (200, 200, 200));
+    // The next sweep, 15 minutes later, finds them all older than the hour.
+    sweep_after(Duration::from_secs(15 * 60)).await;
+    assert_eq!(statuses().await, (404, 404, 404));
 }
 
 #[tokio::test]

@@ -1,20 +1,44 @@
 //! Create, query, long poll and cancel against the embedded emulator, plus status, health and CORS.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use tryon_api::TaskStatus;
 use tryon_api::proxy::{FILES_PATH, STATUS_PATH, ShopStatus};
 use tryon_api::wire::{CreateTaskResponse, TaskQueryResponse, cancel_path};
+use tryon_clock::ManualClock;
+use tryon_proxy::admission::AdmissionLimits;
 use tryon_proxy::configuration::UpstreamSettings;
+use tryon_proxy::policy::PolicySettings;
 
-use crate::helpers::{empty_wall_jpeg, error_body, noise_jpeg, spawn_app, spawn_app_with};
+use crate::helpers::{
+    Adapter, HANG_LIMIT, TIME_SCALE, TestApp, empty_wall_jpeg, error_body, noise_jpeg, spawn_app,
+    spawn_app_on_clock,
+};
+
+/// A proxy with the embedded emulator, both on `time`.
+async fn spawn_on(time: &ManualClock) -> TestApp {
+    spawn_app_on_clock(
+        time,
+        Adapter::aitryon(),
+        UpstreamSettings::Embedded {
+            time_scale: TIME_SCALE,
+        },
+        AdmissionLimits::default(),
+        PolicySettings::open(),
+        None,
+        None,
+    )
+    .await
+}
 
 #[tokio::test]
 async fn upload_create_poll_and_download_the_kept_result() {
-    let app = spawn_app().await;
+    let time = ManualClock::new();
+    let app = spawn_on(&time).await;
     let body = app.tryon_body(noise_jpeg(360, 540, 10)).await;
 
+    time.resume();
     let response = app.create(&body).await;
     assert_eq!(response.status(), 200);
     let created: CreateTaskResponse = response.json().await.unwrap();
@@ -22,6 +46,7 @@ async fn upload_create_poll_and_download_the_kept_result() {
     assert!(uuid::Uuid::parse_str(&created.output.task_id).is_ok());
 
     let done = app.wait_until_done(&created.output.task_id).await;
+    time.pause();
     assert_eq!(done.output.task_status, TaskStatus::Succeeded, "{done:?}");
     assert_eq!(done.output.task_id, created.output.task_id);
     assert_eq!(done.usage.map(|u| u.image_count), Some(1));
@@ -44,15 +69,15 @@ async fn upload_create_poll_and_download_the_kept_result() {
     let decoded = image::load_from_memory(&bytes).expect("the result is an image");
     assert!(decoded.width() >= 150);
 
-    // Once done, a query answers at once even when asked to wait.
-    let started = Instant::now();
-    let again: TaskQueryResponse = app
-        .get_task(&created.output.task_id, "?wait_ms=5000")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(2));
+    // Once done, a query answers at once even when asked to wait: the clock is held
+    // still, so a query that waited would never answer.
+    let again = tokio::time::timeout(
+        HANG_LIMIT,
+        app.get_task(&created.output.task_id, "?wait_ms=5000"),
+    )
+    .await
+    .expect("a finished job answers without waiting");
+    let again: TaskQueryResponse = again.json().await.unwrap();
     assert_eq!(again.output.image_url.as_deref(), Some(image_url.as_str()));
 }
 
@@ -70,21 +95,47 @@ async fn a_failed_upstream_task_shows_its_code_and_message() {
 
 #[tokio::test]
 async fn a_long_poll_returns_as_soon_as_the_status_changes() {
-    let app = spawn_app().await;
+    let time = ManualClock::new();
+    let app = spawn_on(&time).await;
     let body = app.tryon_body(noise_jpeg(300, 450, 11)).await;
     let created: CreateTaskResponse = app.create(&body).await.json().await.unwrap();
-    let started = Instant::now();
-    let answer: TaskQueryResponse = app
-        .get_task(&created.output.task_id, "?wait_ms=25000&since=PENDING")
+    let poll = tokio::spawn({
+        let (http, url) = (
+            app.http.clone(),
+            app.url(&tryon_api::wire::task_path(&created.output.task_id)),
+        );
+        async move {
+            let answer = http
+                .get(format!("{url}?wait_ms=25000&since=PENDING"))
+                .send()
+                .await
+                .unwrap();
+            answer.json::<TaskQueryResponse>().await.unwrap()
+        }
+    });
+    // Time moves only from one waiting party's deadline to the next, and only once all
+    // four are waiting again (the sweeper, the long poll, the proxy's poll loop and the
+    // emulator's task): the long poll answers at the first change the proxy learns of,
+    // long before its own 25 s.
+    let mut poll = poll;
+    let answered = async {
+        loop {
+            tokio::select! {
+                biased;
+                answer = &mut poll => return answer.unwrap(),
+                () = time.until_waiting_ahead(4) => {}
+            }
+            time.advance_to_next_deadline().await;
+        }
+    };
+    let answer = tokio::time::timeout(HANG_LIMIT, answered)
         .await
-        .json()
-        .await
-        .unwrap();
+        .expect("the long poll answers");
     assert_ne!(answer.output.task_status, TaskStatus::Pending);
     assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
+        time.elapsed() < Duration::from_secs(25),
+        "answered at {:?}, by its timeout rather than by the change",
+        time.elapsed()
     );
 }
 
@@ -159,8 +210,9 @@ async fn the_model_is_forced_to_the_configured_one() {
 
 #[tokio::test]
 async fn cancel_works_while_pending_and_is_refused_afterwards() {
-    // Real time, so the task stays PENDING long enough to be cancelled.
-    let app = spawn_app_with(UpstreamSettings::Embedded { time_scale: 1.0 }).await;
+    // The clock stands still, so the upstream task is PENDING for certain.
+    let time = ManualClock::new();
+    let app = spawn_on(&time).await;
     let body = app.tryon_body(noise_jpeg(300, 450, 13)).await;
     let created: CreateTaskResponse = app.create(&body).await.json().await.unwrap();
     let id = created.output.task_id;

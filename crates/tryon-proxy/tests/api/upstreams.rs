@@ -1,6 +1,6 @@
 //! The upstream seam: the same shopper flow through each adapter (the seed's async `aitryon` and the synchronous `qwen-image` successor), keep-own by prompt, capabilities, the successor's photo rules and rate, and switching a shop from one upstream to the other.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::json;
 use tryon_api::TaskStatus;
@@ -410,14 +410,12 @@ async fn a_generation_cut_short_by_a_restart_fails_as_interrupted_and_is_not_res
     let data_dir = first.stop().await;
 
     let second = restart_with(Adapter::qwen("qwen-image-2.0"), addr, data_dir).await;
-    let started = Instant::now();
     let after: TaskQueryResponse = second
         .get_task(&created.output.task_id, "")
         .await
         .json()
         .await
         .unwrap();
-    assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(after.output.task_status, TaskStatus::Failed, "{after:?}");
     assert!(
         after
