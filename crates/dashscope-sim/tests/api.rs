@@ -222,6 +222,31 @@ impl Env {
         .await
     }
 
+    /// Runs time forward until every live task has ended, checking on every state change
+    /// that no listing shows more than five tasks past PENDING; answers the final states.
+    async fn run_all_to_the_end_with_at_most_five_running(&self) -> Vec<TaskStatus> {
+        bounded("the end of every task", async {
+            let mut changes = self.sim.state().changes();
+            loop {
+                changes.borrow_and_update();
+                let statuses = self.snapshot().await;
+                let active = statuses
+                    .iter()
+                    .filter(|s| !s.is_terminal() && **s != TaskStatus::Pending)
+                    .count();
+                assert!(active <= 5, "{active} tasks ran at once: {statuses:?}");
+                if statuses.iter().all(TaskStatus::is_terminal) {
+                    return statuses;
+                }
+                tokio::select! {
+                    _ = changes.changed() => {}
+                    _ = self.time.advance_to_next_deadline() => {}
+                }
+            }
+        })
+        .await
+    }
+
     /// Waits, without moving the clock, until the task's status satisfies `wanted`.
     async fn until_status(
         &self,
@@ -640,26 +665,7 @@ async fn at_most_five_tasks_run_at_once_and_the_rest_wait_in_pending() {
     assert_eq!((statuses.len() - pending, pending), (5, 2), "{statuses:?}");
 
     // Running every task to its end never shows more than five past PENDING.
-    bounded("the end of all seven tasks", async {
-        let mut changes = env.sim.state().changes();
-        loop {
-            changes.borrow_and_update();
-            let statuses = env.snapshot().await;
-            let active = statuses
-                .iter()
-                .filter(|s| !s.is_terminal() && **s != TaskStatus::Pending)
-                .count();
-            assert!(active <= 5, "{active} tasks ran at once: {statuses:?}");
-            if statuses.iter().all(TaskStatus::is_terminal) {
-                break;
-            }
-            tokio::select! {
-                _ = changes.changed() => {}
-                _ = env.time.advance_to_next_deadline() => {}
-            }
-        }
-    })
-    .await;
+    env.run_all_to_the_end_with_at_most_five_running().await;
     assert_eq!(env.sim.state().peak_running_tasks(), 5);
     for id in &ids {
         assert_eq!(
@@ -959,28 +965,9 @@ async fn twenty_creates_in_one_second_answer_ten_accepted_and_ten_throttled() {
 
     // Ten accepted tasks, five slots: no snapshot ever shows more than five past
     // PENDING, and the emulator's own high-water mark agrees.
-    bounded("the end of the ten tasks", async {
-        let mut changes = env.sim.state().changes();
-        loop {
-            changes.borrow_and_update();
-            let statuses = env.snapshot().await;
-            let active = statuses
-                .iter()
-                .filter(|s| !s.is_terminal() && **s != TaskStatus::Pending)
-                .count();
-            assert!(active <= 5, "{active} tasks ran at once");
-            if statuses.iter().all(TaskStatus::is_terminal) {
-                assert!(statuses.iter().all(|s| *s == TaskStatus::Succeeded));
-                assert_eq!(statuses.len(), accepted.len());
-                break;
-            }
-            tokio::select! {
-                _ = changes.changed() => {}
-                _ = env.time.advance_to_next_deadline() => {}
-            }
-        }
-    })
-    .await;
+    let statuses = env.run_all_to_the_end_with_at_most_five_running().await;
+    assert!(statuses.iter().all(|s| *s == TaskStatus::Succeeded));
+    assert_eq!(statuses.len(), accepted.len());
     assert_eq!(env.sim.state().peak_running_tasks(), 5);
     assert_eq!(env.sim.state().running_tasks(), 0);
 }

@@ -220,3 +220,64 @@ async fn metrics_count_jobs_by_state() {
     assert!(text.contains("tryon_running_tasks 0"), "{text}");
     assert!(text.contains("upstream=\"dashscope-sim\""), "{text}");
 }
+
+#[tokio::test]
+async fn the_proxy_polls_on_the_sdk_schedule_until_its_deadline() {
+    // A task that would run for ten hours: the proxy's 180 s deadline comes first.
+    let time = ManualClock::new();
+    let sim = spawn_sim(KEY, |c| {
+        c.clock = time.clock();
+        c.time_scale = 1.0;
+        c.faults.task_duration_ms = 10 * 3600 * 1000;
+    })
+    .await;
+    let (_, app) = on_one_clock(&time, AdmissionLimits::default(), None, Some(&sim)).await;
+    let body = app.tryon_body(noise_jpeg(300, 450, 61)).await;
+    let created: CreateTaskResponse = app.create(&body).await.json().await.unwrap();
+    let id = created.output.task_id;
+    let queries = || {
+        crate::helpers::metric(
+            &app,
+            "tryon_upstream_responses_total{call=\"query\",status=\"200\"}",
+        )
+    };
+
+    // Three parties wait on the clock: the proxy's sweeper, the job's poll loop and the
+    // emulator's task. Once all three wait again after a move, the move's effects are
+    // done; the clock then jumps to the next deadline, whoever's it is.
+    let mut polled_at = Vec::new();
+    let mut seen = 0.0;
+    loop {
+        tokio::select! {
+            biased;
+            () = app.until_job(&id, |record| record.status.is_terminal()) => break,
+            () = time.until_waiting_ahead(3) => {}
+        }
+        let count = queries().await.unwrap_or(0.0);
+        if count > seen {
+            polled_at.push(time.elapsed().as_secs());
+            seen = count;
+        }
+        time.advance_to_next_deadline().await;
+    }
+    let count = queries().await.unwrap_or(0.0);
+    if count > seen {
+        polled_at.push(time.elapsed().as_secs());
+    }
+
+    // The official SDKs' schedule: 1 s three times, doubling every three polls, at most
+    // 5 s; the first query at or after 180 s fails the job.
+    let mut expected = Vec::new();
+    let mut at = 0;
+    for attempt in 0.. {
+        at += u64::from(tryon_api::poll::delay_before_poll_ms(attempt)) / 1000;
+        expected.push(at);
+        if at >= 180 {
+            break;
+        }
+    }
+    assert_eq!(polled_at, expected);
+    let done: TaskQueryResponse = app.get_task(&id, "").await.json().await.unwrap();
+    assert_eq!(done.output.task_status, TaskStatus::Failed, "{done:?}");
+    assert_eq!(done.output.code.as_deref(), Some("InternalError.Timeout"));
+}
