@@ -14,7 +14,7 @@ use tryon_proxy::storage::FileId;
 
 use crate::helpers::{
     Adapter, TestApp, error_body, fake_heic, metric, noise_jpeg, restart_with, spawn_app,
-    spawn_app_adapter, spawn_app_on, spawn_qwen, spawn_qwen_behind, spawn_qwen_on, two_tone_person,
+    spawn_app_adapter, spawn_qwen, spawn_qwen_behind, two_tone_person,
 };
 
 /// Upload, create, follow the job to SUCCEEDED and fetch the result from the proxy:
@@ -308,12 +308,19 @@ async fn heic_photos_are_refused_at_upload_under_qwen_image_only() {
 
 #[tokio::test]
 async fn the_pro_models_two_per_minute_keep_the_third_job_queued() {
-    let app = spawn_qwen_on(
-        "qwen-image-2.0-pro",
+    let time = tryon_clock::ManualClock::new();
+    let app = crate::helpers::spawn_app_on_clock(
+        &time,
+        Adapter::qwen("qwen-image-2.0-pro"),
+        UpstreamSettings::Embedded {
+            time_scale: crate::helpers::TIME_SCALE,
+        },
         AdmissionLimits {
             create_wait: Duration::ZERO,
             ..AdmissionLimits::default()
         },
+        PolicySettings::open(),
+        None,
         None,
     )
     .await;
@@ -323,14 +330,24 @@ async fn the_pro_models_two_per_minute_keep_the_third_job_queued() {
         let created: CreateTaskResponse = app.create(&body).await.json().await.unwrap();
         ids.push(created.output.task_id);
     }
+    // The clock runs while the first two generations are made (0.16 s each at this scale),
+    // then stands still, well within the minute.
+    time.resume();
     for id in &ids[..2] {
         let done = app.wait_until_done(id).await;
         assert_eq!(done.output.task_status, TaskStatus::Succeeded, "{done:?}");
     }
+    time.pause();
+    assert!(time.elapsed() < Duration::from_secs(60));
     // Two calls used the minute: the third waits in the proxy's queue, not upstream.
     let third: TaskQueryResponse = app.get_task(&ids[2], "").await.json().await.unwrap();
     assert_eq!(third.output.task_status, TaskStatus::Pending, "{third:?}");
     assert_eq!(third.output.queue_position, Some(0));
+    // When the minute is over, it is sent and made.
+    time.advance(Duration::from_secs(60));
+    time.resume();
+    let done = app.wait_until_done(&ids[2]).await;
+    assert_eq!(done.output.task_status, TaskStatus::Succeeded, "{done:?}");
     assert_eq!(
         metric(
             &app,
@@ -389,13 +406,18 @@ async fn a_job_finished_under_aitryon_is_served_after_switching_to_qwen_image() 
 
 #[tokio::test]
 async fn a_generation_cut_short_by_a_restart_fails_as_interrupted_and_is_not_resent() {
-    // Real time: the held call takes about 8 s, long enough to stop the proxy meanwhile.
-    let first = spawn_app_adapter(
+    // The first proxy's clock stands still, so its held call cannot end before the stop.
+    // It stands at the real date, since the restarted proxy runs in real time.
+    let time = tryon_clock::ManualClock::starting_at(std::time::SystemTime::now());
+    let first = crate::helpers::spawn_app_on_clock(
+        &time,
         Adapter::qwen("qwen-image-2.0"),
-        UpstreamSettings::Embedded { time_scale: 1.0 },
+        UpstreamSettings::Embedded {
+            time_scale: crate::helpers::TIME_SCALE,
+        },
         AdmissionLimits::default(),
-        None,
         PolicySettings::open(),
+        None,
         None,
     )
     .await;
@@ -438,20 +460,34 @@ async fn a_generation_cut_short_by_a_restart_fails_as_interrupted_and_is_not_res
 
 #[tokio::test]
 async fn a_job_queued_under_aitryon_is_sent_to_qwen_image_after_the_switch() {
-    // One job at a time and a real-time emulator: the second job is still queued when
-    // the proxy stops.
-    let first = spawn_app_on(
-        UpstreamSettings::Embedded { time_scale: 1.0 },
+    // One job at a time and a clock that stands still: the first job cannot end, so the
+    // second is still queued when the proxy stops. It stands at the real date, since the
+    // restarted proxy runs in real time and would otherwise sweep the first one's files
+    // away as months old.
+    let time = tryon_clock::ManualClock::starting_at(std::time::SystemTime::now());
+    let first = crate::helpers::spawn_app_on_clock(
+        &time,
+        Adapter::aitryon(),
+        UpstreamSettings::Embedded {
+            time_scale: crate::helpers::TIME_SCALE,
+        },
         AdmissionLimits {
             max_running: Some(1),
             create_wait: Duration::ZERO,
         },
+        PolicySettings::open(),
+        None,
         None,
     )
     .await;
     let body = first.tryon_body(noise_jpeg(360, 540, 207)).await;
-    let _running: CreateTaskResponse = first.create(&body).await.json().await.unwrap();
+    let running: CreateTaskResponse = first.create(&body).await.json().await.unwrap();
     let queued: CreateTaskResponse = first.create(&body).await.json().await.unwrap();
+    first
+        .until_job(&running.output.task_id, |record| {
+            record.upstream_id.is_some()
+        })
+        .await;
     let answer: TaskQueryResponse = first
         .get_task(&queued.output.task_id, "")
         .await
