@@ -1,5 +1,6 @@
 # shellcheck shell=bash
-# Starts and stops the demo servers (the proxy with its embedded emulator, and trunk serve).
+# Starts and stops the demo servers (the proxy with its embedded emulator, and trunk serve or,
+# for a bundle already built, a plain server of dist/ that forwards /api/ the same way).
 # Sourced by demo.sh and test.sh so that the tests run against exactly what the demo runs.
 
 # The proxy port is fixed because Trunk.toml's [[proxy]] forwards /api/ to it, so that a plain
@@ -76,6 +77,18 @@ start_widget_server() {
     SERVER_PIDS+=($!)
     wait_for_url "http://127.0.0.1:$WIDGET_PORT/" "$!" trunk 900
     echo "widget served on http://127.0.0.1:$WIDGET_PORT (log: $LOG_DIR/trunk.log)"
+}
+
+# Serves the bundle already built in dist/ (trunk build) on the widget port, with /api/
+# forwarded to the proxy as Trunk.toml says, without building it again: trunk serve
+# always builds first, which would double a step that has just built it.
+start_bundle_server() {
+    require_free_port "$WIDGET_PORT" "bundle server"
+    mkdir -p "$LOG_DIR"
+    node "$REPO_ROOT/scripts/serve-dist.mjs" --port "$WIDGET_PORT" "$REPO_ROOT/dist" >"$LOG_DIR/bundle.log" 2>&1 &
+    SERVER_PIDS+=($!)
+    wait_for_url "http://127.0.0.1:$WIDGET_PORT/" "$!" bundle 60
+    echo "bundle served on http://127.0.0.1:$WIDGET_PORT (log: $LOG_DIR/bundle.log)"
 }
 
 stop_servers() {

@@ -20,11 +20,11 @@ timed() {
 run_e2e() {
     trap stop_servers EXIT
     cargo build --quiet -p tryon-proxy
-    # The bundle is built once up front, so a build error shows here with its own output,
-    # and trunk serve starts from a warm build.
+    # The bundle is built once, here, so a build error shows with its own output. It is then
+    # served as built: trunk serve would build it a second time before serving it.
     trunk build --release --offline
-    # One trunk server for both runs: the bundle is the same, only the proxy behind it changes.
-    start_widget_server --release --no-autoreload
+    # One server for both runs: the bundle is the same, only the proxy behind it changes.
+    start_bundle_server
     local upstream started data failed=() times=()
     # The same tests run once per upstream, each against a freshly started proxy with its
     # own empty data directory, so that no job, file or daily count of one run leaks into

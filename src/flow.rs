@@ -4,13 +4,13 @@
 //! `alive` before every step, so the dialog can stop it by going away (or by the cancel
 //! button) and tests or other front ends can drive it with plain closures.
 
-use gloo_timers::future::TimeoutFuture;
 use tryon_api::mode::{Garments, TryOnMode};
 use tryon_api::poll::{DEFAULT_DEADLINE_MS, deadline_passed, delay_before_poll_ms};
 use tryon_api::wire::{CreateTaskRequest, MODEL_TRYON_PLUS, TaskOutput};
 use tryon_api::{ErrorKind, TaskStatus};
 
 use crate::api::Proxy;
+use crate::clock::Clock;
 use crate::mode::Choices;
 use crate::offer::Offer;
 use crate::photo;
@@ -62,6 +62,8 @@ pub struct Job {
     pub choices: Choices,
     /// What the upstream can do; a photo format it does not take is refused before any upload.
     pub offer: Offer,
+    /// The clock of the deadline and of the waits between polls.
+    pub clock: Clock,
 }
 
 impl Job {
@@ -161,7 +163,8 @@ async fn run_inner(
         queue_position: None,
     });
 
-    let started_ms = js_sys::Date::now();
+    let clock = &job.clock;
+    let started_ms = clock.now_ms();
     // Failures in a row, for the contract's back-off; quiet answers of a proxy that does
     // not hold the query open use the same schedule so the flow never spins.
     let mut failures = 0;
@@ -172,11 +175,11 @@ async fn run_inner(
             abandon(&job.proxy, &task_id, &last_status).await;
             return Ok(());
         }
-        if deadline_passed(started_ms, js_sys::Date::now(), DEFAULT_DEADLINE_MS) {
+        if deadline_passed(started_ms, clock.now_ms(), DEFAULT_DEADLINE_MS) {
             abandon(&job.proxy, &task_id, &last_status).await;
             return Err(Problem::TimedOut);
         }
-        let asked_ms = js_sys::Date::now();
+        let asked_ms = clock.now_ms();
         match job
             .proxy
             .query_task(&task_id, Some(&last_status), abort)
@@ -195,15 +198,15 @@ async fn run_inner(
                 if finished {
                     return Ok(());
                 }
-                if !changed && js_sys::Date::now() - asked_ms < 1_000.0 {
-                    TimeoutFuture::new(delay_before_poll_ms(quiet)).await;
+                if !changed && clock.now_ms() - asked_ms < 1_000.0 {
+                    clock.sleep(delay_before_poll_ms(quiet)).await;
                     quiet = quiet.saturating_add(1);
                 }
             }
             // A hiccup while waiting is retried on the contract's schedule until the deadline.
             Err(error) if error.is_transient() => {
                 if alive() {
-                    TimeoutFuture::new(delay_before_poll_ms(failures)).await;
+                    clock.sleep(delay_before_poll_ms(failures)).await;
                     failures = failures.saturating_add(1);
                 }
             }
@@ -264,6 +267,7 @@ mod tests {
             },
             choices,
             offer: Offer::default(),
+            clock: Clock::browser(),
         }
     }
 

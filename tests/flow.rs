@@ -3,20 +3,155 @@
 //! The fake replaces the page's global `fetch` (gloo-net calls the global one), so these
 //! tests live in their own file: each test file is its own page. The fake answers by host,
 //! so every test gets its own scripted proxy.
+//!
+//! The dialog runs on a [`TestClock`] here, so no test waits real seconds for the poll
+//! schedule, and none sleeps to see that nothing more happens: the clock knows when every
+//! background task of a try-on has ended.
 #![cfg(target_arch = "wasm32")]
 
-use gloo_timers::future::TimeoutFuture;
+mod support;
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
 use leptos::prelude::*;
 use leptos::task::tick;
 use tryon_api::Locale;
+use tryon_widget::clock::{Clock, Drive, LocalFuture};
 use tryon_widget::config::WidgetConfig;
 use tryon_widget::offer::Offer;
 use tryon_widget::tryon_dialog::TryOnDialog;
 use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use web_sys::HtmlElement;
 
+use support::{promise, wait_for, within_hang_bound};
+
 wasm_bindgen_test_configure!(run_in_browser);
+
+/// A clock the test drives in place of real time.
+///
+/// Time stands still while any background task of the dialog is busy (waiting for the
+/// fake proxy, a photo check, the page). Once every one of them sleeps on the clock, it
+/// jumps to the earliest wake-up, as if the wait had just passed; a test that wants to
+/// look at a state that time would move on holds it instead. The clock counts the tasks
+/// it runs, so that a test can wait until all of them have ended.
+#[derive(Clone, Default)]
+struct TestClock(Rc<Ticking>);
+
+#[derive(Default)]
+struct Ticking {
+    now_ms: Cell<f64>,
+    held: Cell<bool>,
+    /// The sleeps not yet over: when each wakes, and the function that wakes it.
+    sleepers: RefCell<Vec<(f64, js_sys::Function)>>,
+    running: Cell<u32>,
+    started: Cell<u32>,
+    /// Whom to tell once no task runs any more.
+    on_all_ended: RefCell<Vec<js_sys::Function>>,
+}
+
+impl TestClock {
+    /// A clock that moves whenever every task sleeps.
+    fn running() -> TestClock {
+        TestClock::default()
+    }
+
+    /// A clock that stands still until [`TestClock::run`].
+    fn held() -> TestClock {
+        let clock = TestClock::default();
+        clock.0.held.set(true);
+        clock
+    }
+
+    /// Lets time move again, at once if every task already sleeps.
+    fn run(&self) {
+        self.0.held.set(false);
+        self.0.move_on();
+    }
+
+    /// The widget's clock, driven by this one.
+    fn clock(&self) -> Clock {
+        Clock::driven(Rc::new(self.clone()))
+    }
+
+    /// How many tasks the dialog has started on this clock.
+    fn started(&self) -> u32 {
+        self.0.started.get()
+    }
+
+    /// Waits until every task started on this clock has ended.
+    async fn all_ended(&self) {
+        if self.0.running.get() == 0 {
+            return;
+        }
+        let (ended, resolve) = promise();
+        self.0.on_all_ended.borrow_mut().push(resolve);
+        assert!(
+            within_hang_bound(&ended).await,
+            "{} of the dialog's tasks are still running",
+            self.0.running.get()
+        );
+    }
+}
+
+impl Ticking {
+    /// Jumps to the earliest wake-up and wakes whoever waits for it, if nothing but sleeps
+    /// is left to happen and the test does not hold time.
+    fn move_on(&self) {
+        let running = self.running.get() as usize;
+        if self.held.get() || running == 0 || self.sleepers.borrow().len() < running {
+            return;
+        }
+        let woken: Vec<js_sys::Function> = {
+            let mut sleepers = self.sleepers.borrow_mut();
+            let Some(next) = sleepers.iter().map(|(at, _)| *at).reduce(f64::min) else {
+                return;
+            };
+            self.now_ms.set(next);
+            let (due, later) = sleepers.drain(..).partition(|(at, _)| *at <= next);
+            *sleepers = later;
+            due.into_iter().map(|(_, wake)| wake).collect()
+        };
+        for wake in woken {
+            wake.call0(&JsValue::NULL).unwrap();
+        }
+    }
+}
+
+impl Drive for TestClock {
+    fn now_ms(&self) -> f64 {
+        self.0.now_ms.get()
+    }
+
+    fn sleep(&self, ms: u32) -> LocalFuture {
+        let (over, wake) = promise();
+        let at = self.0.now_ms.get() + f64::from(ms);
+        self.0.sleepers.borrow_mut().push((at, wake));
+        self.0.move_on();
+        Box::pin(async move {
+            JsFuture::from(over).await.unwrap();
+        })
+    }
+
+    fn spawn(&self, task: LocalFuture) {
+        let ticking = self.0.clone();
+        ticking.running.set(ticking.running.get() + 1);
+        ticking.started.set(ticking.started.get() + 1);
+        wasm_bindgen_futures::spawn_local(async move {
+            task.await;
+            ticking.running.set(ticking.running.get() - 1);
+            if ticking.running.get() == 0 {
+                let waiting = std::mem::take(&mut *ticking.on_all_ended.borrow_mut());
+                for resolve in waiting {
+                    resolve.call0(&JsValue::NULL).unwrap();
+                }
+            }
+            ticking.move_on();
+        });
+    }
+}
 
 /// The scripted proxies. `ok.test` succeeds after a dropped connection and a 503; `bad.test`
 /// fails the task with `InvalidPerson`; `queued.test` keeps it queued forever; every host
@@ -136,13 +271,14 @@ impl Drop for Attached {
     }
 }
 
-/// Mounts a dialog for the proxy at `host`, attached to the page so its form can submit.
-fn mount_dialog(host: &str) -> (Attached, impl Drop) {
-    mount_offering(host, Offer::default())
+/// Mounts a dialog for the proxy at `host` that runs on `clock`, attached to the page so
+/// its form can submit.
+fn mount_dialog(host: &str, clock: &TestClock) -> (Attached, impl Drop + use<>) {
+    mount_offering(host, Offer::default(), clock)
 }
 
 /// Mounts a dialog like [`mount_dialog`] that offers `offer`.
-fn mount_offering(host: &str, offer: Offer) -> (Attached, impl Drop) {
+fn mount_offering(host: &str, offer: Offer, clock: &TestClock) -> (Attached, impl Drop + use<>) {
     let document = web_sys::window().unwrap().document().unwrap();
     let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
     document.body().unwrap().append_child(&root).unwrap();
@@ -153,8 +289,9 @@ fn mount_offering(host: &str, offer: Offer) -> (Attached, impl Drop) {
         Locale::En,
     );
     let config = WidgetConfig { offer, ..config };
+    let clock = clock.clock();
     let mounted = leptos::mount::mount_to(root.clone(), move || {
-        view! { <TryOnDialog config on_close=|| {} /> }
+        view! { <TryOnDialog config on_close=|| {} clock /> }
     });
     (Attached(root), mounted)
 }
@@ -198,30 +335,20 @@ fn choose(root: &HtmlElement, bytes: &[u8], content_type: &str) {
         .unwrap();
 }
 
-/// Waits up to `seconds` for `selector` to appear under `root`.
-async fn wait_for(root: &HtmlElement, selector: &str, seconds: u32) -> web_sys::Element {
-    for _ in 0..seconds * 10 {
-        if let Some(found) = root.query_selector(selector).unwrap() {
-            return found;
-        }
-        TimeoutFuture::new(100).await;
-    }
-    panic!(
-        "{selector} did not appear; the dialog shows: {}",
-        root.text_content().unwrap_or_default()
-    );
-}
-
 #[wasm_bindgen_test]
 async fn a_try_on_survives_hiccups_while_polling_and_shows_the_picture() {
     install_fake_fetch();
-    let (page, _mounted) = mount_dialog("ok.test");
+    // Held, the clock keeps the flow in its pause after the dropped connection, so the
+    // queued stage stays on screen while the test looks at it.
+    let clock = TestClock::held();
+    let (page, _mounted) = mount_dialog("ok.test", &clock);
     tick().await;
     generate(&page.0);
 
-    let stage = wait_for(&page.0, ".vto-step-current", 5).await;
+    let stage = wait_for(&page.0, ".vto-step-current").await;
     assert_eq!(stage.text_content().unwrap(), "Queued");
-    let result = wait_for(&page.0, "img[alt='Your try-on result']", 15).await;
+    clock.run();
+    let result = wait_for(&page.0, "img[alt='Your try-on result']").await;
     assert_eq!(
         result.get_attribute("src").as_deref(),
         Some("https://ok.test/api/v1/tryon/files/result")
@@ -255,6 +382,14 @@ async fn a_try_on_survives_hiccups_while_polling_and_shows_the_picture() {
         polls("ok.test")
     );
     assert_eq!(polls("ok.test")[3], "?wait_ms=20000&since=RUNNING");
+    clock.all_ended().await;
+    assert_eq!(
+        clock.now_ms(),
+        3_000.0,
+        "the contract's schedule: a pause of a second after the dropped connection and one \
+         after the 503, none after a change; then the seconds counter's next tick finds the \
+         try-on over"
+    );
     let body = create_body("ok.test");
     assert!(body.contains(r#""model":"aitryon-plus""#), "{body}");
     assert!(
@@ -274,11 +409,11 @@ async fn a_try_on_survives_hiccups_while_polling_and_shows_the_picture() {
 #[wasm_bindgen_test]
 async fn a_failed_task_shows_the_catalogue_explanation() {
     install_fake_fetch();
-    let (page, _mounted) = mount_dialog("bad.test");
+    let (page, _mounted) = mount_dialog("bad.test", &TestClock::running());
     tick().await;
     generate(&page.0);
 
-    let alert = wait_for(&page.0, "[role='alert']", 5).await;
+    let alert = wait_for(&page.0, "[role='alert']").await;
     assert_eq!(
         alert.text_content().unwrap(),
         "We could not find exactly one person in your photo.\
@@ -295,39 +430,40 @@ async fn a_failed_task_shows_the_catalogue_explanation() {
 #[wasm_bindgen_test]
 async fn closing_the_dialog_cancels_a_queued_task() {
     install_fake_fetch();
-    let (page, mounted) = mount_dialog("queued.test");
+    // Held, the clock keeps the flow in its pause after the first quiet poll.
+    let clock = TestClock::held();
+    let (page, mounted) = mount_dialog("queued.test", &clock);
     tick().await;
     generate(&page.0);
-    let queue = wait_for(&page.0, ".vto-status-queue", 5).await;
+    let queue = wait_for(&page.0, ".vto-status-queue").await;
     assert_eq!(queue.text_content().unwrap(), "4 try-ons ahead of yours");
+    assert_eq!(polls("queued.test").len(), 1, "one poll before the pause");
 
-    // Unmounting is what closing the dialog does to it.
+    // Unmounting is what closing the dialog does to it. Then the pause may end: the flow
+    // finds nobody listening, cancels the task and ends, and so does the dialog's clock.
     drop(mounted);
-    let cancel = "POST /api/v1/tasks/task-queued.test/cancel ";
-    for _ in 0..60 {
-        if calls_to("queued.test").iter().any(|call| call == cancel) {
-            break;
-        }
-        TimeoutFuture::new(100).await;
-    }
+    clock.run();
+    clock.all_ended().await;
+    assert_eq!(clock.started(), 2, "the flow and the seconds counter");
     let calls = calls_to("queued.test");
+    let cancel = "POST /api/v1/tasks/task-queued.test/cancel ";
     assert_eq!(calls.last().map(String::as_str), Some(cancel), "{calls:?}");
-    let polls = calls.iter().filter(|call| call.starts_with("GET")).count();
-    TimeoutFuture::new(1_500).await;
     assert_eq!(
-        calls_to("queued.test")
-            .iter()
-            .filter(|call| call.starts_with("GET"))
-            .count(),
-        polls,
-        "no polls after the dialog went away"
+        calls.iter().filter(|call| call.as_str() == cancel).count(),
+        1,
+        "{calls:?}"
+    );
+    assert_eq!(
+        polls("queued.test").len(),
+        1,
+        "no polls after the dialog went away: {calls:?}"
     );
 }
 
 #[wasm_bindgen_test]
 async fn keeping_my_own_bottoms_segments_the_photo_and_sends_the_crop() {
     install_fake_fetch();
-    let (page, _mounted) = mount_dialog("keep.test");
+    let (page, _mounted) = mount_dialog("keep.test", &TestClock::running());
     tick().await;
     page.0
         .query_selector("input[value='top_keep_own_bottom']")
@@ -336,7 +472,7 @@ async fn keeping_my_own_bottoms_segments_the_photo_and_sends_the_crop() {
         .unchecked_into::<HtmlElement>()
         .click();
     generate(&page.0);
-    wait_for(&page.0, "img[alt='Your try-on result']", 15).await;
+    wait_for(&page.0, "img[alt='Your try-on result']").await;
 
     let calls = calls_to("keep.test");
     assert_eq!(
@@ -398,9 +534,10 @@ fn successor_like_offer() -> Offer {
 #[wasm_bindgen_test]
 async fn the_dialog_offers_only_what_the_upstream_can_do() {
     install_fake_fetch();
-    let (page, _mounted) = mount_offering("caps.test", successor_like_offer());
+    let clock = TestClock::running();
+    let (page, _mounted) = mount_offering("caps.test", successor_like_offer(), &clock);
     tick().await;
-    let new_face = wait_for(&page.0, ".vto-face input[data-face='best_effort']", 5).await;
+    let new_face = wait_for(&page.0, ".vto-face input[data-face='best_effort']").await;
     let label = new_face.parent_element().unwrap().text_content().unwrap();
     assert_eq!(label, "Try for a new face (not guaranteed)");
     // A top's second mode keeps the shopper's own bottoms, which this upstream cannot do,
@@ -424,7 +561,7 @@ async fn the_dialog_offers_only_what_the_upstream_can_do() {
     heic.extend(b"ftypheic\0\0\0\0mif1heic");
     heic.resize(6 * 1024, 0);
     choose(&page.0, &heic, "image/heic");
-    let alert = wait_for(&page.0, "[role='alert']", 5).await;
+    let alert = wait_for(&page.0, "[role='alert']").await;
     assert_eq!(
         alert.text_content().unwrap(),
         "HEIC photos cannot be used for try-on here.Please choose a JPEG, PNG, BMP or WEBP photo."
@@ -435,7 +572,9 @@ async fn the_dialog_offers_only_what_the_upstream_can_do() {
         .unwrap()
         .unchecked_into::<HtmlElement>()
         .click();
-    TimeoutFuture::new(300).await;
+    // "Generate" starts a try-on anyway; it ends at the photo's format, before any call.
+    assert_eq!(clock.started(), 2, "a try-on started");
+    clock.all_ended().await;
     assert_eq!(
         calls_to("caps.test"),
         Vec::<String>::new(),
@@ -446,7 +585,7 @@ async fn the_dialog_offers_only_what_the_upstream_can_do() {
 #[wasm_bindgen_test]
 async fn without_capabilities_the_dialog_offers_everything() {
     install_fake_fetch();
-    let (page, _mounted) = mount_dialog("ok.test");
+    let (page, _mounted) = mount_dialog("ok.test", &TestClock::running());
     tick().await;
     assert_eq!(
         page.0

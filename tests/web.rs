@@ -1,6 +1,8 @@
 //! Browser tests of the widget's components: each is mounted into a detached element and its DOM is checked.
 #![cfg(target_arch = "wasm32")]
 
+mod support;
+
 use leptos::prelude::*;
 use leptos::task::tick;
 use tryon_api::mode::Garments;
@@ -17,6 +19,9 @@ use tryon_widget::widget::TryOnWidget;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 use web_sys::HtmlElement;
+
+// Photo checks run in their own task, so what they show is waited for.
+use support::wait_for;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -309,20 +314,6 @@ impl Drop for Attached {
     fn drop(&mut self) {
         self.0.remove();
     }
-}
-
-/// Waits (up to five seconds) for `selector` under `root`: photo checks run in their own task.
-async fn wait_for(root: &HtmlElement, selector: &str) -> HtmlElement {
-    for _ in 0..50 {
-        if let Some(found) = find(root, selector) {
-            return found;
-        }
-        gloo_timers::future::TimeoutFuture::new(100).await;
-    }
-    panic!(
-        "{selector} did not appear; the root shows: {}",
-        root.text_content().unwrap_or_default()
-    );
 }
 
 /// Hands `bytes` as a file to the dialog's file input, as a drop would.

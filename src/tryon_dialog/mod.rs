@@ -7,7 +7,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use gloo_timers::future::TimeoutFuture;
 use leptos::ev::{DragEvent, KeyboardEvent, MouseEvent, SubmitEvent};
 use leptos::html;
 use leptos::prelude::*;
@@ -17,6 +16,7 @@ use tryon_api::{Resolution, TaskStatus};
 use wasm_bindgen::JsCast;
 
 use crate::api::Proxy;
+use crate::clock::Clock;
 use crate::config::WidgetConfig;
 use crate::error_view::ErrorView;
 use crate::events::{Emitter, Field, name};
@@ -43,7 +43,7 @@ struct Chosen {
 }
 
 /// The modal dialog of one widget. It owns the running try-on: closing the dialog
-/// disposes its signals, which tells the flow and the clock to stop.
+/// disposes its signals, which tells the flow and the seconds counter to stop.
 #[component]
 pub fn TryOnDialog(
     /// The widget's settings.
@@ -54,6 +54,9 @@ pub fn TryOnDialog(
     /// The element that receives the widget's events (the `<virtual-tryon>` host).
     #[prop(default = None)]
     host: Option<web_sys::EventTarget>,
+    /// The clock the try-ons run on: the browser's, unless a test drives one.
+    #[prop(optional)]
+    clock: Clock,
 ) -> impl IntoView {
     let locale = config.locale;
     let texts = i18n::texts(locale);
@@ -189,6 +192,7 @@ pub fn TryOnDialog(
         garments: config.garments.clone(),
         choices: choices.get_untracked(),
         offer,
+        clock,
     };
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
@@ -219,7 +223,8 @@ pub fn TryOnDialog(
         let signal = controller.as_ref().map(web_sys::AbortController::signal);
         abort.set_value(controller);
         let alive = move || run_number.try_get_untracked() == Some(number);
-        let started_ms = js_sys::Date::now();
+        let clock = job.clock.clone();
+        let started_ms = clock.now_ms();
         let last_status = Rc::new(RefCell::new(None::<TaskStatus>));
         let report = move |next: Phase| {
             if !alive() {
@@ -248,7 +253,7 @@ pub fn TryOnDialog(
                         ("mode", Field::Text(mode::mode_name(job.choices.mode))),
                         (
                             "seconds",
-                            Field::Number(((js_sys::Date::now() - started_ms) / 1000.0).round()),
+                            Field::Number(((clock.now_ms() - started_ms) / 1000.0).round()),
                         ),
                     ],
                 ),
@@ -265,10 +270,11 @@ pub fn TryOnDialog(
         };
         let flow_job = job.clone();
         reveal_progress();
-        spawn_local(async move {
+        job.clock.spawn(async move {
             flow::run(&flow_job, &file, &report, &alive, signal.as_ref()).await;
         });
-        spawn_local(clock(phase, elapsed, alive));
+        job.clock
+            .spawn(count_seconds(job.clock.clone(), phase, elapsed, alive));
     };
 
     // Stops the running try-on: the flow sees it is no longer the latest run, its long poll
@@ -679,15 +685,20 @@ fn keep_focus_inside(dialog: &web_sys::Element, event: &KeyboardEvent) {
     }
 }
 
-/// Counts the seconds of one run while it is busy, once a second.
-async fn clock(phase: RwSignal<Phase>, elapsed: RwSignal<u32>, alive: impl Fn() -> bool) {
-    let started_ms = js_sys::Date::now();
+/// Counts the seconds of one run on `clock` while it is busy, once a second.
+async fn count_seconds(
+    clock: Clock,
+    phase: RwSignal<Phase>,
+    elapsed: RwSignal<u32>,
+    alive: impl Fn() -> bool,
+) {
+    let started_ms = clock.now_ms();
     loop {
-        TimeoutFuture::new(1_000).await;
+        clock.sleep(1_000).await;
         let busy = phase.try_with_untracked(Phase::is_busy).unwrap_or(false);
         if !alive() || !busy {
             return;
         }
-        elapsed.set(((js_sys::Date::now() - started_ms) / 1_000.0) as u32);
+        elapsed.set(((clock.now_ms() - started_ms) / 1_000.0) as u32);
     }
 }

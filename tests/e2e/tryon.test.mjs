@@ -1,5 +1,6 @@
-// End-to-end: shoppers try products on in a real headless Chromium, against the demo servers
-// (trunk serve + the proxy with its embedded DashScope emulator) that scripts/test.sh starts.
+// End-to-end: shoppers try products on in a real headless Chromium, against the servers that
+// scripts/test.sh starts: the release bundle (served as built, /api/ forwarded to the proxy
+// as trunk serve does) and the proxy with its embedded DashScope emulator.
 // Playwright drives Debian's Chromium; it never downloads a browser of its own. Its
 // getByRole/getByLabel locators pierce the widget's open shadow root.
 //
@@ -336,7 +337,8 @@ test("cancel stops the wait and cancels the queued task on the proxy", { skip: q
   await page.close();
 });
 
-/// A shopper of the proxy seen from outside the browser: its token, and one uploaded photo.
+/// A shopper of the proxy seen from outside the browser: its token, how many try-ons it
+/// has left today, and one uploaded photo.
 async function outsideShopper() {
   const headers = { Origin: new URL(baseUrl).origin };
   const status = await (await fetch(`${proxyUrl}/api/v1/tryon/status`, { headers })).json();
@@ -347,14 +349,7 @@ async function outsideShopper() {
     body: readFileSync(sample("person-2.jpg")),
   });
   assert.equal(upload.status, 201, await upload.clone().text());
-  return { headers, photo: (await upload.json()).url };
-}
-
-/// The proxy's queue length, from its metrics.
-async function queueLength() {
-  const text = await (await fetch(`${proxyUrl}/metrics`)).text();
-  const line = text.split("\n").find((l) => l.startsWith("tryon_queue_length"));
-  return Number(line?.split(/\s+/)[1] ?? 0);
+  return { headers, remaining: status.shopper_remaining, photo: (await upload.json()).url };
 }
 
 // Under qwen-image the create call answers once the job's generation call is held
@@ -364,23 +359,31 @@ async function queueLength() {
 // never fill at that rate). So a backlog of other shoppers' jobs, larger than the create
 // wait drains, keeps this shopper's job queued for several seconds after its PENDING
 // answer: the widget learns the id of a queued job, and its cancel must succeed.
-const BACKLOG_SHOPPERS = 3;
-const BACKLOG_PER_SHOPPER = 12;
+//
+// The proxy's own answer says when the backlog is queued: each backlog shopper starts one
+// try-on more than it has left today (the daily limit per shopper, 20 by default), all at
+// once. The proxy admits creates one at a time and queues each job in the same step as it
+// admits it, so the one create it refuses, which it answers at once, comes after every
+// other create of that shopper was admitted and queued.
+const BACKLOG_SHOPPERS = 2;
 
 test("cancel stops the wait and cancels the queued task on the proxy (qwen-image)", { skip: !qwenImage && "the aitryon variant is above" }, async () => {
   const fillers = [];
   const creates = [];
+  const refusals = [];
   for (let n = 0; n < BACKLOG_SHOPPERS; n++) {
     const filler = await outsideShopper();
     fillers.push(filler);
-    for (let k = 0; k < BACKLOG_PER_SHOPPER; k++) {
+    assert.ok(Number.isInteger(filler.remaining), "the proxy limits the try-ons of a shopper per day");
+    const mine = [];
+    for (let k = 0; k <= filler.remaining; k++) {
       const body = {
         model: "aitryon-plus",
         input: { person_image_url: filler.photo, top_garment_url: `${baseUrl}samples/top-tee.png` },
         parameters: { resolution: 1024, restore_face: true },
       };
       // Not awaited: each create is held until its job is submitted or the create wait ends.
-      creates.push(
+      mine.push(
         fetch(`${proxyUrl}/api/v1/services/aigc/image2image/image-synthesis`, {
           method: "POST",
           headers: { ...filler.headers, "Content-Type": "application/json" },
@@ -388,13 +391,12 @@ test("cancel stops the wait and cancels the queued task on the proxy (qwen-image
         }).catch(() => null),
       );
     }
+    creates.push(...mine);
+    const refused = mine.map((create) => create.then((r) => (r?.status === 429 ? r.json() : Promise.reject())));
+    refusals.push(Promise.any(refused).catch(() => assert.fail("no create of a backlog shopper was refused for its daily limit")));
   }
-  // A readiness probe, not a sleep: the backlog is queued before the shopper's job.
-  const backlog = BACKLOG_SHOPPERS * BACKLOG_PER_SHOPPER;
-  const deadline = Date.now() + 10_000;
-  while ((await queueLength()) < backlog - 6) {
-    assert.ok(Date.now() < deadline, `the backlog did not queue (length ${await queueLength()})`);
-    await new Promise((done) => setTimeout(done, 50));
+  for (const refusal of await Promise.all(refusals)) {
+    assert.equal(refusal.code, "Proxy.ShopperDailyLimit", JSON.stringify(refusal));
   }
 
   const { page } = await openShop();
