@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every tool the build, the demo and the tests need, skipping what is already there.
 # CI and new machines start bare, so nothing may be assumed installed; a fresh machine takes
-# about 12 minutes here (almost all of it compiling trunk and wasm-bindgen-cli), a warm one
+# about 13 minutes here (almost all of it compiling trunk and wasm-bindgen-cli), a warm one
 # a few seconds. Everything comes from the crate registry, Debian or npm: nothing downloads
 # from anywhere else, because nothing else is reachable.
 set -euo pipefail

@@ -515,6 +515,7 @@ mod tests {
         manual.pause();
         let held = manual.elapsed();
         assert!(!manual.is_running());
+        // A real pause on purpose: real time must pass for the test to show it is ignored.
         std::thread::sleep(Duration::from_millis(2));
         assert_eq!(manual.elapsed(), held, "a held clock stands still");
     }
