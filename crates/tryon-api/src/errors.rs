@@ -318,6 +318,12 @@ catalogue! {
         en: ("Try-on is not available in this shop for the rest of today.", "Please come back tomorrow."),
         zh: ("本店今天的试衣额度已用完。", "请明天再来。"),
     },
+    IdempotencyKeyReused => {
+        code: "Proxy.IdempotencyKeyReused", status: 422, retry: false,
+        message: "This Idempotency-Key was already used by this shopper for a create with another body.",
+        en: ("This try-on could not be started twice.", "Please press \"Generate\" to start a new try-on."),
+        zh: ("该试衣请求无法重复发起。", "请重新点击“生成”开始新的试衣。"),
+    },
     NotReady => {
         code: "Proxy.NotReady", status: 503, retry: true,
         message: "The try-on proxy cannot serve try-ons right now (storage or upstream unavailable).",
@@ -386,6 +392,11 @@ mod tests {
         );
         assert_eq!(ErrorKind::PayloadTooLarge.http_status(), 413);
         assert_eq!(ErrorKind::MethodNotAllowed.http_status(), 405);
+        assert_eq!(ErrorKind::IdempotencyKeyReused.http_status(), 422);
+        assert_eq!(
+            ErrorKind::from_wire("Proxy.IdempotencyKeyReused", ""),
+            Some(ErrorKind::IdempotencyKeyReused)
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod errors;
 pub mod generation;
+pub mod idempotency;
 pub mod mode;
 pub mod poll;
 pub mod proxy;
@@ -14,6 +15,7 @@ pub mod status;
 pub mod wire;
 
 pub use errors::{ErrorKind, Locale};
+pub use idempotency::{IDEMPOTENCY_KEY_HEADER, IdempotencyKey};
 pub use mode::{ClothesType, TryOnMode};
 pub use rules::{ImageFacts, ImageFormat, ImageUrl, RuleViolation};
 pub use status::TaskStatus;

@@ -153,3 +153,15 @@ fn throttling_and_server_errors_are_retryable_and_client_errors_are_not() {
         assert_eq!(kind.retryable(), expected, "{kind:?} ({status})");
     }
 }
+
+#[test]
+fn a_reused_idempotency_key_is_a_422_that_a_retry_cannot_fix() {
+    let kind = ErrorKind::from_wire("Proxy.IdempotencyKeyReused", "").unwrap();
+    assert_eq!(kind.http_status(), 422);
+    assert!(!kind.retryable());
+    assert!(kind.message().contains("Idempotency-Key"));
+    for locale in [tryon_api::Locale::En, tryon_api::Locale::ZhCn] {
+        let text = kind.explain(locale);
+        assert!(!text.what.is_empty() && !text.next.is_empty());
+    }
+}
