@@ -18,11 +18,11 @@ use tryon_api::generation::UpstreamKind;
 use tryon_api::poll::{DEFAULT_DEADLINE_MS, delay_before_poll_ms};
 use tryon_api::proxy::FILES_PATH;
 use tryon_api::wire::{CreateTaskRequest, TaskOutput, TaskQueryResponse, Usage};
-use tryon_api::{ErrorKind, ImageFormat, TaskStatus};
+use tryon_api::{ErrorKind, IdempotencyKey, ImageFormat, TaskStatus};
 
 use crate::error::ApiError;
 use crate::ledger::FileKind;
-use crate::persistence::{JobDb, StoredJob};
+use crate::persistence::{JobDb, StoredJob, StoredKey};
 use crate::policy::day_of;
 use crate::state::AppState;
 use crate::storage::FileId;
@@ -212,6 +212,27 @@ impl Job {
         self.save();
     }
 
+    /// Saves a job for the first time, with the idempotency key of its create, if any,
+    /// in the same transaction.
+    fn save_new(&self, key: Option<&KeyClaim>) {
+        let Some(db) = &self.db else {
+            return;
+        };
+        let record = self.snapshot();
+        let key = key.map(|claim| (claim.key.as_str(), claim.fingerprint.as_str()));
+        if let Err(err) = db.save_new(
+            &self.id,
+            self.created_ms,
+            &self.shopper,
+            &self.request,
+            &record,
+            key,
+        ) {
+            // The job goes on in memory; only a restart would lose it (and its key).
+            tracing::error!(job = %self.id, error = %err, "the new job could not be saved");
+        }
+    }
+
     fn save(&self) {
         if self.is_deleted() {
             return;
@@ -232,10 +253,28 @@ impl Job {
     }
 }
 
-/// All jobs of this process, by id.
+/// The idempotency key a create came with, and the fingerprint of its body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyClaim {
+    pub key: IdempotencyKey,
+    pub fingerprint: String,
+}
+
+/// What a shopper's idempotency key leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct KeyEntry {
+    fingerprint: String,
+    job_id: String,
+    created_ms: u64,
+}
+
+/// All jobs of this process, by id, and the idempotency keys that made them.
 #[derive(Default)]
 pub struct JobStore {
     jobs: Mutex<HashMap<String, Arc<Job>>>,
+    /// `(shopper key, idempotency key)` to the job its first create made. Keys of one
+    /// shopper mean nothing to another, so the shopper is part of the key.
+    keys: Mutex<HashMap<(String, String), KeyEntry>>,
     db: Option<Arc<JobDb>>,
 }
 
@@ -245,8 +284,13 @@ impl JobStore {
         JobStore::default()
     }
 
-    /// A store that saves every change to `db`, holding the jobs `db` already has.
-    pub fn with_db(db: JobDb, stored: Vec<StoredJob>) -> (JobStore, Vec<Arc<Job>>) {
+    /// A store that saves every change to `db`, holding the jobs `db` already has and the
+    /// idempotency keys of those jobs.
+    pub fn with_db(
+        db: JobDb,
+        stored: Vec<StoredJob>,
+        stored_keys: Vec<StoredKey>,
+    ) -> (JobStore, Vec<Arc<Job>>) {
         let db = Arc::new(db);
         let restored: Vec<Arc<Job>> = stored
             .into_iter()
@@ -261,13 +305,30 @@ impl JobStore {
                 ))
             })
             .collect();
-        let jobs = restored
+        let jobs: HashMap<String, Arc<Job>> = restored
             .iter()
             .map(|job| (job.id.clone(), job.clone()))
+            .collect();
+        // Keys and jobs are saved and deleted together, so every key has its job; one
+        // without would be forgotten, so that a repeat is judged afresh.
+        let keys = stored_keys
+            .into_iter()
+            .filter(|stored| jobs.contains_key(&stored.job_id))
+            .map(|stored| {
+                (
+                    (stored.shopper, stored.key),
+                    KeyEntry {
+                        fingerprint: stored.fingerprint,
+                        job_id: stored.job_id,
+                        created_ms: stored.created_ms,
+                    },
+                )
+            })
             .collect();
         (
             JobStore {
                 jobs: Mutex::new(jobs),
+                keys: Mutex::new(keys),
                 db: Some(db),
             },
             restored,
@@ -276,12 +337,15 @@ impl JobStore {
 
     /// Creates, saves and keeps a new pending job of `shopper` for `request`, to be
     /// sent to `upstream`, made at `created_ms` (Unix milliseconds of the proxy's clock).
+    /// With `key`, the create's idempotency key is recorded with the job, in the same
+    /// database transaction, so that a repeat of the create finds this job.
     pub fn create(
         &self,
         request: CreateTaskRequest,
         shopper: &str,
         upstream: UpstreamKind,
         created_ms: u64,
+        key: Option<&KeyClaim>,
     ) -> Arc<Job> {
         let job = Arc::new(Job::with(
             uuid::Uuid::new_v4().to_string(),
@@ -291,9 +355,56 @@ impl JobStore {
             JobRecord::pending(upstream),
             self.db.clone(),
         ));
-        job.save();
+        job.save_new(key);
         self.lock().insert(job.id.clone(), job.clone());
+        if let Some(claim) = key {
+            self.lock_keys().insert(
+                (shopper.to_owned(), claim.key.as_str().to_owned()),
+                KeyEntry {
+                    fingerprint: claim.fingerprint.clone(),
+                    job_id: job.id.clone(),
+                    created_ms,
+                },
+            );
+        }
         job
+    }
+
+    /// The job that `shopper`'s create with `key` made, and the fingerprint of that
+    /// create's body; `None` when the key is new to this shopper (or its job is gone).
+    pub fn job_for_key(&self, shopper: &str, key: &IdempotencyKey) -> Option<(String, Arc<Job>)> {
+        let entry = self
+            .lock_keys()
+            .get(&(shopper.to_owned(), key.as_str().to_owned()))
+            .cloned()?;
+        let job = self.get_for(&entry.job_id, shopper)?;
+        Some((entry.fingerprint, job))
+    }
+
+    /// Forgets the idempotency keys made before `cutoff_ms`, for the retention sweeper;
+    /// answers how many were forgotten.
+    pub fn forget_keys_before(&self, cutoff_ms: u64) -> u64 {
+        if let Some(db) = &self.db
+            && let Err(err) = db.delete_keys_before(cutoff_ms)
+        {
+            // Kept in memory too, so that memory and database agree; the next sweep retries.
+            tracing::error!(error = %err, "expired idempotency keys could not be deleted");
+            return 0;
+        }
+        let mut keys = self.lock_keys();
+        let before = keys.len();
+        keys.retain(|_, entry| entry.created_ms >= cutoff_ms);
+        (before - keys.len()) as u64
+    }
+
+    /// Forgets every idempotency key of `shopper` (who deletes their data).
+    pub fn forget_keys_of(&self, shopper: &str) {
+        if let Some(db) = &self.db
+            && let Err(err) = db.delete_keys_of(shopper)
+        {
+            tracing::error!(error = %err, "a shopper's idempotency keys could not be deleted");
+        }
+        self.lock_keys().retain(|(owner, _), _| owner != shopper);
     }
 
     /// Points a job that was never sent at another upstream and model (the shop switched
@@ -358,10 +469,13 @@ impl JobStore {
 
     /// Forgets a job entirely: a create call answered with a refusal leaves nothing
     /// behind, so its id never answers anything but 404.
+    /// Its idempotency keys go with it, so that a repeat of a refused create is judged
+    /// afresh.
     pub fn remove(&self, id: &str) {
         if let Some(job) = self.lock().remove(id) {
             job.deleted.store(true, Ordering::SeqCst);
         }
+        self.lock_keys().retain(|_, entry| entry.job_id != id);
         if let Some(db) = &self.db
             && let Err(err) = db.delete(id)
         {
@@ -378,6 +492,13 @@ impl JobStore {
                 .or_insert(0) += 1;
         }
         counts
+    }
+
+    fn lock_keys(&self) -> std::sync::MutexGuard<'_, HashMap<(String, String), KeyEntry>> {
+        // Each change is one insert or retain, so a poisoned lock is safe to keep using.
+        self.keys
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Job>>> {

@@ -8,7 +8,8 @@
 //! `TRYON_UPSTREAM`); [`admission`] queues jobs and hands each to a worker within the
 //! current adapter's limits; [`jobs`] keeps each job's record, runs its poll loop and
 //! records how it ended (shared by every adapter), saved by [`persistence`]; [`storage`] keeps files;
-//! [`photo`] cleans uploaded photos; [`error`] is the one error shape of every answer;
+//! [`photo`] cleans uploaded photos; [`idempotency`] makes a repeated create answer the job
+//! its key already made; [`error`] is the one error shape of every answer;
 //! [`policy`] holds the shop's rules (origins, garments, shopper identity and limits,
 //! caps), whose spend, daily counts and file index live in [`ledger`]; [`retention`]
 //! deletes what is older than the retention period.
@@ -22,6 +23,7 @@ pub mod admission;
 pub mod configuration;
 pub mod embedded;
 pub mod error;
+pub mod idempotency;
 pub mod jobs;
 pub mod ledger;
 pub mod persistence;

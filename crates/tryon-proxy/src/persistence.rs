@@ -24,6 +24,17 @@ pub struct StoredJob {
     pub record: JobRecord,
 }
 
+/// One idempotency key as stored: the shopper's key of a create, the fingerprint of the
+/// body it came with, and the job it made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub shopper: String,
+    pub key: String,
+    pub fingerprint: String,
+    pub job_id: String,
+    pub created_ms: u64,
+}
+
 /// Why the job database could not be used.
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -64,9 +75,90 @@ impl JobDb {
             connection
                 .execute_batch("ALTER TABLE jobs ADD COLUMN shopper TEXT NOT NULL DEFAULT ''")?;
         }
+        // Added with idempotent creates; older databases simply get the empty table.
+        connection.execute_batch(
+            "CREATE TABLE IF NOT EXISTS idempotency_keys (
+                shopper TEXT NOT NULL,
+                key TEXT NOT NULL,
+                fingerprint TEXT NOT NULL,
+                job_id TEXT NOT NULL,
+                created_ms INTEGER NOT NULL,
+                PRIMARY KEY (shopper, key)
+            );
+            CREATE INDEX IF NOT EXISTS idempotency_keys_job ON idempotency_keys(job_id);
+            CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys(created_ms);",
+        )?;
         Ok(JobDb {
             connection: Mutex::new(connection),
         })
+    }
+
+    /// Writes a new job and, when its create carried one, its idempotency key, in one
+    /// transaction: after a crash either both are there or neither is, so a repeat can
+    /// never find a key without its job nor a job made twice for one key.
+    pub fn save_new(
+        &self,
+        id: &str,
+        created_ms: u64,
+        shopper: &str,
+        request: &CreateTaskRequest,
+        record: &JobRecord,
+        key: Option<(&str, &str)>,
+    ) -> Result<(), DbError> {
+        let request = serde_json::to_string(request)?;
+        let record = serde_json::to_string(record)?;
+        let mut connection = self.lock();
+        let transaction = connection.transaction()?;
+        transaction.execute(
+            "INSERT INTO jobs (id, created_ms, shopper, request, record) VALUES (?1, ?2, ?3, ?4, ?5)
+             ON CONFLICT(id) DO UPDATE SET request = excluded.request, record = excluded.record",
+            params![id, created_ms as i64, shopper, request, record],
+        )?;
+        if let Some((key, fingerprint)) = key {
+            transaction.execute(
+                "INSERT OR REPLACE INTO idempotency_keys (shopper, key, fingerprint, job_id, created_ms)
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![shopper, key, fingerprint, id, created_ms as i64],
+            )?;
+        }
+        transaction.commit()?;
+        Ok(())
+    }
+
+    /// Every stored idempotency key.
+    pub fn load_keys(&self) -> Result<Vec<StoredKey>, DbError> {
+        let connection = self.lock();
+        let mut statement = connection.prepare(
+            "SELECT shopper, key, fingerprint, job_id, created_ms FROM idempotency_keys",
+        )?;
+        let rows = statement.query_map([], |row| {
+            Ok(StoredKey {
+                shopper: row.get(0)?,
+                key: row.get(1)?,
+                fingerprint: row.get(2)?,
+                job_id: row.get(3)?,
+                created_ms: u64::try_from(row.get::<_, i64>(4)?).unwrap_or_default(),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Forgets the idempotency keys made before `cutoff_ms`.
+    pub fn delete_keys_before(&self, cutoff_ms: u64) -> Result<(), DbError> {
+        self.lock().execute(
+            "DELETE FROM idempotency_keys WHERE created_ms < ?1",
+            params![cutoff_ms as i64],
+        )?;
+        Ok(())
+    }
+
+    /// Forgets every idempotency key of `shopper`.
+    pub fn delete_keys_of(&self, shopper: &str) -> Result<(), DbError> {
+        self.lock().execute(
+            "DELETE FROM idempotency_keys WHERE shopper = ?1",
+            params![shopper],
+        )?;
+        Ok(())
     }
 
     /// Writes the job's current state, replacing the previous one. The request is written
@@ -89,10 +181,17 @@ impl JobDb {
         Ok(())
     }
 
-    /// Deletes a job's row.
+    /// Deletes a job's row and the idempotency keys that lead to it, in one transaction:
+    /// a key whose job is gone (refused, swept or deleted by its shopper) is free again.
     pub fn delete(&self, id: &str) -> Result<(), DbError> {
-        self.lock()
-            .execute("DELETE FROM jobs WHERE id = ?1", params![id])?;
+        let mut connection = self.lock();
+        let transaction = connection.transaction()?;
+        transaction.execute("DELETE FROM jobs WHERE id = ?1", params![id])?;
+        transaction.execute(
+            "DELETE FROM idempotency_keys WHERE job_id = ?1",
+            params![id],
+        )?;
+        transaction.commit()?;
         Ok(())
     }
 
@@ -176,6 +275,42 @@ mod tests {
         assert_eq!(loaded[0].shopper, "t:a");
         assert_eq!(loaded[1].record.status, TaskStatus::Pending);
         assert_eq!(loaded[0].record.upstream, UpstreamKind::QwenImage);
+    }
+
+    #[test]
+    fn a_key_is_saved_with_its_job_and_deleted_with_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.sqlite3");
+        let request = CreateTaskRequest {
+            model: "aitryon-plus".into(),
+            input: TryOnInput::default(),
+            parameters: None,
+        };
+        let record = JobRecord::pending(UpstreamKind::Aitryon);
+        {
+            let db = JobDb::open(&path).unwrap();
+            db.save_new("a", 10, "t:a", &request, &record, Some(("k1", "f1")))
+                .unwrap();
+            db.save_new("b", 20, "t:a", &request, &record, Some(("k2", "f2")))
+                .unwrap();
+            db.save_new("c", 30, "t:b", &request, &record, None)
+                .unwrap();
+        }
+        let db = JobDb::open(&path).unwrap();
+        let keys = db.load_keys().unwrap();
+        assert_eq!(keys.len(), 2);
+        assert!(keys.contains(&StoredKey {
+            shopper: "t:a".into(),
+            key: "k1".into(),
+            fingerprint: "f1".into(),
+            job_id: "a".into(),
+            created_ms: 10,
+        }));
+        db.delete("a").unwrap();
+        assert_eq!(db.load_keys().unwrap().len(), 1);
+        db.delete_keys_before(21).unwrap();
+        assert!(db.load_keys().unwrap().is_empty());
+        assert_eq!(db.load_all().unwrap().len(), 2, "only the keys were swept");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The retention sweeper: deletes photos, results, cut-outs and finished jobs older than `TRYON_RETENTION_HOURS`.
+//! The retention sweeper: deletes photos, results, cut-outs, finished jobs and idempotency keys older than `TRYON_RETENTION_HOURS`.
 //!
 //! Shopper photos are personal data and the shop keeps them no longer than it needs
 //! them: by default 24 h, as long as the upstream keeps its own results. The ledger is
@@ -21,6 +21,8 @@ pub fn sweep_interval(retention: Duration) -> Duration {
 pub struct Swept {
     pub files: u64,
     pub jobs: u64,
+    /// Idempotency keys forgotten (those of swept jobs included).
+    pub keys: u64,
 }
 
 /// Runs [`sweep_once`] at start and then every sweep interval of the proxy's clock, for
@@ -31,7 +33,12 @@ pub async fn run_sweeper(state: AppState) {
     loop {
         let swept = sweep_once(&state).await;
         if swept != Swept::default() {
-            tracing::info!(files = swept.files, jobs = swept.jobs, "retention sweep");
+            tracing::info!(
+                files = swept.files,
+                jobs = swept.jobs,
+                keys = swept.keys,
+                "retention sweep"
+            );
         }
         tokio::select! {
             () = state.clock.sleep(interval) => {}
@@ -68,6 +75,9 @@ pub async fn sweep_once(state: &AppState) -> Swept {
         state.jobs.remove(&job.id);
         swept.jobs += 1;
     }
+    // A key older than the period is forgotten even if its job is not finished yet: the
+    // widget repeats a create within seconds, never after a retention period.
+    swept.keys = state.jobs.forget_keys_before(cutoff);
     if let Err(err) = state.ledger.prune_days(today(&state.clock) - 2) {
         tracing::error!(error = %err, "old daily counts could not be pruned");
     }

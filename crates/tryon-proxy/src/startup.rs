@@ -32,6 +32,7 @@ use crate::admission::{self, Admission};
 use crate::configuration::{Settings, UpstreamSettings};
 use crate::embedded::{self, EmbeddedUpstream};
 use crate::error::{ApiError, fill_request_id, request_id_of};
+use crate::idempotency::IDEMPOTENCY_KEY;
 use crate::jobs::{Job, JobStore, poll_until_done};
 use crate::ledger::Ledger;
 use crate::persistence::{DbError, JobDb};
@@ -64,6 +65,7 @@ pub fn app(state: AppState) -> Router {
             header::CONTENT_TYPE,
             header::ACCEPT_LANGUAGE,
             x_shopper.clone(),
+            HeaderName::from_static(IDEMPOTENCY_KEY),
         ])
         .expose_headers([x_request_id.clone(), x_shopper])
         .max_age(Duration::from_secs(600));
@@ -206,7 +208,8 @@ pub async fn spawn(
     let (jobs, restored) = JobDb::open(&db_path)
         .and_then(|db| {
             let stored = db.load_all()?;
-            Ok(JobStore::with_db(db, stored))
+            let keys = db.load_keys()?;
+            Ok(JobStore::with_db(db, stored, keys))
         })
         .map_err(|source| StartupError::Jobs {
             path: db_path.display().to_string(),
@@ -287,6 +290,7 @@ pub async fn spawn(
         shopper_keys: ShopperKeys::new(shopper_secret),
         ledger,
         admission_gate: std::sync::Mutex::new(()),
+        key_locks: Default::default(),
         retention: settings.retention,
         last_probe: std::sync::Mutex::new(None),
         long_polls: std::sync::atomic::AtomicUsize::new(0),

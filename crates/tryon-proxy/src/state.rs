@@ -10,6 +10,7 @@ use tryon_api::Locale;
 use tryon_clock::Clock;
 
 use crate::admission::Admission;
+use crate::idempotency::KeyLocks;
 use crate::jobs::{self, JobStore};
 use crate::ledger::Ledger;
 use crate::policy::{PolicySettings, ShopperKeys};
@@ -44,6 +45,8 @@ pub struct Shared {
     /// Held while a paid call is checked against the caps and counted, so that
     /// concurrent calls cannot all take the last one.
     pub admission_gate: Mutex<()>,
+    /// One lock per idempotency key in use, so that repeats of one create run one at a time.
+    pub key_locks: KeyLocks,
     /// How long files and jobs are kept.
     pub retention: Duration,
     /// The last upstream readiness probe, reused for a few seconds so that frequent

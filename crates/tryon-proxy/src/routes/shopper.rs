@@ -1,4 +1,4 @@
-//! `DELETE /api/v1/tryon/shopper`: deletes all of the calling shopper's photos, results, cut-outs and jobs at once.
+//! `DELETE /api/v1/tryon/shopper`: deletes all of the calling shopper's photos, results, cut-outs, jobs and idempotency keys at once.
 
 use axum::Json;
 use axum::extract::State;
@@ -46,6 +46,8 @@ pub async fn delete_shopper(
         }
         state.jobs.remove(&job.id);
     }
+    // The keys went with their jobs; this also forgets any whose job was already gone.
+    state.jobs.forget_keys_of(&shopper.key);
 
     let mut deleted_files = 0;
     for raw in state

@@ -1,4 +1,4 @@
-//! The DashScope-shaped task endpoints: create (submitted upstream with the shop's key), query (from the proxy's own record, with long polling) and cancel.
+//! The DashScope-shaped task endpoints: create (submitted upstream with the shop's key, answered once per idempotency key), query (from the proxy's own record, with long polling) and cancel.
 
 use std::time::Duration;
 
@@ -15,6 +15,8 @@ use tryon_api::{ErrorKind, ImageUrl, TaskStatus};
 
 use super::{ReqId, body_refusal};
 use crate::error::ApiError;
+use crate::idempotency;
+use crate::jobs::KeyClaim;
 use crate::policy::{self, Shopper, check_garment, check_origin, shop_cap_reached};
 use crate::state::AppState;
 use crate::upstream::shopper_error;
@@ -33,9 +35,35 @@ pub async fn create_task(
 ) -> Result<Json<CreateTaskResponse>, ApiError> {
     check_origin(&state, &headers)?;
     let bytes = body.map_err(body_refusal)?;
+    let key = idempotency::key_of(&headers)?;
+    // With a key, the create holds it until it has answered, and a repeat is judged
+    // before anything is validated or counted: it costs no limit, cap or bill.
+    let _held = match &key {
+        Some(key) => Some(state.key_locks.hold(&shopper.key, key).await),
+        None => None,
+    };
+    let claim = key.map(|key| KeyClaim {
+        key,
+        fingerprint: idempotency::fingerprint(&bytes),
+    });
+    if let Some(claim) = &claim
+        && let Some((fingerprint, job)) = state.jobs.job_for_key(&shopper.key, &claim.key)
+    {
+        if fingerprint != claim.fingerprint {
+            return Err(ApiError::new(ErrorKind::IdempotencyKeyReused));
+        }
+        tracing::debug!(job = %job.id, "a create repeated under its idempotency key");
+        return Ok(Json(CreateTaskResponse {
+            output: CreatedTask {
+                task_id: job.id.clone(),
+                task_status: job.snapshot().status,
+            },
+            request_id,
+        }));
+    }
     let request = validate(&state, &bytes)?;
     let day = policy::today(&state.clock);
-    let job = admit(&state, &shopper, day, request)?;
+    let job = admit(&state, &shopper, day, request, claim.as_ref())?;
     state.admission.enqueue(job.clone());
     // Wait for this job's own submission, so that an upstream refusal is answered here
     // in its own shape and status; a long queue answers PENDING with a position instead.
@@ -55,6 +83,7 @@ pub async fn create_task(
         .await;
     let record = job.snapshot();
     if let Some(refusal) = record.refusal {
+        // Removing the job frees its idempotency key too: a retry is judged afresh.
         state.jobs.remove(&job.id);
         // Nothing was made, so it does not count against the shopper's day.
         if state.policy.shopper_daily_limit > 0
@@ -73,13 +102,15 @@ pub async fn create_task(
     }))
 }
 
-/// Checks the shop's caps and the shopper's daily limit, and creates the job, all under
-/// one lock so that concurrent creates cannot overshoot a limit together.
+/// Checks the shop's caps and the shopper's daily limit, and creates the job (with the
+/// create's idempotency key, if any), all under one lock so that concurrent creates
+/// cannot overshoot a limit together.
 fn admit(
     state: &AppState,
     shopper: &Shopper,
     day: i64,
     request: CreateTaskRequest,
+    key: Option<&KeyClaim>,
 ) -> Result<std::sync::Arc<crate::jobs::Job>, ApiError> {
     let _gate = state
         .admission_gate
@@ -106,6 +137,7 @@ fn admit(
         &shopper.key,
         state.adapter.kind(),
         state.clock.unix_ms(),
+        key,
     ))
 }
 

@@ -2,6 +2,7 @@
 
 mod admission;
 mod helpers;
+mod idempotency;
 mod policy;
 mod resilience;
 mod retention;
