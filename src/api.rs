@@ -1,4 +1,4 @@
-//! The widget's only I/O edge: the proxy calls (upload, segment, create, long-poll, cancel a task) over gloo-net.
+//! The widget's only I/O edge: the proxy calls (upload, segment, create with its idempotency key, long-poll, cancel a task) over gloo-net.
 //!
 //! Every body is a contract type from `tryon_api`; this module only moves them over HTTP
 //! and sorts failures into [`ApiError`], so that the flow above it stays free of `fetch`.
@@ -10,7 +10,7 @@ use tryon_api::wire::{
     CREATE_TASK_PATH, CancelResponse, CreateTaskRequest, CreateTaskResponse, ErrorBody,
     SEGMENT_PATH, SegmentRequest, SegmentResponse, TaskQueryResponse, cancel_path, task_path,
 };
-use tryon_api::{ErrorKind, TaskStatus};
+use tryon_api::{ErrorKind, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, TaskStatus};
 
 use crate::problem::Problem;
 
@@ -52,6 +52,23 @@ impl ApiError {
             ApiError::Status(status) => *status == 429 || *status >= 500,
             ApiError::Service { body, .. } => {
                 ErrorKind::from_wire(&body.code, &body.message).is_some_and(ErrorKind::retryable)
+            }
+            ApiError::Decode(_) => false,
+        }
+    }
+
+    /// Whether a create that ended so may be sent again with its idempotency key: its
+    /// answer was lost, or the server failed (5xx) for a reason that may pass. A 4xx is
+    /// the proxy's judgement of the request and is never repeated, nor is a 5xx the
+    /// catalogue calls final (the shop's daily caps).
+    pub fn repeats_a_create(&self) -> bool {
+        match self {
+            ApiError::Network(_) => true,
+            ApiError::Status(status) => *status >= 500,
+            ApiError::Service { status, body } => {
+                *status >= 500
+                    && ErrorKind::from_wire(&body.code, &body.message)
+                        .is_none_or(ErrorKind::retryable)
             }
             ApiError::Decode(_) => false,
         }
@@ -123,14 +140,18 @@ impl Proxy {
         decode(request.send().await).await
     }
 
-    /// Creates the asynchronous try-on task.
+    /// Creates the asynchronous try-on task. `key` is the attempt's idempotency key: the
+    /// same key with the same body makes the proxy answer the task it already made, so a
+    /// create whose answer was lost can be sent again without paying twice.
     pub async fn create_task(
         &self,
         body: &CreateTaskRequest,
+        key: &IdempotencyKey,
     ) -> Result<CreateTaskResponse, ApiError> {
         // No `X-DashScope-Async` header: the proxy adds it upstream.
         let request = self
             .post(CREATE_TASK_PATH)
+            .header(IDEMPOTENCY_KEY_HEADER, key.as_str())
             .json(body)
             .map_err(|error| ApiError::Decode(error.to_string()))?;
         decode(request.send().await).await
@@ -226,5 +247,22 @@ mod tests {
         assert!(!body(ErrorKind::InvalidPerson).is_transient());
         assert!(!body(ErrorKind::TaskNotFound).is_transient());
         assert!(!ApiError::Status(404).is_transient());
+    }
+
+    #[test]
+    fn a_create_is_sent_again_only_when_its_answer_was_lost_or_the_server_failed() {
+        let body = |kind: ErrorKind| ApiError::Service {
+            status: kind.http_status(),
+            body: kind.body("r"),
+        };
+        assert!(ApiError::Network("offline".into()).repeats_a_create());
+        assert!(ApiError::Status(503).repeats_a_create());
+        assert!(body(ErrorKind::UpstreamUnavailable).repeats_a_create());
+        assert!(body(ErrorKind::ModelUnavailable).repeats_a_create());
+        assert!(!body(ErrorKind::DailyImageCap).repeats_a_create());
+        assert!(!body(ErrorKind::Throttling).repeats_a_create(), "a 4xx");
+        assert!(!body(ErrorKind::IdempotencyKeyReused).repeats_a_create());
+        assert!(!ApiError::Status(429).repeats_a_create());
+        assert!(!ApiError::Decode("bad".into()).repeats_a_create());
     }
 }

@@ -1,4 +1,4 @@
-//! One try-on from chosen photo to picture: prepare, upload, segment (keep-own modes), create, long-poll until it ends.
+//! One try-on from chosen photo to picture: prepare, upload, segment (keep-own modes), create (repeated safely under one idempotency key when its answer is lost), long-poll until it ends.
 //!
 //! The flow knows nothing of Leptos: it reports each [`Phase`] through a callback and asks
 //! `alive` before every step, so the dialog can stop it by going away (or by the cancel
@@ -6,8 +6,8 @@
 
 use tryon_api::mode::{Garments, TryOnMode};
 use tryon_api::poll::{DEFAULT_DEADLINE_MS, deadline_passed, delay_before_poll_ms};
-use tryon_api::wire::{CreateTaskRequest, MODEL_TRYON_PLUS, TaskOutput};
-use tryon_api::{ErrorKind, TaskStatus};
+use tryon_api::wire::{CreateTaskRequest, CreateTaskResponse, MODEL_TRYON_PLUS, TaskOutput};
+use tryon_api::{ErrorKind, IdempotencyKey, TaskStatus};
 
 use crate::api::Proxy;
 use crate::clock::Clock;
@@ -15,6 +15,9 @@ use crate::mode::Choices;
 use crate::offer::Offer;
 use crate::photo;
 use crate::problem::Problem;
+
+/// How many times one press of "Generate" sends its create at most.
+pub const CREATE_ATTEMPTS: u32 = 3;
 
 /// Where a try-on stands, as the dialog shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -150,11 +153,11 @@ async fn run_inner(
     }
 
     report(Phase::Starting);
-    let created = job
-        .proxy
-        .create_task(&request)
-        .await
-        .map_err(|error| error.problem())?;
+    // One key for this press of "Generate": every repeat of its create carries it.
+    let key = attempt_key();
+    let Some(created) = create(job, &request, &key, alive).await? else {
+        return Ok(());
+    };
     let task_id = created.output.task_id;
     let mut last_status = created.output.task_status;
     report(Phase::Waiting {
@@ -213,6 +216,41 @@ async fn run_inner(
             Err(error) => return Err(error.problem()),
         }
     }
+}
+
+/// Sends the create at most [`CREATE_ATTEMPTS`] times with the same key and body: again
+/// when its answer was lost or the proxy failed, after the contract's back-off on the
+/// flow's clock. The key makes a repeat safe: the proxy answers the task the first
+/// attempt made, if it made one, and bills it once. `None` when the shopper left.
+async fn create(
+    job: &Job,
+    request: &CreateTaskRequest,
+    key: &IdempotencyKey,
+    alive: &dyn Fn() -> bool,
+) -> Result<Option<CreateTaskResponse>, Problem> {
+    let mut attempt = 0;
+    loop {
+        match job.proxy.create_task(request, key).await {
+            Ok(created) => return Ok(Some(created)),
+            Err(error) if error.repeats_a_create() && attempt + 1 < CREATE_ATTEMPTS => {
+                job.clock.sleep(delay_before_poll_ms(attempt)).await;
+                attempt += 1;
+                if !alive() {
+                    return Ok(None);
+                }
+            }
+            Err(error) => return Err(error.problem()),
+        }
+    }
+}
+
+/// A new random idempotency key. `Math.random` is enough: a key only has to differ from
+/// the same shopper's other attempts (the proxy keeps keys per shopper), and guessing
+/// another shopper's key gains nothing.
+fn attempt_key() -> IdempotencyKey {
+    IdempotencyKey::from_random_words(std::array::from_fn(|_| {
+        (js_sys::Math::random() * 4_294_967_296.0) as u32
+    }))
 }
 
 /// Cancels a task nobody waits for any more while it is still queued, so that the shop

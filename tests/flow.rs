@@ -153,12 +153,14 @@ impl Drive for TestClock {
     }
 }
 
-/// The scripted proxies. `ok.test` succeeds after a dropped connection and a 503; `bad.test`
+/// The scripted proxies. `ok.test` succeeds after a dropped connection and a 503 while
+/// polling; `retry.test` answers its first create with a 503, then succeeds; `bad.test`
 /// fails the task with `InvalidPerson`; `queued.test` keeps it queued forever; every host
 /// answers segmentation with a crop it hosts. Every call is logged in `globalThis.vtoCalls`.
 const FAKE_FETCH: &str = r#"
 globalThis.vtoCalls = [];
 const polls = {};
+const creates = {};
 const json = (status, body) => new Response(JSON.stringify(body), {
   status, headers: { 'content-type': 'application/json' },
 });
@@ -170,7 +172,8 @@ globalThis.fetch = async (request) => {
   if (request.method === 'POST') {
     body = type.startsWith('application/json') ? await request.json() : (await request.blob()).size;
   }
-  globalThis.vtoCalls.push({ method: request.method, host, path: url.pathname, search: url.search, type, body });
+  const key = request.headers.get('idempotency-key') || '';
+  globalThis.vtoCalls.push({ method: request.method, host, path: url.pathname, search: url.search, type, body, key });
   if (url.pathname === '/api/v1/tryon/uploads') {
     return json(200, { id: 'u1', url: `https://${host}/api/v1/tryon/files/u1`, format: 'jpeg',
       width: 600, height: 900, bytes: body, request_id: 'r-up' });
@@ -180,6 +183,9 @@ globalThis.fetch = async (request) => {
       crop_img_url: [`https://${host}/api/v1/tryon/files/crop`], bbox: [[1, 2, 3, 4]] }, request_id: 'r-seg' });
   }
   if (url.pathname === '/api/v1/services/aigc/image2image/image-synthesis') {
+    const n = (creates[host] = (creates[host] || 0) + 1);
+    if (host === 'retry.test' && n === 1) return json(503, { code: 'ModelUnavailable',
+      message: 'Model is unavailable, please try again later.', request_id: 'r-create-503' });
     return json(200, { output: { task_id: `task-${host}`, task_status: 'PENDING' }, request_id: 'r-create' });
   }
   if (url.pathname === `/api/v1/tasks/task-${host}/cancel`) {
@@ -197,7 +203,7 @@ globalThis.fetch = async (request) => {
       return output('SUCCEEDED', { image_url: 'https://ok.test/api/v1/tryon/files/result' });
     }
     if (host === 'queued.test') return output('PENDING', { queue_position: 4 });
-    if (host === 'keep.test') return output('SUCCEEDED', { image_url: 'https://keep.test/api/v1/tryon/files/result' });
+    if (host === 'keep.test' || host === 'retry.test') return output('SUCCEEDED', { image_url: `https://${host}/api/v1/tryon/files/result` });
     return output('FAILED', { code: 'InvalidPerson',
       message: 'The input image has no human body or multi human bodies. Please upload other image with single person.' });
   }
@@ -235,6 +241,24 @@ fn polls(host: &str) -> Vec<String> {
         .iter()
         .filter(|call| field(call, "host") == host && field(call, "method") == "GET")
         .map(|call| field(&call, "search"))
+        .collect()
+}
+
+/// The idempotency key and JSON body of every create call the fake saw for `host`.
+fn creates(host: &str) -> Vec<(String, String)> {
+    let calls = js_sys::Reflect::get(&js_sys::global(), &"vtoCalls".into()).unwrap();
+    js_sys::Array::from(&calls)
+        .iter()
+        .filter(|call| {
+            field(call, "host") == host && field(call, "path").contains("image-synthesis")
+        })
+        .map(|call| {
+            let body = js_sys::Reflect::get(&call, &"body".into()).unwrap();
+            (
+                field(&call, "key"),
+                js_sys::JSON::stringify(&body).unwrap().into(),
+            )
+        })
         .collect()
 }
 
@@ -603,4 +627,51 @@ async fn without_capabilities_the_dialog_offers_everything() {
     );
     let file = page.0.query_selector("input.vto-file").unwrap().unwrap();
     assert_eq!(file.get_attribute("accept").as_deref(), Some("image/*"));
+}
+
+#[wasm_bindgen_test]
+async fn a_create_answered_with_a_503_is_sent_again_with_the_same_key_and_body() {
+    install_fake_fetch();
+    let clock = TestClock::running();
+    let (page, _mounted) = mount_dialog("retry.test", &clock);
+    tick().await;
+    generate(&page.0);
+    let result = wait_for(&page.0, "img[alt='Your try-on result']").await;
+    assert_eq!(
+        result.get_attribute("src").as_deref(),
+        Some("https://retry.test/api/v1/tryon/files/result")
+    );
+    assert!(
+        page.0.query_selector("[role='alert']").unwrap().is_none(),
+        "a 503 to the create is not a failure"
+    );
+
+    let first = creates("retry.test");
+    assert_eq!(first.len(), 2, "the 503, then the repeat: {first:?}");
+    let (key, body) = &first[0];
+    assert!(
+        tryon_api::IdempotencyKey::parse(key).is_ok(),
+        "the create carries a valid key: {key:?}"
+    );
+    assert_eq!(
+        &first[1], &first[0],
+        "the repeat carries the same key and body"
+    );
+    assert!(body.contains(r#""model":"aitryon-plus""#), "{body}");
+    clock.all_ended().await;
+    assert_eq!(
+        clock.now_ms(),
+        2_000.0,
+        "the repeat waits the contract's first back-off (a second) on the flow's clock; \
+         then the seconds counter's next tick finds the try-on over"
+    );
+
+    // Another press of "Generate" is another attempt, with a key of its own.
+    let (page, _mounted) = mount_dialog("retry.test", &clock);
+    tick().await;
+    generate(&page.0);
+    wait_for(&page.0, "img[alt='Your try-on result']").await;
+    let again = creates("retry.test");
+    assert_eq!(again.len(), 3, "{again:?}");
+    assert_ne!(again[2].0, *key, "a new press makes a new key");
 }
