@@ -48,6 +48,7 @@ pub async fn create_task(
     });
     if let Some(claim) = &claim
         && let Some((fingerprint, job)) = state.jobs.job_for_key(&shopper.key, &claim.key)
+        && !forget_if_refused(&state, &job)
     {
         if fingerprint != claim.fingerprint {
             return Err(ApiError::new(ErrorKind::IdempotencyKeyReused));
@@ -100,6 +101,17 @@ pub async fn create_task(
         },
         request_id,
     }))
+}
+
+/// Removes a job whose create was refused but whose handler went away before it could
+/// answer and clean up (the caller hung up); answers whether it did. Nothing was made, so
+/// its idempotency key goes with it and the repeat is judged afresh.
+fn forget_if_refused(state: &AppState, job: &crate::jobs::Job) -> bool {
+    if job.snapshot().refusal.is_none() {
+        return false;
+    }
+    state.jobs.remove(&job.id);
+    true
 }
 
 /// Checks the shop's caps and the shopper's daily limit, and creates the job (with the

@@ -307,3 +307,26 @@ async fn the_retention_sweep_forgets_keys_older_than_the_period() {
     let answer: CreateTaskResponse = response.json().await.unwrap();
     assert_ne!(answer.output.task_id, first);
 }
+
+#[tokio::test]
+async fn a_cross_site_widget_may_send_the_key() {
+    let app = spawn_app().await;
+    let preflight = app
+        .http
+        .request(reqwest::Method::OPTIONS, app.url(CREATE_TASK_PATH))
+        .header("access-control-request-method", "POST")
+        .header(
+            "access-control-request-headers",
+            "content-type,idempotency-key",
+        )
+        .send()
+        .await
+        .unwrap();
+    let allowed = preflight
+        .headers()
+        .get("access-control-allow-headers")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(allowed.contains("idempotency-key"), "{allowed:?}");
+}
