@@ -13,8 +13,9 @@ use tryon_proxy::policy::PolicySettings;
 use tryon_proxy::routes::SHOPPER_PATH;
 
 use crate::helpers::{
-    Adapter, HANG_LIMIT, TIME_SCALE, TestApp, error_body, metric, new_shopper, noise_jpeg,
-    spawn_app, spawn_app_full, spawn_app_on, spawn_app_on_clock,
+    Adapter, HANG_LIMIT, TIME_SCALE, TestApp, dashscope, error_body, metric, new_shopper,
+    noise_jpeg, spawn_app, spawn_app_full, spawn_app_on, spawn_app_on_clock, spawn_app_with,
+    spawn_sim,
 };
 
 /// Sends a create with `key` in the `Idempotency-Key` header (none when `None`).
@@ -329,4 +330,27 @@ async fn a_cross_site_widget_may_send_the_key() {
         .unwrap_or_default()
         .to_ascii_lowercase();
     assert!(allowed.contains("idempotency-key"), "{allowed:?}");
+}
+
+#[tokio::test]
+async fn a_refused_first_attempt_frees_its_key_for_the_retry() {
+    let sim = spawn_sim("sk-idem", |_| {}).await;
+    let app = spawn_app_with(dashscope(&sim, "sk-idem")).await;
+    let body = app.tryon_body(noise_jpeg(300, 450, 129)).await;
+    sim.state().set_account(dashscope_sim::config::Account {
+        in_arrears: true,
+        ..Default::default()
+    });
+    let refused = create_with(&app, &app.http, Some("retried"), &body).await;
+    assert_eq!(refused.status(), 400, "relayed in the upstream's shape");
+    assert_eq!(error_body(refused).await.code, "Arrearage");
+    assert_eq!(jobs(&app), 0, "a refusal leaves no job behind");
+
+    // The account is in order again: the retry with the same key and body is judged
+    // afresh and makes the job.
+    sim.state().set_account(Default::default());
+    let id = created(&app, &app.http, Some("retried"), &body).await;
+    assert_eq!(jobs(&app), 1);
+    let repeat = created(&app, &app.http, Some("retried"), &body).await;
+    assert_eq!(repeat, id);
 }
