@@ -153,6 +153,23 @@ pub async fn spawn_app_adapter(
     .await
 }
 
+/// The seed's API on the embedded emulator at [`TIME_SCALE`], both on `time`, with the
+/// default limits, an open policy and the given retention period (24 h when `None`).
+pub async fn spawn_embedded_on_clock(time: &ManualClock, retention: Option<Duration>) -> TestApp {
+    spawn_app_on_clock(
+        time,
+        Adapter::aitryon(),
+        UpstreamSettings::Embedded {
+            time_scale: TIME_SCALE,
+        },
+        AdmissionLimits::default(),
+        PolicySettings::open(),
+        retention,
+        None,
+    )
+    .await
+}
+
 /// A proxy whose every schedule, expiry and rate window (and those of its embedded
 /// emulator, if `upstream` is embedded) read `time`, so that the test moves time itself.
 /// Pass a test-started emulator on the same clock as `upstream` to keep one time for both.

@@ -13,9 +13,8 @@ use tryon_proxy::policy::PolicySettings;
 use tryon_proxy::routes::SHOPPER_PATH;
 
 use crate::helpers::{
-    Adapter, HANG_LIMIT, TIME_SCALE, TestApp, dashscope, error_body, metric, new_shopper,
-    noise_jpeg, spawn_app, spawn_app_full, spawn_app_on, spawn_app_on_clock, spawn_app_with,
-    spawn_sim,
+    HANG_LIMIT, TIME_SCALE, TestApp, dashscope, error_body, metric, new_shopper, noise_jpeg,
+    spawn_app, spawn_app_full, spawn_app_on, spawn_app_with, spawn_embedded_on_clock, spawn_sim,
 };
 
 /// Sends a create with `key` in the `Idempotency-Key` header (none when `None`).
@@ -265,18 +264,7 @@ async fn deleting_ones_data_frees_ones_keys() {
 #[tokio::test]
 async fn the_retention_sweep_forgets_keys_older_than_the_period() {
     let time = ManualClock::new();
-    let app = spawn_app_on_clock(
-        &time,
-        Adapter::aitryon(),
-        UpstreamSettings::Embedded {
-            time_scale: TIME_SCALE,
-        },
-        AdmissionLimits::default(),
-        PolicySettings::open(),
-        Some(Duration::from_secs(3600)),
-        None,
-    )
-    .await;
+    let app = spawn_embedded_on_clock(&time, Some(Duration::from_secs(3600))).await;
     let body = app.tryon_body(noise_jpeg(300, 450, 128)).await;
     time.resume();
     let first = created(&app, &app.http, Some("old-key"), &body).await;

@@ -7,14 +7,10 @@ use tryon_clock::ManualClock;
 use tryon_api::TaskStatus;
 use tryon_api::proxy::UploadResponse;
 use tryon_api::wire::{CREATE_TASK_PATH, CreateTaskResponse, task_path};
-use tryon_proxy::admission::AdmissionLimits;
-use tryon_proxy::configuration::UpstreamSettings;
-use tryon_proxy::policy::PolicySettings;
 use tryon_proxy::routes::{SHOPPER_PATH, ShopperDeletion};
 
 use crate::helpers::{
-    Adapter, HANG_LIMIT, TIME_SCALE, new_shopper, noise_jpeg, noise_png, spawn_app,
-    spawn_app_on_clock,
+    HANG_LIMIT, new_shopper, noise_jpeg, noise_png, spawn_app, spawn_embedded_on_clock,
 };
 
 #[tokio::test]
@@ -22,18 +18,7 @@ async fn photos_results_and_jobs_are_deleted_after_the_retention_period() {
     // One clock for the proxy and its emulator, held still except where the test lets it
     // run (to make the try-on) or moves it (past the retention period).
     let time = ManualClock::new();
-    let app = spawn_app_on_clock(
-        &time,
-        Adapter::aitryon(),
-        UpstreamSettings::Embedded {
-            time_scale: TIME_SCALE,
-        },
-        AdmissionLimits::default(),
-        PolicySettings::open(),
-        Some(Duration::from_secs(3600)),
-        None,
-    )
-    .await;
+    let app = spawn_embedded_on_clock(&time, Some(Duration::from_secs(3600))).await;
     let body = app.tryon_body(noise_jpeg(300, 450, 90)).await;
     let person_url = body["input"]["person_image_url"]
         .as_str()

@@ -7,29 +7,12 @@ use tryon_api::TaskStatus;
 use tryon_api::proxy::{FILES_PATH, STATUS_PATH, ShopStatus};
 use tryon_api::wire::{CreateTaskResponse, TaskQueryResponse, cancel_path};
 use tryon_clock::ManualClock;
-use tryon_proxy::admission::AdmissionLimits;
-use tryon_proxy::configuration::UpstreamSettings;
-use tryon_proxy::policy::PolicySettings;
 
-use crate::helpers::{
-    Adapter, HANG_LIMIT, TIME_SCALE, TestApp, empty_wall_jpeg, error_body, noise_jpeg, spawn_app,
-    spawn_app_on_clock,
-};
+use crate::helpers::{HANG_LIMIT, TestApp, empty_wall_jpeg, error_body, noise_jpeg, spawn_app};
 
 /// A proxy with the embedded emulator, both on `time`.
 async fn spawn_on(time: &ManualClock) -> TestApp {
-    spawn_app_on_clock(
-        time,
-        Adapter::aitryon(),
-        UpstreamSettings::Embedded {
-            time_scale: TIME_SCALE,
-        },
-        AdmissionLimits::default(),
-        PolicySettings::open(),
-        None,
-        None,
-    )
-    .await
+    crate::helpers::spawn_embedded_on_clock(time, None).await
 }
 
 #[tokio::test]
