@@ -385,23 +385,23 @@ impl TestApp {
     /// wakes the wait, and the test fails only if it never ends (a hang), however busy the
     /// machine is. Time must be moving (the system clock, or a running manual one).
     pub async fn wait_until_done(&self, id: &str) -> TaskQueryResponse {
-        let job = self
-            .proxy
-            .state
-            .jobs
-            .get(id)
-            .unwrap_or_else(|| panic!("no job {id} on this proxy"));
-        let mut changes = job.subscribe();
-        let ended = changes.wait_for(|record| record.status.is_terminal());
-        if tokio::time::timeout(HANG_LIMIT, ended).await.is_err() {
-            panic!(
-                "job {id} did not end within {HANG_LIMIT:?}: {:?}",
-                job.snapshot()
-            );
-        }
+        self.until_job(id, |record| record.status.is_terminal())
+            .await;
         let answer: TaskQueryResponse = self.get_task(id, "").await.json().await.unwrap();
         assert!(answer.output.task_status.is_terminal(), "{answer:?}");
         answer
+    }
+
+    /// The shop's status call as `client` (the page's own, or a shopper's) makes it.
+    pub async fn shop_status(&self, client: &reqwest::Client) -> tryon_api::proxy::ShopStatus {
+        client
+            .get(self.url(tryon_api::proxy::STATUS_PATH))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// Waits until the proxy's record of job `id` satisfies `wanted`, without moving
@@ -444,6 +444,16 @@ pub async fn error_body(response: reqwest::Response) -> ErrorBody {
         "the error carries a request id"
     );
     body
+}
+
+/// Moves `time` by `step` and waits until the proxy's sweeper, woken by the move, has
+/// swept and sleeps again: with nothing else waiting on the clock, that is the moment the
+/// sweep that the move made due is over.
+pub async fn sweep_after(time: &ManualClock, step: Duration) {
+    time.advance(step);
+    tokio::time::timeout(HANG_LIMIT, time.until_waiting_ahead(1))
+        .await
+        .expect("the sweeper sleeps again after its sweep");
 }
 
 /// A tiny deterministic generator, so images are the same on every run.
@@ -541,15 +551,7 @@ pub fn with_exif(jpeg: &[u8], payload: &[u8]) -> Vec<u8> {
 /// A second shopper: a client with its own token from the status call, sent in the
 /// `X-Tryon-Shopper` header the way a cross-site widget does.
 pub async fn new_shopper(app: &TestApp) -> (String, reqwest::Client) {
-    let status: tryon_api::proxy::ShopStatus = app
-        .http
-        .get(app.url(tryon_api::proxy::STATUS_PATH))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = app.shop_status(&app.http).await;
     let token = status
         .shopper_token
         .expect("the status call issues a token");

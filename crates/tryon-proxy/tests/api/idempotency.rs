@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tryon_api::TaskStatus;
-use tryon_api::proxy::{STATUS_PATH, ShopStatus};
 use tryon_api::wire::{CREATE_TASK_PATH, CreateTaskResponse};
 use tryon_clock::ManualClock;
 use tryon_proxy::admission::AdmissionLimits;
@@ -13,8 +12,8 @@ use tryon_proxy::policy::PolicySettings;
 use tryon_proxy::routes::SHOPPER_PATH;
 
 use crate::helpers::{
-    HANG_LIMIT, TIME_SCALE, TestApp, dashscope, error_body, metric, new_shopper, noise_jpeg,
-    spawn_app, spawn_app_full, spawn_app_on, spawn_app_with, spawn_embedded_on_clock, spawn_sim,
+    TIME_SCALE, TestApp, dashscope, error_body, metric, new_shopper, noise_jpeg, spawn_app,
+    spawn_app_full, spawn_app_on, spawn_app_with, spawn_embedded_on_clock, spawn_sim, sweep_after,
 };
 
 /// Sends a create with `key` in the `Idempotency-Key` header (none when `None`).
@@ -92,14 +91,7 @@ async fn a_repeat_with_the_same_key_and_body_answers_the_same_job_and_counts_not
     assert_eq!(late.output.task_status, TaskStatus::Succeeded);
     assert_eq!(jobs(&app), 1);
 
-    let status: ShopStatus = shopper
-        .get(app.url(STATUS_PATH))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let status = app.shop_status(&shopper).await;
     assert_eq!(status.shopper_remaining, Some(0), "counted once");
     let fresh = create_with(&app, &shopper, Some("attempt-2"), &body).await;
     assert_eq!(fresh.status(), 429, "a new attempt meets the daily limit");
@@ -271,21 +263,12 @@ async fn the_retention_sweep_forgets_keys_older_than_the_period() {
     app.wait_until_done(&first).await;
     time.pause();
 
-    // The sweeper sweeps every quarter of the period; a sweep is over when the sweeper
-    // sleeps again.
-    let sweep_after = |step: Duration| {
-        time.advance(step);
-        async {
-            tokio::time::timeout(HANG_LIMIT, time.until_waiting_ahead(1))
-                .await
-                .expect("the sweeper sleeps again after its sweep");
-        }
-    };
-    sweep_after(Duration::from_secs(59 * 60)).await;
+    // The sweeper sweeps every quarter of the period.
+    sweep_after(&time, Duration::from_secs(59 * 60)).await;
     let response = create_with(&app, &app.http, Some("old-key"), &another_body(&body)).await;
     assert_eq!(response.status(), 422, "within the period the key is kept");
 
-    sweep_after(Duration::from_secs(15 * 60)).await;
+    sweep_after(&time, Duration::from_secs(15 * 60)).await;
     time.resume();
     let response = create_with(&app, &app.http, Some("old-key"), &another_body(&body)).await;
     assert_eq!(

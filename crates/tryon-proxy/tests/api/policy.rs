@@ -23,14 +23,7 @@ async fn spawn_with(policy: PolicySettings) -> TestApp {
 }
 
 async fn status(app: &TestApp) -> ShopStatus {
-    app.http
-        .get(app.url(STATUS_PATH))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
+    app.shop_status(&app.http).await
 }
 
 #[tokio::test]
@@ -132,14 +125,7 @@ async fn a_shopper_over_the_daily_limit_is_refused_and_others_are_not() {
     assert_eq!(response.status(), 429);
     assert_eq!(error_body(response).await.code, "Proxy.ShopperDailyLimit");
 
-    let seen: ShopStatus = first
-        .get(app.url(STATUS_PATH))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let seen = app.shop_status(&first).await;
     assert!(!seen.available);
     assert_eq!(seen.reason.as_deref(), Some("shopper_daily_limit"));
     assert_eq!(seen.shopper_remaining, Some(0));

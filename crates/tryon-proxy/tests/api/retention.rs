@@ -10,7 +10,7 @@ use tryon_api::wire::{CREATE_TASK_PATH, CreateTaskResponse, task_path};
 use tryon_proxy::routes::{SHOPPER_PATH, ShopperDeletion};
 
 use crate::helpers::{
-    HANG_LIMIT, new_shopper, noise_jpeg, noise_png, spawn_app, spawn_embedded_on_clock,
+    new_shopper, noise_jpeg, noise_png, spawn_app, spawn_embedded_on_clock, sweep_after,
 };
 
 #[tokio::test]
@@ -54,21 +54,12 @@ async fn photos_results_and_jobs_are_deleted_after_the_retention_period() {
     };
     assert_eq!(statuses().await, (200, 200, 200));
 
-    // The sweeper sweeps every quarter of the period (15 minutes here). A move of the
-    // clock makes one sweep due; the sweep is over when the sweeper sleeps again.
-    let sweep_after = |step: Duration| {
-        time.advance(step);
-        async {
-            tokio::time::timeout(HANG_LIMIT, time.until_waiting_ahead(1))
-                .await
-                .expect("the sweeper sleeps again after its sweep");
-        }
-    };
+    // The sweeper sweeps every quarter of the period (15 minutes here).
     // At 59 minutes everything is younger than the hour and kept.
-    sweep_after(Duration::from_secs(59 * 60)).await;
+    sweep_after(&time, Duration::from_secs(59 * 60)).await;
     assert_eq!(statuses().await, (200, 200, 200));
     // The next sweep, 15 minutes later, finds them all older than the hour.
-    sweep_after(Duration::from_secs(15 * 60)).await;
+    sweep_after(&time, Duration::from_secs(15 * 60)).await;
     assert_eq!(statuses().await, (404, 404, 404));
 }
 
