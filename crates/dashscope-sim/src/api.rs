@@ -31,6 +31,8 @@ use crate::tasks::{self, Job};
 pub const ADMIN_FAULTS_PATH: &str = "/sim/admin/faults";
 /// Path of the account admin endpoint: `GET` shows, `POST` replaces the account's standing.
 pub const ADMIN_ACCOUNT_PATH: &str = "/sim/admin/account";
+/// What the account has been billed: images per model and in all.
+pub const ADMIN_BILLING_PATH: &str = "/sim/admin/billing";
 /// Prefix of the produced files.
 pub const RESULTS_PATH: &str = "/results";
 
@@ -83,6 +85,7 @@ pub fn app(state: SimState) -> Router {
         .route(&format!("{RESULTS_PATH}/{{file}}"), get(result_file))
         .route(ADMIN_FAULTS_PATH, get(get_faults).post(set_faults))
         .route(ADMIN_ACCOUNT_PATH, get(get_account).post(set_account))
+        .route(ADMIN_BILLING_PATH, get(get_billing))
         .route("/healthz", get(|| async { "ok" }))
         .with_state(state)
 }
@@ -424,6 +427,20 @@ async fn get_account(State(state): State<SimState>, headers: HeaderMap) -> Respo
         return error_response(refusal);
     }
     Json(state.account()).into_response()
+}
+
+/// `GET /sim/admin/billing`: the images billed so far, as `{"images": {model: n}, "total": n}`,
+/// so that a load run against the emulator binary can compare the bill with what its
+/// clients received.
+async fn get_billing(State(state): State<SimState>, headers: HeaderMap) -> Response {
+    if let Err(refusal) = check_auth(&state, &headers) {
+        return error_response(refusal);
+    }
+    Json(serde_json::json!({
+        "images": state.billed_images_by_model(),
+        "total": state.billed_images_total(),
+    }))
+    .into_response()
 }
 
 /// `POST /sim/admin/account`: replaces the account's standing; fields left out take

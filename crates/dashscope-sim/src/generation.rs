@@ -212,7 +212,7 @@ async fn generate(
         .map(|i| {
             let url = state.store_file(&format!("{request_id}-{i}.png"), png.clone(), "image/png");
             // Only returned images are billed, so each uses one free image.
-            state.use_free_image();
+            state.bill_image(model.id());
             ContentItem::image(url)
         })
         .collect();

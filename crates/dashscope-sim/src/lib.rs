@@ -38,7 +38,7 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub use api::{ADMIN_ACCOUNT_PATH, ADMIN_FAULTS_PATH, RESULTS_PATH, app};
+pub use api::{ADMIN_ACCOUNT_PATH, ADMIN_BILLING_PATH, ADMIN_FAULTS_PATH, RESULTS_PATH, app};
 pub use config::{Account, DEFAULT_API_KEY, Faults, SimConfig};
 pub use state::SimState;
 

@@ -29,6 +29,8 @@ ENDPOINTS (all but /results and /healthz need `Authorization: Bearer <key>`, adm
   GET|POST /sim/admin/account   show | replace the account's standing (JSON: in_arrears,
                                 free_tier_only, free_images_left, unpurchased_models,
                                 unavailable_models)
+  GET  /sim/admin/billing       images billed so far, per model and in all (succeeded
+                                tasks, returned generations, successful segmentations)
   GET  /healthz                 liveness
 
 DETERMINISTIC RULES (no model runs here; results carry an OFFLINE PREVIEW banner):

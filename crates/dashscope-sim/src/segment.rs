@@ -337,7 +337,7 @@ async fn run(state: &SimState, body: &[u8]) -> Result<SegmentResponse, ErrorKind
             }
         }
     }
-    state.use_free_image();
+    state.bill_image(MODEL_PARSING);
     Ok(SegmentResponse {
         output,
         usage: Some(Usage { image_count: 1 }),

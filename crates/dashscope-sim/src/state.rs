@@ -143,6 +143,8 @@ struct Inner {
     peak_open: AtomicUsize,
     /// Bumped whenever a task is created or changes state.
     changes: watch::Sender<u64>,
+    /// Images billed so far, per model: what the shop's invoice would list.
+    billed: Mutex<HashMap<String, u64>>,
     /// The sequence number of the next task created.
     next_sequence: std::sync::atomic::AtomicU64,
 }
@@ -193,6 +195,7 @@ impl SimState {
                 open: AtomicUsize::new(0),
                 peak_open: AtomicUsize::new(0),
                 changes: watch::channel(0).0,
+                billed: Mutex::default(),
                 next_sequence: std::sync::atomic::AtomicU64::new(0),
             }),
         }
@@ -243,10 +246,34 @@ impl SimState {
         *lock(&self.inner.account) = account;
     }
 
-    /// Uses one free image, if any are left (a successful billed call does this).
-    pub(crate) fn use_free_image(&self) {
+    /// Bills one image of `model`: a succeeded task, a returned generated image or a
+    /// successful segmentation. It uses one free image, if any are left, and is counted
+    /// either way, as the invoice lists free images too.
+    pub(crate) fn bill_image(&self, model: &str) {
         let mut account = lock(&self.inner.account);
         account.free_images_left = account.free_images_left.saturating_sub(1);
+        *lock(&self.inner.billed)
+            .entry(model.to_owned())
+            .or_default() += 1;
+    }
+
+    /// Images billed so far for `model`, so that a test can hold a client to "the shop
+    /// pays for exactly the pictures its shoppers received".
+    pub fn billed_images(&self, model: &str) -> u64 {
+        lock(&self.inner.billed).get(model).copied().unwrap_or(0)
+    }
+
+    /// Images billed so far, per model.
+    pub fn billed_images_by_model(&self) -> std::collections::BTreeMap<String, u64> {
+        lock(&self.inner.billed)
+            .iter()
+            .map(|(model, n)| (model.clone(), *n))
+            .collect()
+    }
+
+    /// Images billed so far, all models together.
+    pub fn billed_images_total(&self) -> u64 {
+        lock(&self.inner.billed).values().sum()
     }
 
     /// How many tasks are past PENDING and not yet ended, right now.

@@ -150,7 +150,7 @@ pub(crate) async fn run(state: SimState, job: Job) {
     });
     if done {
         // Only successful images are billed, so only they use up the free quota.
-        state.use_free_image();
+        state.bill_image(&job.model);
         info!(task_id = id, "task succeeded");
     }
 }

@@ -1394,3 +1394,54 @@ async fn the_six_documented_request_shapes_each_produce_a_result() {
         assert_eq!(response.status(), StatusCode::OK, "{name}");
     }
 }
+
+#[tokio::test]
+async fn only_succeeded_tasks_and_segmentations_are_billed_and_the_bill_is_readable_over_http() {
+    let env = env().await;
+    let body = env.tryon_body("person.jpg", Some("tee.png"), None);
+    let succeeded = env.create_ok(&body).await;
+    let (answer, _) = env.until_terminal(&succeeded).await;
+    assert_eq!(answer.output.task_status, TaskStatus::Succeeded);
+
+    // A failed task, a refused create and a cancelled task cost nothing.
+    let faults = dashscope_sim::ADMIN_FAULTS_PATH;
+    assert_eq!(
+        env.admin(faults, json!({"task_failure_share": 1.0})).await,
+        StatusCode::OK
+    );
+    let failed = env.create_ok(&body).await;
+    let (answer, _) = env.until_terminal(&failed).await;
+    assert_eq!(answer.output.task_status, TaskStatus::Failed);
+    assert_eq!(
+        env.admin(faults, json!({"error_share": 1.0})).await,
+        StatusCode::OK
+    );
+    assert!(env.create(&body).await.0.is_server_error());
+    assert_eq!(env.admin(faults, json!({})).await, StatusCode::OK);
+    let cancelled = env.create_ok(&body).await;
+    assert_eq!(env.cancel(&cancelled).await.0, StatusCode::OK);
+
+    let (status, _) = segment(
+        &env,
+        json!({"model": "aitryon-parsing-v1", "input": {"image_url": env.file("person.jpg")}, "parameters": {"clothes_type": ["upper"]}}),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    assert_eq!(env.sim.state().billed_images("aitryon-plus"), 1);
+    assert_eq!(env.sim.state().billed_images("aitryon-parsing-v1"), 1);
+    let bill: Value = env
+        .http
+        .get(env.url(dashscope_sim::ADMIN_BILLING_PATH))
+        .bearer_auth(KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        bill,
+        json!({"images": {"aitryon-plus": 1, "aitryon-parsing-v1": 1}, "total": 2})
+    );
+}

@@ -41,6 +41,7 @@ fn help_documents_every_flag_the_rules_and_the_admin_endpoints() {
         "--unavailable-model",
         "/sim/admin/faults",
         "/sim/admin/account",
+        "/sim/admin/billing",
         "/api/v1/tasks/?start_time=",
         "inappropriate",
         "InternalError.Timeout",
