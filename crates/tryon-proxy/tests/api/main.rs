@@ -1,6 +1,8 @@
 //! The proxy's integration tests, one binary: every test starts its own proxy on port 0 (with the embedded emulator unless it says otherwise).
 
 mod admission;
+mod binary;
+mod chaos;
 mod helpers;
 mod idempotency;
 mod policy;

@@ -1,26 +1,20 @@
 //! The proxy under load and failure: a burst stays within the account's limits, a killed proxy binary resumes its jobs, and results outlive the upstream's copies.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use dashscope_sim::SimHandle;
 use serde_json::Value;
 use tokio::task::JoinSet;
 use tryon_api::TaskStatus;
-use tryon_api::wire::{CreateTaskResponse, TaskQueryResponse, task_path};
-use tryon_proxy::admission::AdmissionLimits;
-
+use tryon_api::wire::{CreateTaskResponse, TaskQueryResponse};
 use tryon_clock::ManualClock;
+use tryon_proxy::admission::AdmissionLimits;
 use tryon_proxy::policy::PolicySettings;
 
+use crate::binary::{KEY, query, start_binary, start_binary_with, wait_done};
 use crate::helpers::{
-    Adapter, HANG_LIMIT, SHOP_ORIGIN, dashscope, metric, noise_jpeg, noise_png, shop_page_client,
-    spawn_app_on, spawn_app_on_clock, spawn_sim,
+    Adapter, HANG_LIMIT, dashscope, metric, noise_jpeg, noise_png, shop_page_client, spawn_app_on,
+    spawn_app_on_clock, spawn_sim,
 };
-
-const KEY: &str = "sk-resilience-test";
 
 #[tokio::test]
 async fn a_burst_of_30_creates_never_runs_more_than_5_upstream_and_draws_no_429() {
@@ -83,94 +77,6 @@ async fn a_burst_of_30_creates_never_runs_more_than_5_upstream_and_draws_no_429(
         Some(30.0)
     );
     eprintln!("burst of 30 drained in {drained:?}, peak {peak} upstream");
-}
-
-/// The proxy binary with the seed's API, started against `sim` on `listen` with
-/// `data_dir`; answers the child and the address it reports once it listens.
-/// Every line a started proxy binary logged, shared with the thread that reads them.
-type LogLines = std::sync::Arc<std::sync::Mutex<Vec<String>>>;
-
-fn start_binary(sim: &SimHandle, listen: &str, data_dir: &Path) -> (Child, String, LogLines) {
-    // These tests count the seed's five running tasks, so they ask for its API: with a
-    // key, the default would be qwen-image.
-    start_binary_with(sim, listen, data_dir, Some("aitryon"))
-}
-
-/// The proxy binary as [`start_binary`] starts it, with `TRYON_UPSTREAM` set to
-/// `upstream`, or removed when `None` (so that the key alone decides).
-fn start_binary_with(
-    sim: &SimHandle,
-    listen: &str,
-    data_dir: &Path,
-    upstream: Option<&str>,
-) -> (Child, String, LogLines) {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_tryon-proxy"));
-    match upstream {
-        Some(upstream) => command.env("TRYON_UPSTREAM", upstream),
-        None => command.env_remove("TRYON_UPSTREAM"),
-    };
-    let mut child = command
-        .env_remove("TRYON_MODEL")
-        .env_remove("TRYON_PUBLIC_BASE_URL")
-        .env("DASHSCOPE_API_KEY", KEY)
-        .env("DASHSCOPE_BASE_URL", sim.base_url())
-        .env("TRYON_LISTEN", listen)
-        .env("TRYON_DATA_DIR", data_dir)
-        .env("TRYON_ALLOWED_ORIGINS", SHOP_ORIGIN)
-        // The test uploads its garments, so any loopback URL is a garment here.
-        .env("TRYON_GARMENT_PREFIXES", "http://127.0.0.1:")
-        .env("TRYON_SHOPPER_DAILY_LIMIT", "0")
-        .env("TRYON_CREATE_WAIT_MS", "0")
-        .env("RUST_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the proxy binary starts");
-    let stderr = child.stderr.take().unwrap();
-    let (found, address) = std::sync::mpsc::channel();
-    let lines = LogLines::default();
-    let kept = lines.clone();
-    // The log is read to its end, so that a full pipe never blocks the proxy; every line
-    // is kept so that tests can check what the shop's log would show.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            kept.lock().unwrap().push(line.clone());
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let addr: String = rest
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || *c == '.' || *c == ':')
-                    .collect();
-                let _ = found.send(addr);
-            }
-        }
-    });
-    let addr = address
-        .recv_timeout(Duration::from_secs(30))
-        .expect("the proxy reports its address");
-    (child, format!("http://{addr}"), lines)
-}
-
-async fn query(http: &reqwest::Client, base: &str, id: &str, wait: &str) -> TaskQueryResponse {
-    http.get(format!("{base}{}{wait}", task_path(id)))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
-async fn wait_done(http: &reqwest::Client, base: &str, id: &str) -> TaskQueryResponse {
-    let started = Instant::now();
-    loop {
-        let answer = query(http, base, id, "?wait_ms=2000").await;
-        if answer.output.task_status.is_terminal() {
-            return answer;
-        }
-        // A bound that only a hang reaches: each long poll returns on a change.
-        assert!(started.elapsed() < HANG_LIMIT, "{id} never ended");
-    }
 }
 
 #[tokio::test]
