@@ -20,6 +20,8 @@ pub mod png;
 pub mod webp;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod samples;
 
 use tryon_api::ImageFormat;
