@@ -4,6 +4,7 @@ mod admission;
 mod helpers;
 mod idempotency;
 mod policy;
+mod properties;
 mod resilience;
 mod retention;
 mod security;
