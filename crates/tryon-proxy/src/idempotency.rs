@@ -119,6 +119,35 @@ mod tests {
         assert_ne!(fingerprint(b"not json"), fingerprint(b"not json!"));
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        #[test]
+        fn any_body_has_a_fingerprint_and_its_layout_does_not_change_it(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+            fields in proptest::collection::btree_map("[a-z_]{1,8}", "\\PC{0,12}", 0..6),
+        ) {
+            // Arbitrary bytes (almost never JSON) are hashed as they are, without a panic.
+            let digest = fingerprint(&bytes);
+            proptest::prop_assert!(digest.len() == 64 && digest.bytes().all(|b| b.is_ascii_hexdigit()));
+            // The same object, compact or pretty, keys in any order, is the same request.
+            let object: serde_json::Map<String, serde_json::Value> =
+                fields.into_iter().map(|(k, v)| (k, v.into())).collect();
+            let compact = serde_json::to_vec(&object).unwrap();
+            let mut reversed: Vec<_> = object.iter().collect();
+            reversed.reverse();
+            let pretty = format!(
+                "{{\n  {}\n}}",
+                reversed
+                    .iter()
+                    .map(|(k, v)| format!("{} : {}", serde_json::Value::from(k.as_str()), v))
+                    .collect::<Vec<_>>()
+                    .join(",\n  ")
+            );
+            proptest::prop_assert_eq!(fingerprint(&compact), fingerprint(pretty.as_bytes()));
+        }
+    }
+
     #[test]
     fn a_malformed_key_is_refused_as_an_invalid_parameter() {
         let mut headers = HeaderMap::new();

@@ -1,4 +1,4 @@
-//! `POST /api/v1/tryon/uploads`: accepts a photo's raw bytes, checks it against the input rules, strips JPEG metadata and stores it.
+//! `POST /api/v1/tryon/uploads`: accepts a photo's raw bytes, strips its metadata (EXIF, XMP, IPTC, text chunks: GPS and camera) in whatever format it comes, checks it against the input rules and stores it.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -12,7 +12,7 @@ use tryon_api::{ErrorKind, ImageFormat, RuleViolation};
 use super::{ReqId, body_refusal};
 use crate::error::ApiError;
 use crate::ledger::FileKind;
-use crate::photo::strip_jpeg_app1;
+use crate::photo::strip_metadata;
 use crate::policy::Shopper;
 use crate::state::AppState;
 use crate::storage::FileId;
@@ -37,14 +37,12 @@ pub async fn upload(
 
     // Metadata is removed before the rules are checked, so that the stored file (not the
     // uploaded one) is the one that meets them.
-    let cleaned = match ImageFormat::sniff(&bytes) {
-        Some(ImageFormat::Jpeg) => Bytes::from(
-            strip_jpeg_app1(&bytes)
-                .map_err(|e| ApiError::with_detail(ErrorKind::PhotoNotAccepted, e))?,
-        ),
-        Some(_) => bytes,
-        None => return Err(refusal(&RuleViolation::UnsupportedFormat)),
-    };
+    let format =
+        ImageFormat::sniff(&bytes).ok_or_else(|| refusal(&RuleViolation::UnsupportedFormat))?;
+    let cleaned = Bytes::from(
+        strip_metadata(format, &bytes)
+            .map_err(|e| ApiError::with_detail(ErrorKind::PhotoNotAccepted, e))?,
+    );
     let facts = check_image(&cleaned).map_err(|violation| refusal(&violation))?;
     // The current upstream's own rules on top of the contract's (HEIC under qwen-image),
     // so that the shopper learns it now rather than when the try-on fails.

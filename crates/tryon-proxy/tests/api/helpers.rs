@@ -504,14 +504,186 @@ fn encode_jpeg(img: &image::RgbImage) -> Vec<u8> {
     out
 }
 
-/// A PNG header claiming the given size, padded with zeros to `total` bytes: enough for
-/// the header-only rules, cheap to make at any size.
+/// A PNG header claiming the given size, with one IDAT of zeros making it `total` bytes:
+/// a whole chunk stream (the metadata stripper walks it), cheap to make at any size.
 pub fn fake_png(width: u32, height: u32, total: usize) -> Vec<u8> {
-    let mut bytes = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-    bytes.extend(width.to_be_bytes());
-    bytes.extend(height.to_be_bytes());
-    bytes.resize(total, 0);
-    bytes
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend(height.to_be_bytes());
+    ihdr.extend([8, 2, 0, 0, 0]);
+    // Signature (8), IHDR (12 + 13), the IDAT's own 12 bytes and IEND (12).
+    let idat = vec![0; total - 57];
+    [
+        b"\x89PNG\r\n\x1a\n".as_slice(),
+        &png_chunk(b"IHDR", &ihdr),
+        &png_chunk(b"IDAT", &idat),
+        &png_chunk(b"IEND", b""),
+    ]
+    .concat()
+}
+
+/// One PNG chunk with its real CRC, so that decoders that check it accept the file.
+pub fn png_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut chunk = (data.len() as u32).to_be_bytes().to_vec();
+    chunk.extend(kind);
+    chunk.extend(data);
+    chunk.extend(crc32(&chunk[4..]).to_be_bytes());
+    chunk
+}
+
+/// The CRC-32 of PNG (and zlib), bit by bit: the test files are small.
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &byte in bytes {
+        crc ^= u32::from(byte);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 {
+                crc >> 1 ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
+        }
+    }
+    !crc
+}
+
+/// Inserts the given chunks right after IHDR, where cameras and editors put `eXIf` and
+/// text chunks.
+pub fn with_png_chunks(png: &[u8], chunks: &[Vec<u8>]) -> Vec<u8> {
+    // Signature (8) and IHDR (4 + 4 + 13 + 4).
+    let after_ihdr = 33;
+    [&png[..after_ihdr], &chunks.concat(), &png[after_ihdr..]].concat()
+}
+
+/// A lossless WebP full of noise (a simple file: one `VP8L` chunk).
+pub fn noise_webp(width: u32, height: u32, seed: u64) -> Vec<u8> {
+    let img = noise_rgb(width, height, seed, 0, 255);
+    let mut out = Vec::new();
+    image::codecs::webp::WebPEncoder::new_lossless(&mut out)
+        .encode(img.as_raw(), width, height, image::ExtendedColorType::Rgb8)
+        .unwrap();
+    out
+}
+
+fn riff_chunk(kind: &[u8; 4], data: &[u8]) -> Vec<u8> {
+    let mut chunk = kind.to_vec();
+    chunk.extend((data.len() as u32).to_le_bytes());
+    chunk.extend(data);
+    // RIFF chunks are padded to an even size.
+    if data.len() % 2 == 1 {
+        chunk.push(0);
+    }
+    chunk
+}
+
+/// Turns a simple WebP into an extended one (`VP8X` with the EXIF and XMP flags set)
+/// that carries `exif` and `xmp` chunks after the image, as cameras and editors write it.
+pub fn with_webp_metadata(
+    webp: &[u8],
+    width: u32,
+    height: u32,
+    exif: &[u8],
+    xmp: &[u8],
+) -> Vec<u8> {
+    let mut vp8x = vec![0x08 | 0x04, 0, 0, 0];
+    vp8x.extend(&(width - 1).to_le_bytes()[..3]);
+    vp8x.extend(&(height - 1).to_le_bytes()[..3]);
+    let body = [
+        b"WEBP".as_slice(),
+        &riff_chunk(b"VP8X", &vp8x),
+        &webp[12..],
+        &riff_chunk(b"EXIF", exif),
+        &riff_chunk(b"XMP ", xmp),
+    ]
+    .concat();
+    [
+        b"RIFF".as_slice(),
+        &(body.len() as u32).to_le_bytes(),
+        &body,
+    ]
+    .concat()
+}
+
+/// Inserts an APP13 (Photoshop IPTC) segment holding `payload` right after the JPEG
+/// start marker.
+pub fn with_iptc(jpeg: &[u8], payload: &[u8]) -> Vec<u8> {
+    let body = [b"Photoshop 3.0\08BIM\x04\x04\0\0".as_slice(), payload].concat();
+    let mut out = jpeg[..2].to_vec();
+    out.extend([0xFF, 0xED]);
+    out.extend(((body.len() + 2) as u16).to_be_bytes());
+    out.extend(body);
+    out.extend(&jpeg[2..]);
+    out
+}
+
+fn bmff_box(kind: &[u8; 4], body: &[u8]) -> Vec<u8> {
+    let mut b = ((body.len() + 8) as u32).to_be_bytes().to_vec();
+    b.extend(kind);
+    b.extend(body);
+    b
+}
+
+/// A HEIC as a phone writes it, in the parts the proxy reads: `ftyp`, `meta` (hdlr,
+/// pitm, iinf, iloc, iprp with the `ispe` of the given size) and `mdat` holding 8000
+/// bytes of stand-in image data for item 1, an Exif item (2) holding `exif` and an XMP
+/// item (3, `mime` `application/rdf+xml`) holding `xmp`, located by file offset.
+pub fn heic_with_metadata(width: u32, height: u32, exif: &[u8], xmp: &[u8]) -> Vec<u8> {
+    let image: Vec<u8> = (0..8000u32).map(|i| (i * 7 % 64) as u8).collect();
+    let ftyp = bmff_box(b"ftyp", b"heic\0\0\0\0mif1heic");
+    let meta = |mdat_body: u32| {
+        let infe = |id: u8, kind: &[u8; 4], extra: &[u8]| {
+            bmff_box(
+                b"infe",
+                &[&[2, 0, 0, 0, 0, id, 0, 0][..], kind, b"\0", extra].concat(),
+            )
+        };
+        let infes = [
+            infe(1, b"hvc1", b""),
+            infe(2, b"Exif", b""),
+            infe(3, b"mime", b"application/rdf+xml\0"),
+        ]
+        .concat();
+        let iinf = bmff_box(b"iinf", &[&[0, 0, 0, 0, 0, 3][..], &infes].concat());
+        // Version 0, 4-byte offsets and lengths, no base offset: item, reference, one extent.
+        let mut iloc = vec![0, 0, 0, 0, 0x44, 0x00, 0, 3];
+        let extents = [
+            (1u16, mdat_body, image.len()),
+            (2, mdat_body + image.len() as u32, exif.len()),
+            (3, mdat_body + (image.len() + exif.len()) as u32, xmp.len()),
+        ];
+        for (id, offset, length) in extents {
+            iloc.extend(id.to_be_bytes());
+            iloc.extend([0, 0, 0, 1]);
+            iloc.extend(offset.to_be_bytes());
+            iloc.extend((length as u32).to_be_bytes());
+        }
+        let mut ispe = vec![0u8; 4];
+        ispe.extend(width.to_be_bytes());
+        ispe.extend(height.to_be_bytes());
+        let iprp = bmff_box(
+            b"iprp",
+            &[
+                bmff_box(b"ipco", &bmff_box(b"ispe", &ispe)),
+                bmff_box(b"ipma", &[0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0x81]),
+            ]
+            .concat(),
+        );
+        let hdlr = [&[0u8; 8][..], b"pict", &[0u8; 12], b"\0"].concat();
+        let body = [
+            &[0u8, 0, 0, 0][..],
+            &bmff_box(b"hdlr", &hdlr),
+            &bmff_box(b"pitm", &[0, 0, 0, 0, 0, 1]),
+            &iinf,
+            &bmff_box(b"iloc", &iloc),
+            &iprp,
+        ]
+        .concat();
+        bmff_box(b"meta", &body)
+    };
+    // The offsets have a fixed width, so a draft gives the size of `meta` and so where
+    // the body of `mdat` starts.
+    let mdat_body = (ftyp.len() + meta(0).len() + 8) as u32;
+    let mdat = bmff_box(b"mdat", &[image.as_slice(), exif, xmp].concat());
+    [ftyp, meta(mdat_body), mdat].concat()
 }
 
 /// A HEIC header (`ftyp` brand `heic`, one `ispe` of the given size) padded with zeros

@@ -6,6 +6,7 @@ mod chaos;
 mod helpers;
 mod idempotency;
 mod policy;
+mod properties;
 mod resilience;
 mod retention;
 mod security;
