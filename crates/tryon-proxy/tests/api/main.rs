@@ -3,6 +3,7 @@
 mod admission;
 mod helpers;
 mod idempotency;
+mod limits;
 mod policy;
 mod resilience;
 mod retention;
