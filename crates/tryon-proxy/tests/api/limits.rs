@@ -79,6 +79,14 @@ async fn the_31st_upload_within_an_hour_is_refused_until_the_hour_has_passed() {
         3600,
         "the first upload leaves in an hour"
     );
+    let exposed = response.headers()["access-control-expose-headers"]
+        .to_str()
+        .unwrap()
+        .to_ascii_lowercase();
+    assert!(
+        exposed.contains("retry-after"),
+        "a cross-site widget may read it: {exposed}"
+    );
     let body = error_body(response).await;
     assert_eq!(body.code, "Proxy.UploadLimit");
     assert!(body.message.contains("one hour"), "{}", body.message);
