@@ -147,6 +147,43 @@ mod tests {
     }
 
     #[test]
+    fn upload_limits_and_a_full_store_show_their_own_catalogue_texts() {
+        // The proxy appends the limit to the message; the reason is still recognised.
+        let hourly = Problem::from_wire(
+            "Proxy.UploadLimit",
+            "This shopper has uploaded the most photos allowed within one hour. (30 per hour)",
+        );
+        assert_eq!(hourly, Problem::Catalogue(ErrorKind::UploadLimitHourly));
+        assert_eq!(
+            hourly.explain(Locale::En),
+            Message {
+                what: "You have uploaded many photos in a short time.".to_owned(),
+                next: "Please wait a while before uploading another one.".to_owned(),
+            }
+        );
+        assert_eq!(
+            hourly.explain(Locale::ZhCn).what,
+            "您短时间内上传的照片过多。"
+        );
+        assert_eq!(hourly.code(), "Proxy.UploadLimit");
+
+        let daily = Problem::from_wire(
+            "Proxy.UploadLimit",
+            "This shopper has uploaded the most photo data allowed today. (3000000 bytes per day)",
+        );
+        assert_eq!(daily, Problem::Catalogue(ErrorKind::UploadLimitDaily));
+        assert_eq!(daily.explain(Locale::ZhCn).next, "请明天再上传。");
+
+        let full = Problem::from_body(&ErrorKind::StorageFull.body("r"));
+        assert_eq!(full, Problem::Catalogue(ErrorKind::StorageFull));
+        assert_eq!(
+            full.explain(Locale::En).what,
+            "Photos cannot be uploaded in this shop right now."
+        );
+        assert_eq!(full.explain(Locale::ZhCn).next, "请稍后再试。");
+    }
+
+    #[test]
     fn event_codes_name_the_catalogue_or_the_widget() {
         assert_eq!(
             Problem::Catalogue(ErrorKind::InvalidPerson).code(),

@@ -306,6 +306,26 @@ catalogue! {
         en: ("You have reached today's number of try-ons.", "Please come back tomorrow."),
         zh: ("您今天的试衣次数已用完。", "请明天再来。"),
     },
+    // Two reasons share one code, so that a client that knows only the code treats both
+    // alike; the message tells them apart, and with it the shopper's next step.
+    UploadLimitHourly => {
+        code: "Proxy.UploadLimit", status: 429, retry: false,
+        message: "This shopper has uploaded the most photos allowed within one hour.",
+        en: ("You have uploaded many photos in a short time.", "Please wait a while before uploading another one."),
+        zh: ("您短时间内上传的照片过多。", "请稍后再上传。"),
+    },
+    UploadLimitDaily => {
+        code: "Proxy.UploadLimit", status: 429, retry: false,
+        message: "This shopper has uploaded the most photo data allowed today.",
+        en: ("You have uploaded many photos today.", "Please come back tomorrow to upload another one."),
+        zh: ("您今天上传的照片过多。", "请明天再上传。"),
+    },
+    StorageFull => {
+        code: "Proxy.StorageFull", status: 507, retry: true,
+        message: "The shop's photo storage is almost full, so uploads are paused.",
+        en: ("Photos cannot be uploaded in this shop right now.", "Please try again later."),
+        zh: ("本店暂时无法接收照片。", "请稍后再试。"),
+    },
     DailyImageCap => {
         code: "Proxy.DailyImageCap", status: 503, retry: false,
         message: "The shop has reached today's number of try-on images.",
@@ -343,8 +363,9 @@ impl ErrorKind {
     }
 
     /// Finds the catalogue entry of a wire `code` and `message`. The message picks between
-    /// entries that share a code; an unknown message falls back to the first entry of its
-    /// code, and an unknown code gives `None`.
+    /// entries that share a code, also when the proxy appended a detail in parentheses
+    /// (`"<message> (30 per hour)"`); an unknown message falls back to the first entry of
+    /// its code, and an unknown code gives `None`.
     pub fn from_wire(code: &str, message: &str) -> Option<ErrorKind> {
         let same_code = || {
             ErrorKind::ALL
@@ -352,8 +373,13 @@ impl ErrorKind {
                 .copied()
                 .filter(|kind| kind.code() == code)
         };
+        let message = message.trim();
         same_code()
-            .find(|kind| kind.message() == message.trim())
+            .find(|kind| {
+                message
+                    .strip_prefix(kind.message())
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with(" ("))
+            })
             .or_else(|| same_code().next())
     }
 }
@@ -376,16 +402,36 @@ mod tests {
     }
 
     #[test]
-    fn every_proxy_code_is_unique_so_the_widget_can_tell_them_apart() {
-        let proxy: Vec<&str> = ErrorKind::ALL
+    fn every_proxy_entry_resolves_to_itself_so_the_widget_can_tell_them_apart() {
+        for kind in ErrorKind::ALL
             .iter()
-            .map(|kind| kind.code())
-            .filter(|code| code.starts_with("Proxy."))
+            .copied()
+            .filter(|kind| kind.code().starts_with("Proxy."))
+        {
+            assert_eq!(
+                ErrorKind::from_wire(kind.code(), kind.message()),
+                Some(kind),
+                "{kind:?}"
+            );
+            // The proxy appends details such as the limit in parentheses.
+            let detailed = format!("{} (30 per hour)", kind.message());
+            assert_eq!(ErrorKind::from_wire(kind.code(), &detailed), Some(kind));
+        }
+        // Only the two reasons of the upload limit share a proxy code.
+        let shared: Vec<ErrorKind> = ErrorKind::ALL
+            .iter()
+            .copied()
+            .filter(|kind| {
+                kind.code().starts_with("Proxy.")
+                    && ErrorKind::ALL
+                        .iter()
+                        .any(|other| other != kind && other.code() == kind.code())
+            })
             .collect();
-        let mut unique = proxy.clone();
-        unique.sort_unstable();
-        unique.dedup();
-        assert_eq!(proxy.len(), unique.len());
+        assert_eq!(
+            shared,
+            vec![ErrorKind::UploadLimitHourly, ErrorKind::UploadLimitDaily]
+        );
         assert_eq!(
             ErrorKind::from_wire("Proxy.SpendCap", ""),
             Some(ErrorKind::SpendCap)

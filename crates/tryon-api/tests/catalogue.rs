@@ -165,3 +165,43 @@ fn a_reused_idempotency_key_is_a_422_that_a_retry_cannot_fix() {
         assert!(!text.what.is_empty() && !text.next.is_empty());
     }
 }
+
+#[test]
+fn the_upload_limit_is_a_429_with_two_reasons_and_a_full_store_a_507_to_retry_later() {
+    use tryon_api::Locale;
+    let hourly = ErrorKind::from_wire(
+        "Proxy.UploadLimit",
+        "This shopper has uploaded the most photos allowed within one hour. (30 per hour)",
+    )
+    .unwrap();
+    let daily = ErrorKind::from_wire(
+        "Proxy.UploadLimit",
+        "This shopper has uploaded the most photo data allowed today. (200000000 bytes per day)",
+    )
+    .unwrap();
+    assert_eq!(hourly, ErrorKind::UploadLimitHourly);
+    assert_eq!(daily, ErrorKind::UploadLimitDaily);
+    for kind in [hourly, daily] {
+        assert_eq!(kind.http_status(), 429);
+        assert!(!kind.retryable(), "a retry at once meets the same limit");
+    }
+    // The shopper learns whether a short wait or tomorrow helps.
+    assert_eq!(
+        hourly.explain(Locale::En).next,
+        "Please wait a while before uploading another one."
+    );
+    assert_eq!(
+        hourly.explain(Locale::ZhCn).what,
+        "您短时间内上传的照片过多。"
+    );
+    assert!(daily.explain(Locale::En).next.contains("tomorrow"));
+    assert!(daily.explain(Locale::ZhCn).next.contains("明天"));
+
+    let full = ErrorKind::from_wire("Proxy.StorageFull", "").unwrap();
+    assert_eq!(full.http_status(), 507);
+    assert!(full.retryable(), "space comes back when old photos expire");
+    for locale in [Locale::En, Locale::ZhCn] {
+        let text = full.explain(locale);
+        assert!(!text.what.is_empty() && !text.next.is_empty());
+    }
+}

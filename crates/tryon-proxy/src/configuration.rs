@@ -24,6 +24,16 @@ pub const DEFAULT_ALLOWED_ORIGINS: &str = "http://127.0.0.1:8080,http://localhos
 pub const DEFAULT_DATA_DIR: &str = ".tryon-data";
 /// Try-ons one shopper may start per day unless `TRYON_SHOPPER_DAILY_LIMIT` says otherwise.
 pub const DEFAULT_SHOPPER_DAILY_LIMIT: u32 = 20;
+/// Uploads one shopper may store within any rolling hour unless `TRYON_UPLOADS_PER_HOUR`
+/// says otherwise: far above what a shopper trying on clothes uploads.
+pub const DEFAULT_UPLOADS_PER_HOUR: u32 = 30;
+/// Bytes of uploads one shopper may store per Beijing day unless
+/// `TRYON_UPLOAD_BYTES_PER_DAY` says otherwise: 200 MiB, some forty 5 MB photos.
+pub const DEFAULT_UPLOAD_BYTES_PER_DAY: u64 = 200 * 1024 * 1024;
+/// The free space in the data folder below which uploads are refused unless
+/// `TRYON_MIN_FREE_BYTES` says otherwise: 1 GiB, so that the job database and the kept
+/// results still have room when photos have filled the disk.
+pub const DEFAULT_MIN_FREE_BYTES: u64 = 1024 * 1024 * 1024;
 /// How long photos, results and jobs are kept unless `TRYON_RETENTION_HOURS` says otherwise:
 /// as long as the upstream keeps its own results.
 pub const DEFAULT_RETENTION_HOURS: f64 = 24.0;
@@ -361,6 +371,40 @@ impl Settings {
                 DEFAULT_SHOPPER_DAILY_LIMIT
             }),
         };
+        let uploads_per_hour = match get("TRYON_UPLOADS_PER_HOUR") {
+            None => DEFAULT_UPLOADS_PER_HOUR,
+            Some(raw) => raw.parse::<u32>().unwrap_or_else(|_| {
+                mistake(
+                    "TRYON_UPLOADS_PER_HOUR",
+                    format!("{raw:?} is not a whole number of uploads (0 turns the limit off)"),
+                );
+                DEFAULT_UPLOADS_PER_HOUR
+            }),
+        };
+        let upload_bytes_per_day = match get("TRYON_UPLOAD_BYTES_PER_DAY") {
+            None => DEFAULT_UPLOAD_BYTES_PER_DAY,
+            Some(raw) => raw.parse::<u64>().unwrap_or_else(|_| {
+                mistake(
+                    "TRYON_UPLOAD_BYTES_PER_DAY",
+                    format!(
+                        "{raw:?} is not a whole number of bytes, such as 209715200 for 200 MiB (0 turns the limit off)"
+                    ),
+                );
+                DEFAULT_UPLOAD_BYTES_PER_DAY
+            }),
+        };
+        let min_free_bytes = match get("TRYON_MIN_FREE_BYTES") {
+            None => DEFAULT_MIN_FREE_BYTES,
+            Some(raw) => raw.parse::<u64>().unwrap_or_else(|_| {
+                mistake(
+                    "TRYON_MIN_FREE_BYTES",
+                    format!(
+                        "{raw:?} is not a whole number of bytes, such as 1073741824 for 1 GiB (0 turns the floor off)"
+                    ),
+                );
+                DEFAULT_MIN_FREE_BYTES
+            }),
+        };
         let daily_image_cap = get("TRYON_DAILY_IMAGE_CAP").and_then(|raw| {
             raw.parse::<u64>()
                 .map_err(|_| {
@@ -449,6 +493,9 @@ impl Settings {
                 spend_cap_cny,
                 prices,
                 shopper_secret,
+                uploads_per_hour,
+                upload_bytes_per_day,
+                min_free_bytes,
             };
             Ok(Settings {
                 upstream,
@@ -569,6 +616,9 @@ mod tests {
         assert_eq!(s.policy.price_of("aitryon-plus"), 0.5);
         assert_eq!(s.policy.price_of("aitryon-parsing-v1"), 0.004);
         assert_eq!(s.retention, Duration::from_secs(24 * 3600));
+        assert_eq!(s.policy.uploads_per_hour, 30);
+        assert_eq!(s.policy.upload_bytes_per_day, 200 * 1024 * 1024);
+        assert_eq!(s.policy.min_free_bytes, 1024 * 1024 * 1024);
 
         let s = settings(&[
             ("TRYON_ALLOWED_ORIGINS", "*"),
@@ -582,8 +632,14 @@ mod tests {
             ("TRYON_PRICES_CNY", "aitryon-plus=0.45"),
             ("TRYON_RETENTION_HOURS", "0.5"),
             ("TRYON_CREATE_WAIT_MS", "0"),
+            ("TRYON_UPLOADS_PER_HOUR", "0"),
+            ("TRYON_UPLOAD_BYTES_PER_DAY", "3000000"),
+            ("TRYON_MIN_FREE_BYTES", "0"),
         ])
         .unwrap();
+        assert_eq!(s.policy.uploads_per_hour, 0, "0 turns the hourly limit off");
+        assert_eq!(s.policy.upload_bytes_per_day, 3_000_000);
+        assert_eq!(s.policy.min_free_bytes, 0);
         assert!(s.policy.any_origin);
         assert!(s.allowed_origins.is_empty());
         assert_eq!(
@@ -605,6 +661,9 @@ mod tests {
             ("TRYON_SPEND_CAP_CNY", "-1"),
             ("TRYON_PRICES_CNY", "aitryon-plus"),
             ("TRYON_RETENTION_HOURS", "0"),
+            ("TRYON_UPLOADS_PER_HOUR", "-1"),
+            ("TRYON_UPLOAD_BYTES_PER_DAY", "200MB"),
+            ("TRYON_MIN_FREE_BYTES", "1.5"),
         ])
         .unwrap_err();
         let names: Vec<_> = err.mistakes.iter().map(|m| m.variable).collect();
@@ -612,6 +671,9 @@ mod tests {
             names,
             vec![
                 "TRYON_SHOPPER_DAILY_LIMIT",
+                "TRYON_UPLOADS_PER_HOUR",
+                "TRYON_UPLOAD_BYTES_PER_DAY",
+                "TRYON_MIN_FREE_BYTES",
                 "TRYON_SPEND_CAP_CNY",
                 "TRYON_PRICES_CNY",
                 "TRYON_RETENTION_HOURS"

@@ -8,7 +8,7 @@
 
 use axum::Json;
 use axum::extract::Request;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tower_http::request_id::RequestId;
@@ -21,6 +21,8 @@ pub struct ApiError {
     /// The HTTP status; usually the catalogue's, but relayed upstream answers keep theirs.
     pub status: StatusCode,
     pub body: ErrorBody,
+    /// Seconds after which the same request may succeed, sent as `Retry-After` when known.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -30,6 +32,7 @@ impl ApiError {
             status: StatusCode::from_u16(kind.http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             body: kind.body(String::new()),
+            retry_after_secs: None,
         }
     }
 
@@ -47,6 +50,12 @@ impl ApiError {
         self
     }
 
+    /// The same refusal with a `Retry-After` of `secs` seconds (at least one).
+    pub fn with_retry_after(mut self, secs: u64) -> ApiError {
+        self.retry_after_secs = Some(secs.max(1));
+        self
+    }
+
     /// Logs `cause` and answers a generic internal error that reveals nothing of it.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(%cause, "internal error");
@@ -57,6 +66,11 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut response = (self.status, Json(&self.body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
         // The body is kept beside the response so that the request id can be set later.
         response.extensions_mut().insert(self.body);
         response

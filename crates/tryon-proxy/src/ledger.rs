@@ -4,13 +4,15 @@
 //! request id), so that a job resumed after a crash is never billed twice. The daily
 //! counts are kept apart from the jobs, so that deleting one's data does not reset one's
 //! daily limit. The file index says who owns each hosted file and what it is, for the
-//! garment policy, the retention sweeper and "delete my data".
+//! garment policy, the retention sweeper and "delete my data". The upload counts
+//! (`upload_usage`, one row per stored upload) are kept apart from the file index for
+//! the same reason: neither the sweeper nor "delete my data" resets a shopper's limits.
 
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
 use crate::persistence::DbError;
 
@@ -65,6 +67,39 @@ pub struct Totals {
     pub cny: f64,
 }
 
+/// How many uploads one shopper may store: a count per rolling hour and bytes per
+/// Beijing day; 0 turns either off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct UploadLimits {
+    pub per_hour: u32,
+    pub bytes_per_day: u64,
+}
+
+impl UploadLimits {
+    /// Whether either limit is on.
+    pub fn any(self) -> bool {
+        self.per_hour > 0 || self.bytes_per_day > 0
+    }
+}
+
+/// The answer of [`Ledger::take_upload`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UploadTake {
+    /// Counted; the id gives it back with [`Ledger::refund_upload`] if storing fails.
+    Taken(i64),
+    /// Not counted: one limit or both are reached. Both are reported, so that the caller
+    /// can name the reason and say when the later of the two frees.
+    Full {
+        /// The hour's count is used up, and a slot frees at this moment.
+        hourly_frees_at_ms: Option<u64>,
+        /// Today's bytes would be exceeded; they start again at the next Beijing day.
+        daily: bool,
+    },
+}
+
+/// The length of the rolling upload window.
+pub const UPLOAD_WINDOW_MS: u64 = 3600 * 1000;
+
 /// The ledger tables.
 pub struct Ledger {
     connection: Mutex<Connection>,
@@ -100,7 +135,16 @@ impl Ledger {
                 created_ms INTEGER NOT NULL
             );
             CREATE INDEX IF NOT EXISTS files_shopper ON files(shopper);
-            CREATE INDEX IF NOT EXISTS files_created ON files(created_ms);",
+            CREATE INDEX IF NOT EXISTS files_created ON files(created_ms);
+            CREATE TABLE IF NOT EXISTS upload_usage (
+                id INTEGER PRIMARY KEY,
+                shopper TEXT NOT NULL,
+                day INTEGER NOT NULL,
+                at_ms INTEGER NOT NULL,
+                bytes INTEGER NOT NULL
+            );
+            CREATE INDEX IF NOT EXISTS upload_usage_shopper ON upload_usage(shopper, at_ms);
+            CREATE INDEX IF NOT EXISTS upload_usage_day ON upload_usage(day);",
         )?;
         Ok(Ledger {
             connection: Mutex::new(connection),
@@ -200,10 +244,99 @@ impl Ledger {
         Ok(used.unwrap_or(0))
     }
 
-    /// Forgets the daily counts of days before `day`.
-    pub fn prune_days(&self, day: i64) -> Result<(), DbError> {
+    /// Counts one more stored upload of `bytes` for `shopper` at `now_ms` (on Beijing day
+    /// `day`) if `limits` allow it, or answers which limit is reached. Check and count
+    /// happen in one transaction under the connection's lock, so concurrent uploads of
+    /// one shopper cannot together overshoot a limit.
+    pub fn take_upload(
+        &self,
+        shopper: &str,
+        day: i64,
+        now_ms: u64,
+        bytes: u64,
+        limits: UploadLimits,
+    ) -> Result<UploadTake, DbError> {
+        let mut connection = self.lock();
+        // Immediate, so that the write lock is held from the first read and no other
+        // connection to the file can slip a change in between.
+        let transaction = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let window_start = now_ms.saturating_sub(UPLOAD_WINDOW_MS) as i64;
+        let mut hourly_frees_at_ms = None;
+        if limits.per_hour > 0 {
+            let in_window: i64 = transaction.query_row(
+                "SELECT COUNT(*) FROM upload_usage WHERE shopper = ?1 AND at_ms > ?2",
+                params![shopper, window_start],
+                |row| row.get(0),
+            )?;
+            let limit = i64::from(limits.per_hour);
+            if in_window >= limit {
+                // One more fits once all but limit - 1 of the window's uploads have left it;
+                // the last of those to leave is the one at this offset, oldest first.
+                let oldest_to_leave: i64 = transaction.query_row(
+                    "SELECT at_ms FROM upload_usage WHERE shopper = ?1 AND at_ms > ?2
+                     ORDER BY at_ms LIMIT 1 OFFSET ?3",
+                    params![shopper, window_start, in_window - limit],
+                    |row| row.get(0),
+                )?;
+                hourly_frees_at_ms = Some(oldest_to_leave as u64 + UPLOAD_WINDOW_MS);
+            }
+        }
+        let mut daily = false;
+        if limits.bytes_per_day > 0 {
+            let used: i64 = transaction.query_row(
+                "SELECT COALESCE(SUM(bytes), 0) FROM upload_usage WHERE shopper = ?1 AND day = ?2",
+                params![shopper, day],
+                |row| row.get(0),
+            )?;
+            daily = (used as u64).saturating_add(bytes) > limits.bytes_per_day;
+        }
+        if daily || hourly_frees_at_ms.is_some() {
+            return Ok(UploadTake::Full {
+                hourly_frees_at_ms,
+                daily,
+            });
+        }
+        transaction.execute(
+            "INSERT INTO upload_usage (shopper, day, at_ms, bytes) VALUES (?1, ?2, ?3, ?4)",
+            params![shopper, day, now_ms as i64, bytes as i64],
+        )?;
+        let id = transaction.last_insert_rowid();
+        transaction.commit()?;
+        Ok(UploadTake::Taken(id))
+    }
+
+    /// Gives back an upload counted by [`Ledger::take_upload`] that was not stored after all.
+    pub fn refund_upload(&self, id: i64) -> Result<(), DbError> {
         self.lock()
-            .execute("DELETE FROM shopper_days WHERE day < ?1", params![day])?;
+            .execute("DELETE FROM upload_usage WHERE id = ?1", params![id])?;
+        Ok(())
+    }
+
+    /// Uploads `shopper` stored within the hour before `now_ms`, and their bytes on `day`.
+    pub fn uploads_used(
+        &self,
+        shopper: &str,
+        day: i64,
+        now_ms: u64,
+    ) -> Result<(u32, u64), DbError> {
+        let window_start = now_ms.saturating_sub(UPLOAD_WINDOW_MS) as i64;
+        let used = self.lock().query_row(
+            "SELECT
+                COALESCE(SUM(CASE WHEN at_ms > ?3 THEN 1 ELSE 0 END), 0),
+                COALESCE(SUM(CASE WHEN day = ?2 THEN bytes ELSE 0 END), 0)
+             FROM upload_usage WHERE shopper = ?1",
+            params![shopper, day, window_start],
+            |row| Ok((row.get::<_, i64>(0)? as u32, row.get::<_, i64>(1)? as u64)),
+        )?;
+        Ok(used)
+    }
+
+    /// Forgets the daily counts (try-ons and uploads) of days before `day`. The rolling
+    /// upload hour reaches at most into yesterday, so pruning older days loses nothing.
+    pub fn prune_days(&self, day: i64) -> Result<(), DbError> {
+        let connection = self.lock();
+        connection.execute("DELETE FROM shopper_days WHERE day < ?1", params![day])?;
+        connection.execute("DELETE FROM upload_usage WHERE day < ?1", params![day])?;
         Ok(())
     }
 
@@ -276,7 +409,8 @@ impl Ledger {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
-        // Every change is one statement, so a panic cannot leave a half-done change.
+        // Every change is one statement or one transaction, which rolls back when dropped,
+        // so a panic cannot leave a half-done change.
         self.connection.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
@@ -318,6 +452,130 @@ mod tests {
         ledger.refund_shopper_slot(1, "t:a").unwrap();
         assert_eq!(ledger.shopper_used(1, "t:a").unwrap(), 1);
         assert!(ledger.take_shopper_slot(1, "t:a", 2).unwrap());
+    }
+
+    const HOUR: u64 = UPLOAD_WINDOW_MS;
+
+    #[test]
+    fn the_hourly_upload_count_rolls_and_says_when_a_slot_frees() {
+        let (_dir, ledger) = ledger();
+        let limits = UploadLimits {
+            per_hour: 2,
+            bytes_per_day: 0,
+        };
+        let t0 = 10 * HOUR;
+        assert!(matches!(
+            ledger.take_upload("t:a", 1, t0, 10, limits).unwrap(),
+            UploadTake::Taken(_)
+        ));
+        assert!(matches!(
+            ledger.take_upload("t:a", 1, t0 + 1000, 10, limits).unwrap(),
+            UploadTake::Taken(_)
+        ));
+        // The third within the hour waits for the first to leave the window.
+        assert_eq!(
+            ledger.take_upload("t:a", 1, t0 + 2000, 10, limits).unwrap(),
+            UploadTake::Full {
+                hourly_frees_at_ms: Some(t0 + HOUR),
+                daily: false
+            }
+        );
+        assert!(matches!(
+            ledger.take_upload("t:b", 1, t0 + 2000, 10, limits).unwrap(),
+            UploadTake::Taken(_)
+        ));
+        assert_eq!(ledger.uploads_used("t:a", 1, t0 + 2000).unwrap(), (2, 20));
+        assert!(matches!(
+            ledger.take_upload("t:a", 1, t0 + HOUR, 10, limits).unwrap(),
+            UploadTake::Taken(_)
+        ));
+    }
+
+    #[test]
+    fn a_lowered_hourly_limit_waits_for_enough_uploads_to_leave() {
+        let (_dir, ledger) = ledger();
+        let open = UploadLimits::default();
+        for i in 0..4 {
+            ledger
+                .take_upload("t:a", 1, HOUR + i * 1000, 1, open)
+                .unwrap();
+        }
+        let lowered = UploadLimits {
+            per_hour: 2,
+            bytes_per_day: 0,
+        };
+        // Four in the window and room for two: the first three must leave.
+        assert_eq!(
+            ledger
+                .take_upload("t:a", 1, HOUR + 5000, 1, lowered)
+                .unwrap(),
+            UploadTake::Full {
+                hourly_frees_at_ms: Some(2 * HOUR + 2000),
+                daily: false
+            }
+        );
+    }
+
+    #[test]
+    fn daily_upload_bytes_stop_at_the_limit_per_day_and_refunds_give_them_back() {
+        let (_dir, ledger) = ledger();
+        let limits = UploadLimits {
+            per_hour: 0,
+            bytes_per_day: 100,
+        };
+        let UploadTake::Taken(first) = ledger.take_upload("t:a", 1, 0, 60, limits).unwrap() else {
+            panic!("the first upload fits");
+        };
+        assert_eq!(
+            ledger.take_upload("t:a", 1, 1, 41, limits).unwrap(),
+            UploadTake::Full {
+                hourly_frees_at_ms: None,
+                daily: true
+            }
+        );
+        assert!(matches!(
+            ledger.take_upload("t:a", 1, 2, 40, limits).unwrap(),
+            UploadTake::Taken(_)
+        ));
+        assert!(matches!(
+            ledger.take_upload("t:a", 2, 3, 100, limits).unwrap(),
+            UploadTake::Taken(_)
+        ));
+        ledger.refund_upload(first).unwrap();
+        assert_eq!(ledger.uploads_used("t:a", 1, 4).unwrap(), (2, 40));
+        assert!(matches!(
+            ledger.take_upload("t:a", 1, 5, 60, limits).unwrap(),
+            UploadTake::Taken(_)
+        ));
+    }
+
+    #[test]
+    fn both_upload_limits_are_reported_when_both_are_reached() {
+        let (_dir, ledger) = ledger();
+        let limits = UploadLimits {
+            per_hour: 1,
+            bytes_per_day: 10,
+        };
+        ledger.take_upload("t:a", 1, HOUR, 10, limits).unwrap();
+        assert_eq!(
+            ledger.take_upload("t:a", 1, HOUR + 1, 1, limits).unwrap(),
+            UploadTake::Full {
+                hourly_frees_at_ms: Some(2 * HOUR),
+                daily: true
+            }
+        );
+        assert_eq!(ledger.uploads_used("t:a", 1, HOUR + 1).unwrap(), (1, 10));
+    }
+
+    #[test]
+    fn old_upload_days_are_pruned_with_the_try_on_counts() {
+        let (_dir, ledger) = ledger();
+        let open = UploadLimits::default();
+        ledger.take_upload("t:a", 5, 0, 10, open).unwrap();
+        ledger.take_upload("t:a", 7, 1, 20, open).unwrap();
+        ledger.prune_days(6).unwrap();
+        assert_eq!(ledger.uploads_used("t:a", 5, 1).unwrap(), (1, 0));
+        assert_eq!(ledger.uploads_used("t:a", 7, 1).unwrap(), (1, 20));
     }
 
     #[test]

@@ -31,6 +31,7 @@ use tryon_api::proxy::FILES_PATH;
 use tryon_api::wire::{MODEL_PARSING, MODEL_TRYON, MODEL_TRYON_PLUS};
 
 use crate::error::ApiError;
+use crate::ledger::UploadLimits;
 use crate::state::AppState;
 use crate::storage::FileId;
 use tryon_clock::Clock;
@@ -72,6 +73,13 @@ pub struct PolicySettings {
     pub prices: Vec<(String, f64)>,
     /// Signs shopper tokens; `None` uses a random secret kept in the data folder.
     pub shopper_secret: Option<SecretString>,
+    /// Uploads one shopper may store within any rolling hour; 0 turns the limit off.
+    pub uploads_per_hour: u32,
+    /// Bytes of stored uploads one shopper may add per Beijing day; 0 turns it off.
+    pub upload_bytes_per_day: u64,
+    /// Uploads are refused when storing one would leave less free space than this in the
+    /// data folder; 0 turns the floor off.
+    pub min_free_bytes: u64,
 }
 
 impl PolicySettings {
@@ -102,6 +110,17 @@ impl PolicySettings {
                 .map(|(m, p)| ((*m).to_owned(), *p))
                 .collect(),
             shopper_secret: None,
+            uploads_per_hour: 0,
+            upload_bytes_per_day: 0,
+            min_free_bytes: 0,
+        }
+    }
+
+    /// The per-shopper upload limits.
+    pub fn upload_limits(&self) -> UploadLimits {
+        UploadLimits {
+            per_hour: self.uploads_per_hour,
+            bytes_per_day: self.upload_bytes_per_day,
         }
     }
 
@@ -124,6 +143,12 @@ pub fn day_of(ms: u64) -> i64 {
 /// Today's day number on `clock`.
 pub fn today(clock: &Clock) -> i64 {
     day_of(clock.unix_ms())
+}
+
+/// Milliseconds from `ms` to the next Beijing midnight, when daily counts start again.
+pub fn ms_until_next_day(ms: u64) -> u64 {
+    let next_day = (day_of(ms) + 1) as u64;
+    (next_day * 86_400 - DAY_OFFSET_SECS) * 1000 - ms
 }
 
 /// Signs and checks shopper tokens, and hashes IP addresses.
@@ -390,6 +415,9 @@ mod tests {
         // 2026-01-01 15:59:59 UTC is 23:59:59 in Beijing; one second later is the next day.
         let before = 1_767_283_199_000;
         assert_eq!(day_of(before) + 1, day_of(before + 1000));
+        assert_eq!(ms_until_next_day(before), 1000);
+        assert_eq!(ms_until_next_day(before + 1000), 86_400_000);
+        assert_eq!(ms_until_next_day(before + 1500), 86_399_500);
     }
 
     #[test]

@@ -67,7 +67,9 @@ pub fn app(state: AppState) -> Router {
             x_shopper.clone(),
             HeaderName::from_static(IDEMPOTENCY_KEY),
         ])
-        .expose_headers([x_request_id.clone(), x_shopper])
+        // Retry-After is not a CORS-safelisted header: exposed, a cross-site widget can
+        // read when an upload refused for the shopper's limit may succeed.
+        .expose_headers([x_request_id.clone(), x_shopper, header::RETRY_AFTER])
         .max_age(Duration::from_secs(600));
     let trace = TraceLayer::new_for_http()
         .make_span_with(|request: &Request<Body>| {

@@ -46,8 +46,11 @@ impl fmt::Display for FileId {
 }
 
 /// A place to keep files by id. A local folder today; an object store can implement the
-/// same three calls later without touching the routes.
+/// same calls later without touching the routes.
 pub trait Storage: Send + Sync + 'static {
+    /// The bytes still free for new files, or `None` when the store cannot tell or has no
+    /// bound (an object store), so that the free-space floor does not apply.
+    fn free_bytes(&self) -> BoxFuture<'_, io::Result<Option<u64>>>;
     /// Stores `bytes` under `id`, replacing nothing (ids are fresh).
     fn put<'a>(&'a self, id: &'a FileId, bytes: Bytes) -> BoxFuture<'a, io::Result<()>>;
     /// The stored bytes, or `None` when no file has this id.
@@ -76,6 +79,17 @@ impl LocalStorage {
 }
 
 impl Storage for LocalStorage {
+    fn free_bytes(&self) -> BoxFuture<'_, io::Result<Option<u64>>> {
+        Box::pin(async move {
+            let dir = self.dir.clone();
+            // statvfs is a blocking system call; it is quick, but kept off the runtime's
+            // threads like every other file operation here.
+            tokio::task::spawn_blocking(move || free_space_of(&dir))
+                .await
+                .map_err(io::Error::other)?
+        })
+    }
+
     fn put<'a>(&'a self, id: &'a FileId, bytes: Bytes) -> BoxFuture<'a, io::Result<()>> {
         Box::pin(async move {
             // Written beside the target and renamed, so a reader never sees half a file.
@@ -105,6 +119,19 @@ impl Storage for LocalStorage {
             }
         })
     }
+}
+
+/// The space an unprivileged process may still use on the file system of `dir`.
+#[cfg(unix)]
+fn free_space_of(dir: &Path) -> io::Result<Option<u64>> {
+    let stat = rustix::fs::statvfs(dir)?;
+    Ok(Some(stat.f_bavail.saturating_mul(stat.f_frsize)))
+}
+
+/// Elsewhere the space is unknown, and the floor does not apply.
+#[cfg(not(unix))]
+fn free_space_of(_dir: &Path) -> io::Result<Option<u64>> {
+    Ok(None)
 }
 
 #[cfg(test)]
@@ -142,5 +169,15 @@ mod tests {
         store.delete(&id).await.unwrap();
         assert_eq!(store.get(&id).await.unwrap(), None);
         store.delete(&id).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_local_folder_knows_its_free_space() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStorage::open(dir.path()).await.unwrap();
+        let free = store.free_bytes().await.unwrap();
+        if cfg!(unix) {
+            assert!(free.is_some_and(|bytes| bytes > 0), "{free:?}");
+        }
     }
 }

@@ -3,15 +3,18 @@
 //! The widget's "keep my own top/bottom" modes segment the shopper's photo and pass the
 //! crop back as a garment URL. The crops are downloaded at once and hosted by the proxy,
 //! so they outlive the upstream's 24 h links and count as garments "this proxy produced"
-//! for the garment policy. Each call is billed per input image in the ledger.
+//! for the garment policy. Each call is billed per input image in the ledger, and takes
+//! one of the shopper's daily try-ons (`TRYON_SHOPPER_DAILY_LIMIT`), given back when the
+//! upstream refused or failed the call and so billed nothing: otherwise a script could
+//! segment without end on the shop's account while never starting a try-on.
 //!
 //! Under an upstream that keeps the own garment by prompt (`qwen-image`, whose
 //! capabilities say `keep_own_garment: "prompt"`), the segmentation model is retired and
 //! not called. The route still answers in the same shape, so a widget that segments
 //! anyway works unchanged: each asked-for crop is a **keep-own marker**, a copy of the
 //! shopper's own photo hosted here as a crop. It costs nothing (no upstream call, no
-//! ledger entry), passes the garment policy like any crop, and the adapter recognises a
-//! proxy crop as "keep the person's own garment" and does not send it.
+//! ledger entry, no daily try-on), passes the garment policy like any crop, and the
+//! adapter recognises a proxy crop as "keep the person's own garment" and does not send it.
 
 use std::time::Duration;
 
@@ -28,7 +31,7 @@ use super::{ReqId, body_refusal};
 use crate::error::ApiError;
 use crate::jobs::keep_file;
 use crate::ledger::FileKind;
-use crate::policy::{Shopper, check_origin, day_of, own_file_id, shop_cap_reached};
+use crate::policy::{Shopper, check_origin, day_of, own_file_id, shop_cap_reached, today};
 use crate::state::AppState;
 use crate::storage::FileId;
 use crate::upstream::{UpstreamError, shopper_error};
@@ -60,7 +63,11 @@ pub async fn segment(
             .await
             .map(Json);
     }
+    let day = today(&state.clock);
+    let limit = state.policy.shopper_daily_limit;
     {
+        // The caps and the shopper's count are checked and taken under the gate that
+        // creates hold, so that a segmentation and a create cannot both take the last one.
         let _gate = state
             .admission_gate
             .lock()
@@ -68,9 +75,32 @@ pub async fn segment(
         if let Some(kind) = shop_cap_reached(&state) {
             return Err(ApiError::new(kind));
         }
+        if limit > 0 {
+            let took = state
+                .ledger
+                .take_shopper_slot(day, &shopper.key, limit)
+                .map_err(ApiError::internal)?;
+            if !took {
+                return Err(ApiError::with_detail(
+                    ErrorKind::ShopperDailyLimit,
+                    format!("{limit} per day"),
+                ));
+            }
+        }
     }
 
-    let mut answer = call_with_retries(&state, &request).await?;
+    let mut answer = match call_with_retries(&state, &request).await {
+        Ok(answer) => answer,
+        Err(refusal) => {
+            // The upstream made nothing and billed nothing, so the try-on is given back.
+            if limit > 0
+                && let Err(err) = state.ledger.refund_shopper_slot(day, &shopper.key)
+            {
+                tracing::error!(error = %err, "the shopper's daily count could not be corrected");
+            }
+            return Err(refusal);
+        }
+    };
     let at = state.clock.unix_ms();
     let images = answer.usage.map_or(1, |u| u.image_count);
     let cny = f64::from(images) * state.policy.price_of(MODEL_PARSING);

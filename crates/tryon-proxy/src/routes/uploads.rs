@@ -1,4 +1,8 @@
-//! `POST /api/v1/tryon/uploads`: accepts a photo's raw bytes, strips its metadata (EXIF, XMP, IPTC, text chunks: GPS and camera) in whatever format it comes, checks it against the input rules and stores it.
+//! `POST /api/v1/tryon/uploads`: accepts a photo's raw bytes, strips its metadata (EXIF, XMP, IPTC, text chunks: GPS and camera) in whatever format it comes, checks it against the input rules and stores it, within the shopper's upload limits and the shop's free-space floor.
+//!
+//! The limits count what is stored: the cleaned file's bytes, taken in the ledger before
+//! the write and given back if the write fails, so that a refused or failed upload counts
+//! nothing and concurrent uploads cannot overshoot.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -11,9 +15,9 @@ use tryon_api::{ErrorKind, ImageFormat, RuleViolation};
 
 use super::{ReqId, body_refusal};
 use crate::error::ApiError;
-use crate::ledger::FileKind;
+use crate::ledger::{FileKind, UploadTake};
 use crate::photo::strip_metadata;
-use crate::policy::Shopper;
+use crate::policy::{Shopper, day_of, ms_until_next_day};
 use crate::state::AppState;
 use crate::storage::FileId;
 
@@ -48,22 +52,19 @@ pub async fn upload(
     // so that the shopper learns it now rather than when the try-on fails.
     state.adapter.check_photo(&facts)?;
 
+    let size = cleaned.len() as u64;
+    check_free_space(&state, size).await?;
+    let taken = take_upload(&state, &shopper, size)?;
     let id = FileId::random();
-    state
-        .storage
-        .put(&id, cleaned)
-        .await
-        .map_err(ApiError::internal)?;
-    // Recorded with its owner, so that the sweeper and "delete my data" find it.
-    state
-        .ledger
-        .add_file(
-            id.as_str(),
-            FileKind::Upload,
-            &shopper.key,
-            state.clock.unix_ms(),
-        )
-        .map_err(ApiError::internal)?;
+    if let Err(err) = store(&state, &shopper, &id, cleaned).await {
+        // Nothing is kept, so nothing counts: the limit's share goes back.
+        if let Some(taken) = taken
+            && let Err(refund) = state.ledger.refund_upload(taken)
+        {
+            tracing::error!(error = %refund, "the shopper's upload count could not be corrected");
+        }
+        return Err(err);
+    }
     tracing::info!(file = %id, format = facts.format.name(), bytes = facts.bytes, "photo stored");
     Ok((
         StatusCode::CREATED,
@@ -77,6 +78,103 @@ pub async fn upload(
             request_id,
         }),
     ))
+}
+
+/// Writes the file and records it with its owner, so that the sweeper and "delete my
+/// data" find it; a file written but not recorded is deleted again.
+async fn store(
+    state: &AppState,
+    shopper: &Shopper,
+    id: &FileId,
+    bytes: Bytes,
+) -> Result<(), ApiError> {
+    state
+        .storage
+        .put(id, bytes)
+        .await
+        .map_err(ApiError::internal)?;
+    let recorded = state.ledger.add_file(
+        id.as_str(),
+        FileKind::Upload,
+        &shopper.key,
+        state.clock.unix_ms(),
+    );
+    if let Err(err) = recorded {
+        if let Err(delete) = state.storage.delete(id).await {
+            tracing::error!(file = %id, error = %delete, "an unrecorded upload could not be deleted");
+        }
+        return Err(ApiError::internal(err));
+    }
+    Ok(())
+}
+
+/// Refuses an upload that would leave less free space than the shop's floor, so that
+/// photos never fill the disk the job database and the kept results live on. A store
+/// that cannot tell its free space (or an error asking) lets the upload through: the
+/// write itself then fails if there is truly no room.
+async fn check_free_space(state: &AppState, size: u64) -> Result<(), ApiError> {
+    let floor = state.policy.min_free_bytes;
+    if floor == 0 {
+        return Ok(());
+    }
+    match state.storage.free_bytes().await {
+        Ok(Some(free)) if free.saturating_sub(size) < floor => {
+            tracing::warn!(
+                free,
+                floor,
+                "uploads refused: the storage is below its free-space floor"
+            );
+            Err(ApiError::new(ErrorKind::StorageFull))
+        }
+        Ok(_) => Ok(()),
+        Err(err) => {
+            tracing::warn!(error = %err, "the storage's free space is unknown; accepting the upload");
+            Ok(())
+        }
+    }
+}
+
+/// Counts the upload against the shopper's limits, or answers the refusal with the
+/// reason and, in `Retry-After`, when the later of the reached limits frees. `None` when
+/// both limits are off and nothing is counted.
+fn take_upload(state: &AppState, shopper: &Shopper, size: u64) -> Result<Option<i64>, ApiError> {
+    let limits = state.policy.upload_limits();
+    if !limits.any() {
+        return Ok(None);
+    }
+    let now = state.clock.unix_ms();
+    let taken = state
+        .ledger
+        .take_upload(&shopper.key, day_of(now), now, size, limits)
+        .map_err(ApiError::internal)?;
+    let (hourly_frees_at_ms, daily) = match taken {
+        UploadTake::Taken(id) => return Ok(Some(id)),
+        UploadTake::Full {
+            hourly_frees_at_ms,
+            daily,
+        } => (hourly_frees_at_ms, daily),
+    };
+    let hourly_wait = hourly_frees_at_ms.map_or(0, |at| at.saturating_sub(now));
+    let refusal = if daily {
+        let wait = ms_until_next_day(now).max(hourly_wait);
+        ApiError::with_detail(
+            ErrorKind::UploadLimitDaily,
+            format!("{} bytes per day", limits.bytes_per_day),
+        )
+        .with_retry_after(wait.div_ceil(1000))
+    } else {
+        ApiError::with_detail(
+            ErrorKind::UploadLimitHourly,
+            format!("{} per hour", limits.per_hour),
+        )
+        .with_retry_after(hourly_wait.div_ceil(1000))
+    };
+    tracing::info!(
+        code = refusal.body.code,
+        daily,
+        "an upload over the shopper's limit was refused"
+    );
+    Err(refusal)
 }
 
 /// The contract's refusal for a rule violation, with the violation's own words appended.

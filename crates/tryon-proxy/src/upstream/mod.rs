@@ -374,6 +374,7 @@ pub fn shopper_error(err: UpstreamError) -> ApiError {
                             message,
                             request_id: String::new(),
                         },
+                        retry_after_secs: None,
                     }
                 }
                 None => {

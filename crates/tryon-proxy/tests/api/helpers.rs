@@ -333,12 +333,29 @@ impl TestApp {
         self.data_dir
     }
 
+    /// How many files the proxy keeps in its data folder: what fills the shop's disk.
+    pub fn stored_files(&self) -> usize {
+        std::fs::read_dir(self.data_dir.path().join("files"))
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
     pub async fn upload(&self, bytes: Vec<u8>, content_type: &str) -> reqwest::Response {
-        self.http
+        self.upload_as(&self.http, bytes, content_type).await
+    }
+
+    /// Uploads as the shopper behind `client` (see [`new_shopper`]).
+    pub async fn upload_as(
+        &self,
+        client: &reqwest::Client,
+        bytes: Vec<u8>,
+        content_type: &str,
+    ) -> reqwest::Response {
+        client
             .post(self.url(UPLOADS_PATH))
             .header("content-type", content_type)
             .body(bytes)

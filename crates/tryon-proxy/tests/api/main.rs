@@ -5,6 +5,7 @@ mod binary;
 mod chaos;
 mod helpers;
 mod idempotency;
+mod limits;
 mod policy;
 mod properties;
 mod resilience;
