@@ -353,7 +353,16 @@ async fn two_hundred_try_ons_through_faults_and_a_crash_bill_exactly_the_picture
     // are saved and held, waiting for a submission that cannot come. Once every turn is
     // such a create, the proxy is killed: sixteen creates were saved and never answered.
     driver.abort();
-    until_sim(&sim, "five open tasks", |sim| sim.state().open_tasks() == 5).await;
+    // A task whose phase end the driver reached may not have moved on yet, and could still
+    // end and free a turn: the upstream is still only once each of the five open tasks
+    // waits for a moment ahead.
+    loop {
+        until_sim(&sim, "five open tasks", |sim| sim.state().open_tasks() == 5).await;
+        bounded("the five tasks waiting", time.until_waiting_ahead(5)).await;
+        if sim.state().open_tasks() == 5 {
+            break;
+        }
+    }
     bounded(
         "every turn taken by a held create",
         progress_seen.wait_for(|p| p.creating == SHOPPERS_AT_ONCE),
@@ -424,7 +433,15 @@ async fn two_hundred_try_ons_through_faults_and_a_crash_bill_exactly_the_picture
         .count() as u64;
     let billed = sim.state().billed_images("aitryon-plus");
     assert_eq!(received, succeeded, "a succeeded try-on was not served");
-    assert_eq!(billed, received, "billed {billed}, received {received}");
+    let failures: Vec<String> = jobs
+        .iter()
+        .filter(|job| job.record.status != TaskStatus::Succeeded)
+        .map(|job| format!("{:?}: {:?}", job.record.code, job.record.message))
+        .collect();
+    assert_eq!(
+        billed, received,
+        "billed {billed}, received {received}; the failed jobs: {failures:#?}"
+    );
     // With 5% of tasks failing, most still succeed; far fewer would mean the run
     // tested nothing.
     assert!(
