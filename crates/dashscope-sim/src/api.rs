@@ -221,11 +221,25 @@ fn validate(state: &SimState, request: CreateTaskRequest) -> Result<Job, ErrorKi
         },
         resolution: parameters.resolution.unwrap_or_default(),
         restore_face: parameters.restore_face.unwrap_or(true),
-        injected_failure: roll(faults.task_failure_share).then(|| faults.task_failure_kind()),
+        injected_failure: (roll(faults.task_failure_share)
+            && (!faults.task_failure_once || state.first_failure_of(&input_key(input))))
+        .then(|| faults.task_failure_kind()),
         running_override: (faults.task_duration_ms > 0)
             .then(|| std::time::Duration::from_millis(faults.task_duration_ms)),
         created: state.clock().now(),
     })
+}
+
+/// What makes two creates the same input for `task_failure_once`: their image URLs.
+fn input_key(input: &tryon_api::wire::TryOnInput) -> String {
+    [
+        Some(input.person_image_url.as_str()),
+        input.top_garment_url.as_deref(),
+        input.bottom_garment_url.as_deref(),
+        input.coarse_image_url.as_deref(),
+    ]
+    .map(|url| url.unwrap_or(""))
+    .join("\n")
 }
 
 /// `GET /api/v1/tasks/{task_id}`: unknown or expired ids answer 200 with `UNKNOWN`.

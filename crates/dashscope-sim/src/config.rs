@@ -86,6 +86,10 @@ pub struct Faults {
     /// The catalogue code those tasks fail with, one of [`Faults::TASK_FAILURE_CODES`];
     /// unset means `InternalError`.
     pub task_failure_code: Option<String>,
+    /// Makes those failures transient, as a real service's internal errors mostly are: an
+    /// input (the same person and garment URLs) whose task failed is never failed again,
+    /// so a client that sends it once more is certain to get its image.
+    pub task_failure_once: bool,
     /// When non-zero, the RUNNING phase of tasks created from now on lasts this many
     /// milliseconds at time scale 1.0 (scaled like every phase) instead of 13 s. A task
     /// not done 3 h (scaled) after its creation fails with `InternalError.Timeout`, as

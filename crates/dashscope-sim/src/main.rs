@@ -126,6 +126,10 @@ struct Args {
     #[arg(long, env = "SIM_TASK_FAILURE_CODE")]
     task_failure_code: Option<String>,
 
+    /// Injected fault: those failures are transient; the same input never fails twice.
+    #[arg(long, env = "SIM_TASK_FAILURE_ONCE")]
+    task_failure_once: bool,
+
     /// Injected fault: length of the RUNNING phase in milliseconds at time scale 1.0
     /// (default 13 s); above 3 h the task fails with InternalError.Timeout. 0 = normal.
     #[arg(long, env = "SIM_TASK_DURATION_MS", default_value_t = 0)]
@@ -183,6 +187,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         throttle_code: args.throttle_code,
         task_failure_share: args.task_failure_share,
         task_failure_code: args.task_failure_code,
+        task_failure_once: args.task_failure_once,
         task_duration_ms: args.task_duration_ms,
     };
     faults.validate()?;

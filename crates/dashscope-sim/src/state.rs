@@ -145,6 +145,8 @@ struct Inner {
     changes: watch::Sender<u64>,
     /// Images billed so far, per model: what the shop's invoice would list.
     billed: Mutex<HashMap<String, u64>>,
+    /// Inputs whose task an injected transient failure has already failed.
+    failed_inputs: Mutex<std::collections::HashSet<String>>,
     /// The sequence number of the next task created.
     next_sequence: std::sync::atomic::AtomicU64,
 }
@@ -196,6 +198,7 @@ impl SimState {
                 peak_open: AtomicUsize::new(0),
                 changes: watch::channel(0).0,
                 billed: Mutex::default(),
+                failed_inputs: Mutex::default(),
                 next_sequence: std::sync::atomic::AtomicU64::new(0),
             }),
         }
@@ -261,6 +264,12 @@ impl SimState {
     /// pays for exactly the pictures its shoppers received".
     pub fn billed_images(&self, model: &str) -> u64 {
         lock(&self.inner.billed).get(model).copied().unwrap_or(0)
+    }
+
+    /// Whether `input` may fail now under a transient injected failure: only the first
+    /// time it is drawn to fail.
+    pub(crate) fn first_failure_of(&self, input: &str) -> bool {
+        lock(&self.inner.failed_inputs).insert(input.to_owned())
     }
 
     /// Images billed so far, per model.

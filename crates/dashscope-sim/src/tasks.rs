@@ -147,10 +147,11 @@ pub(crate) async fn run(state: SimState, job: Job) {
         r.status = TaskStatus::Succeeded;
         r.image_url = Some(url);
         r.end_time = Some(now_string(&clock));
+        // Only successful images are billed, so only they use up the free quota. Billed
+        // under the record's lock, so that whoever sees SUCCEEDED also sees the bill.
+        state.bill_image(&job.model);
     });
     if done {
-        // Only successful images are billed, so only they use up the free quota.
-        state.bill_image(&job.model);
         info!(task_id = id, "task succeeded");
     }
 }

@@ -1445,3 +1445,29 @@ async fn only_succeeded_tasks_and_segmentations_are_billed_and_the_bill_is_reada
         json!({"images": {"aitryon-plus": 1, "aitryon-parsing-v1": 1}, "total": 2})
     );
 }
+
+#[tokio::test]
+async fn a_transient_injected_failure_never_fails_the_same_input_twice() {
+    let env = env().await;
+    assert_eq!(
+        env.admin(
+            dashscope_sim::ADMIN_FAULTS_PATH,
+            json!({"task_failure_share": 1.0, "task_failure_once": true})
+        )
+        .await,
+        StatusCode::OK
+    );
+    let body = env.tryon_body("person.jpg", Some("tee.png"), None);
+    let first = env.create_ok(&body).await;
+    let (answer, _) = env.until_terminal(&first).await;
+    assert_failed_with(&answer, ErrorKind::InternalError);
+    // Sent again, the same input succeeds; another input still fails once.
+    let again = env.create_ok(&body).await;
+    let (answer, _) = env.until_terminal(&again).await;
+    assert_eq!(answer.output.task_status, TaskStatus::Succeeded);
+    let other = env
+        .create_ok(&env.tryon_body("person.jpg", None, Some("tee.png")))
+        .await;
+    let (answer, _) = env.until_terminal(&other).await;
+    assert_failed_with(&answer, ErrorKind::InternalError);
+}

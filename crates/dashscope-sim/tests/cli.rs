@@ -33,6 +33,7 @@ fn help_documents_every_flag_the_rules_and_the_admin_endpoints() {
         "--throttle-code",
         "--task-failure-share",
         "--task-failure-code",
+        "--task-failure-once",
         "--task-duration-ms",
         "--in-arrears",
         "--free-tier-only",

@@ -117,8 +117,48 @@ impl fmt::Display for TaskStatus {
     }
 }
 
+/// The failure codes of an ended task that a second try usually cures: the provider's own
+/// internal failures, which it does not bill. A proxy submits such a job once more on its
+/// own (DashScope `InternalError`, `ModelServingError`; FASHN `PipelineError`,
+/// `3rdPartyProviderError`, `InternalServerError`). Input errors, moderation, timeouts and
+/// anything unknown are not here: a second try would fail the same way, or take as long.
+pub const TRANSIENT_TASK_FAILURES: &[&str] = &[
+    "InternalError",
+    "ModelServingError",
+    "PipelineError",
+    "3rdPartyProviderError",
+    "InternalServerError",
+];
+
+/// Whether a task that ended FAILED with `code` is worth one free resubmission.
+pub fn is_transient_task_failure(code: &str) -> bool {
+    TRANSIENT_TASK_FAILURES.contains(&code.trim())
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn only_the_providers_own_failures_are_transient() {
+        for code in [
+            "InternalError",
+            "ModelServingError",
+            "PipelineError",
+            "InternalServerError",
+        ] {
+            assert!(super::is_transient_task_failure(code), "{code}");
+        }
+        for code in [
+            "InvalidParameter",
+            "InternalError.Timeout",
+            "DataInspectionFailed",
+            "PoseError",
+            "ImageLoadError",
+            "",
+        ] {
+            assert!(!super::is_transient_task_failure(code), "{code}");
+        }
+    }
+
     use super::*;
 
     #[test]

@@ -239,6 +239,11 @@ impl Admission {
         queue.len() != before
     }
 
+    /// A running slot, waiting for one to be free; `None` only once the admission closes.
+    pub async fn running_slot(&self) -> Option<OwnedSemaphorePermit> {
+        self.running.clone().acquire_owned().await.ok()
+    }
+
     /// A running slot if one is free now: for polls resumed after a restart, which must
     /// count against the limit without waiting behind new jobs.
     pub fn try_running_slot(&self) -> Option<OwnedSemaphorePermit> {
@@ -366,13 +371,19 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit, s
                 job.update(|record| {
                     record.upstream_id = Some(upstream_id.clone());
                     record.submitted_ms = Some(state.clock.unix_ms());
-                    record.status = status;
+                    record.status = jobs::shown_status(record, status);
                 });
                 tracing::info!(job = %job.id, upstream_task = %upstream_id, "task submitted");
                 tokio::spawn(poll_until_done(state.clone(), job, adapter, Some(permit)));
                 return;
             }
             Ok(Submission::Finished(outcome)) => {
+                if let Some(code) =
+                    jobs::earns_resubmission(&state, &job, adapter.as_ref(), &outcome)
+                {
+                    resubmit(state, job, permit, code).await;
+                    return;
+                }
                 // The upstream is done with the job: its slot is free before the download.
                 drop(permit);
                 let times = Times {
@@ -397,6 +408,39 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit, s
             }
         }
     }
+}
+
+/// Submits a job once more after its task failed transiently (`code`), under the same job
+/// id and in the running slot its first task held, so that the shopper sees one try-on
+/// that took a little longer. The provider did not bill the failed task, so the shop pays
+/// for at most the one image the shopper receives. Counted in `tryon_resubmissions_total`.
+///
+/// Boxed, because the job's poll loop starts it and it starts the job's next poll loop: a
+/// named future type breaks that cycle for the compiler.
+pub fn resubmit(
+    state: AppState,
+    job: Arc<Job>,
+    permit: OwnedSemaphorePermit,
+    code: String,
+) -> std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> {
+    Box::pin(resubmit_now(state, job, permit, code))
+}
+
+async fn resubmit_now(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit, code: String) {
+    state
+        .resubmissions
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    tracing::info!(job = %job.id, %code, "the task failed transiently; submitting it once more, free");
+    // Saved before the call: a restart from here queues the job again (never sent), and
+    // the flag keeps a second failure final.
+    job.update(|record| {
+        record.resubmitted = true;
+        record.upstream_id = None;
+        record.submit_attempted = false;
+        record.submitted_ms = None;
+    });
+    let slot = state.admission.rate.take().await;
+    run_job(state, job, permit, slot).await;
 }
 
 /// What a translating adapter needs to know about a job's images: the person photo's

@@ -56,6 +56,10 @@ pub struct JobRecord {
     /// The proxy's own URL of the kept result.
     pub image_url: Option<String>,
     pub usage: Option<Usage>,
+    /// Set when the job is submitted once more after its task failed transiently, so that
+    /// it never is a second time.
+    #[serde(default)]
+    pub resubmitted: bool,
     /// The answer for the create call when the upstream refused the job.
     #[serde(skip)]
     pub refusal: Option<ApiError>,
@@ -82,6 +86,7 @@ impl JobRecord {
             message: None,
             image_url: None,
             usage: None,
+            resubmitted: false,
             refusal: None,
         }
     }
@@ -567,6 +572,19 @@ pub async fn poll_until_done(
         };
         match progress {
             Progress::Ended { outcome, times } => {
+                if let Some(code) = earns_resubmission(&state, &job, adapter.as_ref(), &outcome) {
+                    // The same running slot carries the second task; one is taken if the
+                    // job was resumed without one.
+                    let permit = match running_slot.take() {
+                        Some(permit) => permit,
+                        None => match state.admission.running_slot().await {
+                            Some(permit) => permit,
+                            None => return,
+                        },
+                    };
+                    tokio::spawn(crate::admission::resubmit(state.clone(), job, permit, code));
+                    return;
+                }
                 // The upstream counts the task as done now, before the result is downloaded.
                 running_slot.take();
                 finish(&state, &job, outcome, &times).await;
@@ -580,13 +598,58 @@ pub async fn poll_until_done(
                         return;
                     }
                     copy_times(r, &times);
-                    r.status = status;
+                    r.status = shown_status(r, status);
                 });
             }
         }
         if deadline_passed(&job, deadline_ms, state.clock.unix_ms()) {
             return;
         }
+    }
+}
+
+/// The failure code for which an ended task earns its job the one free resubmission, if
+/// it does: the task failed with a transient code (see
+/// [`tryon_api::status::is_transient_task_failure`]), the job was never resubmitted and
+/// nothing of it was billed, nobody cancelled or deleted it, the shop still uses the
+/// adapter that ran it, and the proxy is not stopping.
+pub fn earns_resubmission(
+    state: &AppState,
+    job: &Job,
+    adapter: &dyn Adapter,
+    outcome: &Outcome,
+) -> Option<String> {
+    let Outcome::Failed {
+        status: TaskStatus::Failed,
+        code: Some(code),
+        ..
+    } = outcome
+    else {
+        return None;
+    };
+    let record = job.snapshot();
+    let earns = tryon_api::status::is_transient_task_failure(code)
+        && !record.resubmitted
+        && record.usage.is_none()
+        && !record.status.is_terminal()
+        && !job.is_deleted()
+        && adapter.kind() == state.adapter.kind()
+        && !*state.shutdown.borrow();
+    earns.then(|| code.clone())
+}
+
+/// The state to show for an upstream state: a resubmitted job already showed its first
+/// task generating, and the second task's early states must not send the shopper's
+/// progress back to the queue.
+pub fn shown_status(record: &JobRecord, upstream: TaskStatus) -> TaskStatus {
+    let early = matches!(
+        upstream,
+        TaskStatus::Pending | TaskStatus::PreProcessing | TaskStatus::Suspended
+    );
+    if record.resubmitted && early {
+        TaskStatus::Running
+    } else {
+        upstream
     }
 }
 

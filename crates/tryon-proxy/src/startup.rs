@@ -296,6 +296,7 @@ pub async fn spawn(
         retention: settings.retention,
         last_probe: std::sync::Mutex::new(None),
         long_polls: std::sync::atomic::AtomicUsize::new(0),
+        resubmissions: std::sync::atomic::AtomicU64::new(0),
         upstream,
         storage: Arc::new(storage),
         jobs,

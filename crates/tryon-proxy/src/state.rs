@@ -64,6 +64,8 @@ pub struct Shared {
     pub clock: Clock,
     /// Long polls waiting now, for the metrics.
     pub long_polls: std::sync::atomic::AtomicUsize,
+    /// Jobs submitted once more after a transient task failure, since start.
+    pub resubmissions: std::sync::atomic::AtomicU64,
     /// Turns true when the proxy shuts down, so that long polls end at once.
     pub shutdown: watch::Receiver<bool>,
 }

@@ -43,6 +43,13 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         state.upstream_kind,
         state.adapter.kind().as_str()
     );
+    let _ = writeln!(
+        text,
+        "# HELP tryon_resubmissions_total Jobs submitted once more, free, after their task failed transiently.\n# TYPE tryon_resubmissions_total counter\ntryon_resubmissions_total {}",
+        state
+            .resubmissions
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
     write_upstream(&state, &mut text);
     write_spend(&state, &mut text);
     (

@@ -9,6 +9,7 @@ mod limits;
 mod policy;
 mod properties;
 mod resilience;
+mod resubmission;
 mod retention;
 mod security;
 mod segmentation;
