@@ -2,14 +2,15 @@
 # Installs every tool the build, the demo and the tests need, skipping what is already there.
 # CI and new machines start bare, so nothing may be assumed installed; a fresh machine takes
 # about 13 minutes here (almost all of it compiling trunk and wasm-bindgen-cli), a warm one
-# a few seconds. Everything comes from the crate registry, Debian or npm: nothing downloads
-# from anywhere else, because nothing else is reachable.
+# a few seconds. Everything comes from the crate registry, Debian, npm or PyPI (FASHN's SDK):
+# nothing downloads from anywhere else, because nothing else is reachable.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
 
 TRUNK_VERSION="0.21.14"
-DEBIAN_PACKAGES=(chromium chromium-driver brotli)
+# python3-venv: the venv of FASHN's Python SDK, which checks the emulator's FASHN API.
+DEBIAN_PACKAGES=(chromium chromium-driver brotli python3-venv)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -67,6 +68,10 @@ if [ "$(wasm-opt --version 2>/dev/null)" = "wasm-opt version 132 (version_132)" 
 else
     npm install --no-audit --no-fund
 fi
+
+# FASHN's official SDK comes from PyPI into a venv under target/ (idempotent; the check
+# script owns the pinned version so that the two cannot disagree).
+bash scripts/fashn-sdk-check.sh --install
 
 step "tool versions"
 trunk --version

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, lints (native and wasm), native unit
-# and integration tests, the widget's browser tests in headless Chromium, and the end-to-end
+# and integration tests, FASHN's official Python SDK against the emulator, the widget's
+# browser tests in headless Chromium, and the end-to-end
 # test that drives Chromium through a try-on against the demo servers.
 # It installs what is missing first (idempotent), so it passes on a bare machine.
 set -euo pipefail
@@ -96,6 +97,7 @@ timed "clippy (native, all targets)" cargo clippy --workspace --all-targets --of
 timed "clippy (wasm32: widget, contract)" cargo clippy -p tryon-widget -p tryon-api \
     --target wasm32-unknown-unknown --all-targets --offline -- -D warnings
 timed "native unit and integration tests" cargo test --workspace --offline
+timed "FASHN's Python SDK on the emulator" bash scripts/fashn-sdk-check.sh
 # Doctests report success under the wasm runner even when they fail, so only --tests runs here.
 timed "widget browser tests (headless Chromium)" cargo test -p tryon-widget \
     --target wasm32-unknown-unknown --tests --offline

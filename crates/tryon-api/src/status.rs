@@ -117,22 +117,14 @@ impl fmt::Display for TaskStatus {
     }
 }
 
-/// The failure codes of an ended task that a second try usually cures: the provider's own
-/// internal failures, which it does not bill. A proxy submits such a job once more on its
-/// own (DashScope `InternalError`, `ModelServingError`; FASHN `PipelineError`,
-/// `3rdPartyProviderError`, `InternalServerError`). Input errors, moderation, timeouts and
-/// anything unknown are not here: a second try would fail the same way, or take as long.
-pub const TRANSIENT_TASK_FAILURES: &[&str] = &[
-    "InternalError",
-    "ModelServingError",
-    "PipelineError",
-    "3rdPartyProviderError",
-    "InternalServerError",
-];
-
-/// Whether a task that ended FAILED with `code` is worth one free resubmission.
+/// Whether a task that ended FAILED with `code` is worth one free resubmission: the
+/// provider's own internal failures, which it does not bill and a second try usually
+/// cures. DashScope `InternalError` and `ModelServingError`; FASHN's transient runtime
+/// errors (see [`crate::fashn::is_transient_fashn`]). Input errors, moderation, timeouts
+/// and anything unknown are not: a second try would fail the same way, or take as long.
 pub fn is_transient_task_failure(code: &str) -> bool {
-    TRANSIENT_TASK_FAILURES.contains(&code.trim())
+    let code = code.trim();
+    matches!(code, "InternalError" | "ModelServingError") || crate::fashn::is_transient_fashn(code)
 }
 
 #[cfg(test)]
