@@ -3,6 +3,8 @@
 //! Arbitrary bytes rarely get past the first check of a parser, so each family also gets
 //! inputs that look right at the start (a valid magic prefix, JSON with the real keys)
 //! and are arbitrary after it.
+// Native only, as proptest is (see Cargo.toml).
+#![cfg(not(target_arch = "wasm32"))]
 
 use proptest::prelude::*;
 use serde_json::{Value, json};
