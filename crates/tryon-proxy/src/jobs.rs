@@ -529,7 +529,7 @@ pub async fn poll_until_done(
 ) {
     let mut running_slot = running_slot;
     let record = job.snapshot();
-    let Some(upstream_id) = record.upstream_id else {
+    let Some(mut upstream_id) = record.upstream_id else {
         tracing::error!(job = %job.id, "poll loop started for a job that was never submitted");
         return;
     };
@@ -571,6 +571,24 @@ pub async fn poll_until_done(
                 running_slot.take();
                 finish(&state, &job, outcome, &times).await;
                 return;
+            }
+            Progress::Continued {
+                upstream_id: next,
+                status,
+                times,
+            } => {
+                tracing::info!(job = %job.id, upstream_task = %next, "the next step of the task was submitted");
+                job.update(|r| {
+                    if r.status.is_terminal() {
+                        return;
+                    }
+                    copy_times(r, &times);
+                    r.status = status;
+                    r.upstream_id = Some(next.clone());
+                });
+                upstream_id = next;
+                // The new step is followed on the schedule of a new task.
+                attempt = 0;
             }
             Progress::Ongoing { status, times } => {
                 job.update(|r| {

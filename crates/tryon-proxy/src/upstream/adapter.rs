@@ -113,6 +113,14 @@ pub enum Submission {
 pub enum Progress {
     /// Not ended yet: the status to show (PENDING, RUNNING, ...).
     Ongoing { status: TaskStatus, times: Times },
+    /// Not ended: the first step of the job ended and the adapter sent its next step
+    /// (FASHN's outfit: the bottom, on the picture of the top) under `upstream_id`, which
+    /// is recorded and followed from now on, so that a restart resumes the right step.
+    Continued {
+        upstream_id: String,
+        status: TaskStatus,
+        times: Times,
+    },
     /// Ended.
     Ended { outcome: Outcome, times: Times },
 }

@@ -288,7 +288,12 @@ impl UpstreamClient {
 
     /// Downloads a result image. The result lives on object storage, not on the API host,
     /// so no Authorization header is sent: the key must never leave for another host.
+    /// A `data:` URL (a result the upstream answered inline, as FASHN does with
+    /// `return_base64`) is decoded here instead, with no call at all.
     pub async fn download(&self, url: &str) -> Result<Bytes, UpstreamError> {
+        if let Some(inline) = decode_data_url(url) {
+            return inline;
+        }
         self.timed("download", self.download_untimed(url)).await
     }
 
@@ -322,6 +327,32 @@ impl UpstreamClient {
         }
         Ok(Bytes::from(bytes))
     }
+}
+
+/// The bytes of a `data:<type>;base64,<data>` URL, or `None` when `url` is not one. The
+/// same size bound as a download applies, checked before decoding.
+pub fn decode_data_url(url: &str) -> Option<Result<Bytes, UpstreamError>> {
+    use base64::Engine;
+    let rest = url.strip_prefix("data:")?;
+    Some((|| {
+        let (head, data) = rest
+            .split_once(',')
+            .ok_or_else(|| UpstreamError::Decode("a data URL without a comma".to_owned()))?;
+        if !head.ends_with(";base64") {
+            return Err(UpstreamError::Decode(
+                "a data URL that is not base64".to_owned(),
+            ));
+        }
+        if data.len() / 4 * 3 > MAX_DOWNLOAD_BYTES {
+            return Err(UpstreamError::Decode(format!(
+                "the result is larger than {MAX_DOWNLOAD_BYTES} bytes"
+            )));
+        }
+        base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .map(Bytes::from)
+            .map_err(|e| UpstreamError::Decode(format!("a data URL that is not base64: {e}")))
+    })())
 }
 
 /// Decodes a 2xx answer as `T`, any other as an [`ErrorBody`].

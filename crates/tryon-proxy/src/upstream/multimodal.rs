@@ -62,7 +62,13 @@ impl MultimodalAdapter {
     fn request_for(&self, job: &Job, hints: &Hints) -> Result<GenerationRequest, Outcome> {
         let seed_hints = SeedHints {
             own_garment: hints.own_garment,
-            one_piece: false,
+            // The widget says when the lone top is a dress, so the dress prompt is used.
+            one_piece: job
+                .request
+                .parameters
+                .as_ref()
+                .and_then(|parameters| parameters.one_piece)
+                .unwrap_or(false),
         };
         let mut request = plan_seed(
             &job.request,
