@@ -1,4 +1,4 @@
-//! The error catalogue: every documented DashScope code plus the proxy's own, with HTTP status, exact message, retry advice and shopper-facing text in zh-CN and en.
+//! The error catalogue: every documented DashScope code, FASHN's error names and the proxy's own, with HTTP status, exact message, retry advice and shopper-facing text in zh-CN and en.
 
 use crate::wire::ErrorBody;
 
@@ -220,6 +220,96 @@ catalogue! {
         message: "Model is unavailable, please try again later.",
         en: ("The try-on service is temporarily unavailable.", "Please try again later."),
         zh: ("试衣服务暂时不可用。", "请稍后再试。"),
+    },
+    // FASHN's errors (the second upstream, `tryon-v1.6`), coded by FASHN's error name.
+    // Runtime errors arrive in the `error.name` of a failed prediction, not as an HTTP
+    // status; their status is the one the proxy answers with when it relays them, chosen
+    // like the DashScope entries' (photo problems 400, service failures 5xx) so that
+    // retry advice and status agree. The messages are the docs' descriptions; the service
+    // sends its own wording, which `from_wire` resolves through the name alone.
+    FashnImageLoadError => {
+        code: "ImageLoadError", status: 400, retry: false,
+        message: "Unable to load image from provided inputs.",
+        en: ("The try-on service could not open your photo.", "Please choose another JPEG or PNG photo."),
+        zh: ("试衣服务无法打开您的照片。", "请换一张 JPEG 或 PNG 格式的照片。"),
+    },
+    FashnContentModerationError => {
+        code: "ContentModerationError", status: 400, retry: false,
+        message: "Prohibited content detected.",
+        en: ("This photo could not be used.", "Please choose a different photo."),
+        zh: ("该照片无法使用。", "请换一张照片。"),
+    },
+    FashnPoseError => {
+        code: "PoseError", status: 400, retry: false,
+        message: "Unable to detect body pose.",
+        en: ("We could not make out your pose in this photo.", "Please use a clear photo of just you, standing and facing the camera."),
+        zh: ("无法识别照片中的身体姿势。", "请上传一张只有您本人、站立正对镜头的清晰照片。"),
+    },
+    FashnPipelineError => {
+        code: "PipelineError", status: 500, retry: true,
+        message: "Unexpected pipeline execution error.",
+        en: ("The try-on service had a problem.", "Please try again."),
+        zh: ("试衣服务出现问题。", "请重试。"),
+    },
+    FashnThirdPartyError => {
+        code: "ThirdPartyError", status: 400, retry: false,
+        message: "Third-party processor failure.",
+        en: ("This combination of photo and garment could not be processed.", "Please try a different photo."),
+        zh: ("无法处理该照片与服饰的组合。", "请换一张照片再试。"),
+    },
+    FashnThirdPartyProviderError => {
+        code: "3rdPartyProviderError", status: 502, retry: true,
+        message: "Third-party provider failure.",
+        en: ("The try-on service had a problem.", "Please try again in a moment."),
+        zh: ("试衣服务出现问题。", "请稍后重试。"),
+    },
+    FashnInternalServerError => {
+        code: "InternalServerError", status: 500, retry: true,
+        message: "Unexpected server-side failure.",
+        en: ("The try-on service had a problem.", "Please try again."),
+        zh: ("试衣服务出现问题。", "请重试。"),
+    },
+    FashnPollingTimeout => {
+        code: "PollingTimeout", status: 504, retry: true,
+        message: "Prediction polling timed out.",
+        en: ("The try-on took too long.", "Please try again."),
+        zh: ("试衣处理超时。", "请重试。"),
+    },
+    FashnUnauthorizedAccess => {
+        code: "UnauthorizedAccess", status: 401, retry: false,
+        message: "Unauthorized: Invalid token",
+        en: ("Try-on is not set up correctly in this shop.", "Please try again later; the shop has been told."),
+        zh: ("本店的试衣服务配置有误。", "请稍后再试。"),
+    },
+    FashnRateLimitExceeded => {
+        code: "RateLimitExceeded", status: 429, retry: true,
+        message: "Too many requests were made in a short period.",
+        en: ("Many shoppers are trying things on right now.", "Please try again in a minute."),
+        zh: ("当前试衣人数较多。", "请一分钟后重试。"),
+    },
+    FashnConcurrencyLimitExceeded => {
+        code: "ConcurrencyLimitExceeded", status: 429, retry: true,
+        message: "You have exceeded the allowed concurrency limit.",
+        en: ("Many shoppers are trying things on right now.", "Please try again in a moment."),
+        zh: ("当前试衣人数较多。", "请稍后重试。"),
+    },
+    FashnOutOfCredits => {
+        code: "OutOfCredits", status: 429, retry: true,
+        message: "You've used up all your API credits.",
+        en: ("Try-on is not available in this shop right now.", "Please try again later."),
+        zh: ("本店暂时无法使用试衣。", "请稍后再试。"),
+    },
+    FashnBadRequest => {
+        code: "BadRequest", status: 400, retry: false,
+        message: "The request is invalid or improperly formatted.",
+        en: ("The try-on request was incomplete.", "Please reload the page and try again."),
+        zh: ("试衣请求不完整。", "请刷新页面后重试。"),
+    },
+    FashnNotFound => {
+        code: "NotFound", status: 404, retry: false,
+        message: "The requested resource could not be found, or the requested prediction status is no longer tracked.",
+        en: ("This try-on is no longer available.", "Please start a new try-on."),
+        zh: ("该试衣记录已不存在。", "请重新开始试衣。"),
     },
     // The proxy's own codes, in the same shape, for refusals that never reach DashScope.
     PhotoNotAccepted => {
@@ -464,6 +554,60 @@ mod tests {
             Some(ErrorKind::InvalidParameter)
         );
         assert_eq!(ErrorKind::from_wire("NoSuchCode", "whatever"), None);
+    }
+
+    #[test]
+    fn every_fashn_name_resolves_whatever_message_the_service_sends() {
+        use crate::fashn::{api, runtime};
+        let names = [
+            (runtime::IMAGE_LOAD_ERROR, ErrorKind::FashnImageLoadError),
+            (
+                runtime::CONTENT_MODERATION_ERROR,
+                ErrorKind::FashnContentModerationError,
+            ),
+            (runtime::POSE_ERROR, ErrorKind::FashnPoseError),
+            (runtime::PIPELINE_ERROR, ErrorKind::FashnPipelineError),
+            (runtime::THIRD_PARTY_ERROR, ErrorKind::FashnThirdPartyError),
+            (
+                runtime::THIRD_PARTY_PROVIDER_ERROR,
+                ErrorKind::FashnThirdPartyProviderError,
+            ),
+            (
+                runtime::INTERNAL_SERVER_ERROR,
+                ErrorKind::FashnInternalServerError,
+            ),
+            (runtime::POLLING_TIMEOUT, ErrorKind::FashnPollingTimeout),
+            (api::UNAUTHORIZED_ACCESS, ErrorKind::FashnUnauthorizedAccess),
+            (api::RATE_LIMIT_EXCEEDED, ErrorKind::FashnRateLimitExceeded),
+            (
+                api::CONCURRENCY_LIMIT_EXCEEDED,
+                ErrorKind::FashnConcurrencyLimitExceeded,
+            ),
+            (api::OUT_OF_CREDITS, ErrorKind::FashnOutOfCredits),
+            (api::BAD_REQUEST, ErrorKind::FashnBadRequest),
+            (api::NOT_FOUND, ErrorKind::FashnNotFound),
+        ];
+        for (name, kind) in names {
+            assert_eq!(
+                ErrorKind::from_wire(name, "Error loading model image"),
+                Some(kind)
+            );
+            assert_eq!(ErrorKind::from_wire(name, kind.message()), Some(kind));
+            // The catalogue's retry advice agrees with the adapter's resubmission rule
+            // except for the poller's own deadline, which must not be resubmitted.
+            if kind != ErrorKind::FashnPollingTimeout
+                && !name.ends_with("Exceeded")
+                && kind != ErrorKind::FashnOutOfCredits
+            {
+                assert_eq!(
+                    kind.retryable(),
+                    crate::fashn::is_transient_fashn(name),
+                    "{name}"
+                );
+            }
+        }
+        assert_eq!(api::INTERNAL_SERVER_ERROR, runtime::INTERNAL_SERVER_ERROR);
+        assert_eq!(ErrorKind::FashnOutOfCredits.http_status(), 429);
     }
 
     #[test]

@@ -1088,6 +1088,9 @@ pub enum UpstreamKind {
     /// The synchronous multi-image editing successor (`qwen-image-2.0` and later).
     #[serde(rename = "qwen-image")]
     QwenImage,
+    /// FASHN's try-on API (`tryon-v1.6`), see [`crate::fashn`].
+    #[serde(rename = "fashn")]
+    Fashn,
 }
 
 impl UpstreamKind {
@@ -1096,6 +1099,7 @@ impl UpstreamKind {
         match self {
             UpstreamKind::Aitryon => "aitryon",
             UpstreamKind::QwenImage => "qwen-image",
+            UpstreamKind::Fashn => "fashn",
         }
     }
 
@@ -1104,6 +1108,7 @@ impl UpstreamKind {
         match raw.trim().to_ascii_lowercase().as_str() {
             "aitryon" => Some(UpstreamKind::Aitryon),
             "qwen-image" => Some(UpstreamKind::QwenImage),
+            "fashn" => Some(UpstreamKind::Fashn),
             _ => None,
         }
     }
@@ -1826,6 +1831,12 @@ mod tests {
             UpstreamKind::parse(" Qwen-Image "),
             Some(UpstreamKind::QwenImage)
         );
-        assert_eq!(UpstreamKind::parse("fashn"), None);
+        assert_eq!(UpstreamKind::parse(" FASHN"), Some(UpstreamKind::Fashn));
+        assert_eq!(UpstreamKind::Fashn.as_str(), "fashn");
+        assert_eq!(
+            serde_json::to_value(UpstreamKind::Fashn).unwrap(),
+            serde_json::json!("fashn")
+        );
+        assert_eq!(UpstreamKind::parse("fal"), None);
     }
 }

@@ -5,6 +5,7 @@
 //! the same rules. The split between browser and server happens only at the I/O edge.
 
 pub mod errors;
+pub mod fashn;
 pub mod generation;
 pub mod idempotency;
 pub mod mode;

@@ -280,6 +280,16 @@ impl Settings {
                 }
                 model
             }
+            // The contract knows FASHN, but this proxy has no adapter for it yet, so the
+            // setting is refused at start rather than failing on the first try-on.
+            UpstreamKind::Fashn => {
+                mistake(
+                    "TRYON_UPSTREAM",
+                    "\"fashn\" has no adapter in this proxy yet; use \"qwen-image\" or \"aitryon\""
+                        .to_owned(),
+                );
+                get("TRYON_MODEL").unwrap_or_else(|| tryon_api::fashn::MODEL_TRYON.to_owned())
+            }
         };
         let prompt_locale = match get("TRYON_PROMPT_LOCALE").as_deref() {
             None => Locale::ZhCn,

@@ -374,6 +374,8 @@ fn explain_photo_delivery(settings: &Settings, public_base_url: &str, base_url: 
                  TRYON_PUBLIC_BASE_URL, which is a loopback address here"
             );
         }
+        // Configuration refuses this upstream until its adapter exists.
+        UpstreamKind::Fashn => {}
     }
 }
 

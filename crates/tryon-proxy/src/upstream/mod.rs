@@ -52,6 +52,11 @@ pub fn build_adapter(
             let model = SuccessorModel::parse(model).map_err(|refusal| refusal.to_string())?;
             Arc::new(MultimodalAdapter::new(client, model, locale, price_cny))
         }
+        // Configuration refuses this setting until the adapter exists; a job recorded
+        // with it (by a later proxy) cannot be resumed by this one.
+        UpstreamKind::Fashn => {
+            return Err("the fashn upstream has no adapter in this proxy".to_owned());
+        }
     })
 }
 
