@@ -26,6 +26,7 @@ use crate::persistence::{JobDb, StoredJob, StoredKey};
 use crate::policy::day_of;
 use crate::state::AppState;
 use crate::storage::FileId;
+use crate::upstream::adapter::Hints;
 use crate::upstream::{Adapter, Outcome, Progress, Times, UpstreamError};
 
 /// What the proxy knows about one job; the browser sees all of it but the upstream id,
@@ -535,6 +536,13 @@ pub async fn poll_until_done(
     };
     let deadline_ms = record.submitted_ms.unwrap_or(job.created_ms)
         + scaled(DEFAULT_DEADLINE_MS, state.time_scale).as_millis() as u64;
+    // Read once, for an adapter that sends a next step of the job from here (FASHN's
+    // outfit sends its bottom once the top is done).
+    let hints = if adapter.needs_hints() && !adapter.answers_synchronously() {
+        crate::admission::hints_for(&state, &job).await
+    } else {
+        Hints::default()
+    };
     let mut attempt = 0u32;
     let mut shutdown = state.shutdown.clone();
     loop {
@@ -549,7 +557,7 @@ pub async fn poll_until_done(
             // Cancelled through the proxy meanwhile: nothing more to learn.
             return;
         }
-        let progress = match adapter.poll(&job, &upstream_id).await {
+        let progress = match adapter.poll(&job, &upstream_id, &hints).await {
             Ok(progress) => progress,
             Err(err) if err.is_transient() => {
                 tracing::warn!(job = %job.id, error = %err, "task query failed; trying again");

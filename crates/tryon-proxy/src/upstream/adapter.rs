@@ -7,7 +7,7 @@
 //!
 //! Why a trait object and not an enum of the two adapters: the adapters are chosen at
 //! start from configuration, a job restored after a switch needs the adapter of its own
-//! upstream beside the current one, and a third adapter (the reference names FASHN) must
+//! upstream beside the current one, and a third adapter (FASHN's, [`super::fashn`]) must
 //! be addable without touching every `match` in the worker. The futures are boxed, as
 //! for [`crate::storage::Storage`], because `async fn` in a trait cannot be called
 //! through `dyn`; one allocation per upstream call is nothing beside a network call.
@@ -171,10 +171,13 @@ pub trait Adapter: Send + Sync + 'static {
         hints: &'a Hints,
     ) -> BoxFuture<'a, Result<Submission, UpstreamError>>;
 
-    /// Learns the state of a job accepted with `upstream_id`.
+    /// Learns the state of a job accepted with `upstream_id`. The hints are those of
+    /// [`Adapter::submit`] (empty unless [`Adapter::needs_hints`]), for an adapter that
+    /// sends a next step of the job ([`Progress::Continued`]).
     fn poll<'a>(
         &'a self,
         job: &'a Job,
         upstream_id: &'a str,
+        hints: &'a Hints,
     ) -> BoxFuture<'a, Result<Progress, UpstreamError>>;
 }

@@ -94,6 +94,7 @@ impl Adapter for AsyncTaskAdapter {
         &'a self,
         _job: &'a Job,
         upstream_id: &'a str,
+        _hints: &'a Hints,
     ) -> BoxFuture<'a, Result<Progress, UpstreamError>> {
         Box::pin(async move {
             let answer = self.client.query(upstream_id).await?;

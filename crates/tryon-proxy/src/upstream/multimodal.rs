@@ -191,6 +191,7 @@ impl Adapter for MultimodalAdapter {
         &'a self,
         _job: &'a Job,
         _upstream_id: &'a str,
+        _hints: &'a Hints,
     ) -> BoxFuture<'a, Result<Progress, UpstreamError>> {
         Box::pin(async {
             Err(UpstreamError::Decode(
