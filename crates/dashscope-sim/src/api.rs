@@ -1,4 +1,4 @@
-//! The HTTP surface: the DashScope paths (create, query, list, cancel, segmentation), result files, the admin endpoints (faults, account) and the fault-injection layer.
+//! The HTTP surface: the DashScope paths (create, query, list, cancel, segmentation), FASHN's run and status (in `fashn.rs`), result files, the admin endpoints (faults, account) and the fault-injection layer.
 
 use std::collections::HashMap;
 use std::time::SystemTime;
@@ -79,6 +79,9 @@ pub fn app(state: SimState) -> Router {
         .route(SEGMENT_PATH, post(segment::segment))
         // The successor's synchronous endpoint (qwen-image-2.0 and later).
         .merge(crate::generation::router())
+        // FASHN's try-on API on the same listener, so that one emulator serves both
+        // providers and the fault layer below hits it too.
+        .merge(crate::fashn::router())
         .layer(middleware::from_fn_with_state(state.clone(), inject_faults));
     Router::new()
         .merge(api)
@@ -91,13 +94,16 @@ pub fn app(state: SimState) -> Router {
 }
 
 /// Draws whether an event with probability `share` happens.
-fn roll(share: f64) -> bool {
+pub(crate) fn roll(share: f64) -> bool {
     share > 0.0 && rand::random::<f64>() < share
 }
 
 /// Applies the injected latency and random 5xx/429 answers before the real handler, so
-/// that they hit every API call alike, as an overloaded gateway would.
+/// that they hit every API call alike, as an overloaded gateway would. FASHN's paths get
+/// them in FASHN's shape: 500 `InternalServerError` and 429 `RateLimitExceeded`, since
+/// the configured codes are DashScope's.
 async fn inject_faults(State(state): State<SimState>, request: Request, next: Next) -> Response {
+    let fashn = crate::fashn::is_fashn_path(request.uri().path());
     let faults = state.faults();
     if faults.latency_ms > 0 {
         // Real time on purpose: injected latency stands for a slow network, which no
@@ -105,6 +111,13 @@ async fn inject_faults(State(state): State<SimState>, request: Request, next: Ne
         tokio::time::sleep(std::time::Duration::from_millis(faults.latency_ms)).await;
     }
     if roll(faults.error_share) {
+        if fashn {
+            info!("injected FASHN server error");
+            return crate::fashn::api_error(
+                ErrorKind::FashnInternalServerError,
+                "Internal server error (injected by the emulator).",
+            );
+        }
         let kind = faults.error_kind().unwrap_or_else(|| {
             let kinds = [
                 ErrorKind::InternalError,
@@ -117,6 +130,13 @@ async fn inject_faults(State(state): State<SimState>, request: Request, next: Ne
         return error_response(kind);
     }
     if roll(faults.throttle_share) {
+        if fashn {
+            info!("injected FASHN rate limit");
+            return crate::fashn::api_error(
+                ErrorKind::FashnRateLimitExceeded,
+                "Rate limit exceeded (injected by the emulator).",
+            );
+        }
         let kind = faults.throttle_kind();
         info!(code = kind.code(), "injected throttling");
         return error_response(kind);

@@ -6,6 +6,9 @@ use serde::{Deserialize, Serialize};
 use tryon_api::ErrorKind;
 use tryon_clock::Clock;
 
+/// The FASHN credits an account starts with unless told otherwise.
+pub const DEFAULT_FASHN_CREDITS: u64 = 1_000_000;
+
 /// The API key the emulator accepts when none is configured.
 pub const DEFAULT_API_KEY: &str = "sk-sim-local";
 
@@ -38,6 +41,9 @@ pub struct SimConfig {
     pub faults: Faults,
     /// The account's standing from the start; the admin endpoint can change it later.
     pub account: Account,
+    /// FASHN predictions that may be accepted and not yet ended at once before `/v1/run`
+    /// answers 429 `ConcurrencyLimitExceeded` (the documented default is 6).
+    pub fashn_concurrency: usize,
     /// What every task phase, expiry, time limit and rate window is measured on: real
     /// time by default; a test hands in a [`tryon_clock::ManualClock`]'s clock to move
     /// time itself instead of waiting for it.
@@ -56,6 +62,7 @@ impl Default for SimConfig {
             download_timeout: Duration::from_secs(10),
             faults: Faults::default(),
             account: Account::default(),
+            fashn_concurrency: tryon_api::fashn::DEFAULT_CONCURRENCY,
             clock: Clock::system(),
         }
     }
@@ -91,6 +98,11 @@ pub struct Faults {
     /// not done 3 h (scaled) after its creation fails with `InternalError.Timeout`, as
     /// the service does.
     pub task_duration_ms: u64,
+    /// The FASHN runtime error name that predictions picked by `task_failure_share` fail
+    /// with, one of [`Faults::FASHN_FAILURE_NAMES`]. Unset follows `task_failure_code`:
+    /// `DataInspectionFailed` becomes `ContentModerationError`, any other code
+    /// `PipelineError`.
+    pub fashn_failure_name: Option<String>,
 }
 
 impl Faults {
@@ -117,6 +129,18 @@ impl Faults {
         "DataInspectionFailed",
     ];
 
+    /// Names `fashn_failure_name` accepts: FASHN's runtime errors of a try-on prediction
+    /// (`PollingTimeout` is the SDK's own and never sent by the service).
+    pub const FASHN_FAILURE_NAMES: &'static [&'static str] = &[
+        "PipelineError",
+        "ThirdPartyError",
+        "3rdPartyProviderError",
+        "InternalServerError",
+        "ContentModerationError",
+        "ImageLoadError",
+        "PoseError",
+    ];
+
     /// Whether every share is a probability and every code is one its field accepts.
     pub fn is_valid(&self) -> bool {
         self.validate().is_ok()
@@ -140,6 +164,11 @@ impl Faults {
                 "task_failure_code",
                 &self.task_failure_code,
                 Self::TASK_FAILURE_CODES,
+            ),
+            (
+                "fashn_failure_name",
+                &self.fashn_failure_name,
+                Self::FASHN_FAILURE_NAMES,
             ),
         ] {
             if let Some(code) = code
@@ -173,6 +202,17 @@ impl Faults {
     }
 }
 
+impl Faults {
+    /// The FASHN runtime error name injected prediction failures end with.
+    pub fn fashn_failure_name(&self) -> &str {
+        match (&self.fashn_failure_name, self.task_failure_code.as_deref()) {
+            (Some(name), _) => name,
+            (None, Some("DataInspectionFailed")) => "ContentModerationError",
+            (None, _) => "PipelineError",
+        }
+    }
+}
+
 /// The first catalogue entry with this wire code (the codes faults accept have one each).
 fn kind_of(code: &str) -> Option<ErrorKind> {
     ErrorKind::ALL
@@ -203,6 +243,10 @@ pub struct Account {
     pub unpurchased_models: Vec<String>,
     /// Models marked unavailable: billed calls to them answer 503 `ModelUnavailable`.
     pub unavailable_models: Vec<String>,
+    /// FASHN credits left. Each image of a completed prediction uses one; with fewer left
+    /// than a run asks for, `/v1/run` answers 429 `OutOfCredits`. The default is large
+    /// enough never to run out by accident.
+    pub fashn_credits_left: u64,
 }
 
 impl Default for Account {
@@ -213,6 +257,7 @@ impl Default for Account {
             free_images_left: 400,
             unpurchased_models: Vec::new(),
             unavailable_models: Vec::new(),
+            fashn_credits_left: DEFAULT_FASHN_CREDITS,
         }
     }
 }
@@ -250,6 +295,16 @@ impl SimConfig {
         Duration::try_from_secs_f64(real.as_secs_f64() * scale)
             .unwrap_or(CAP)
             .min(CAP)
+    }
+
+    /// A real-time lifetime scaled like [`SimConfig::expiry`]: with a scale of zero
+    /// nothing expires.
+    pub fn lifetime(&self, real: Duration) -> Duration {
+        if self.time_scale > 0.0 {
+            self.scaled(real)
+        } else {
+            Duration::MAX
+        }
     }
 
     /// How long tasks and result files live: 24 h, scaled. With a scale of zero (every
@@ -309,6 +364,19 @@ mod tests {
             ErrorKind::InternalError
         );
         assert!(Faults::default().validate().is_ok());
+        assert_eq!(Faults::default().fashn_failure_name(), "PipelineError");
+        let moderated = Faults {
+            task_failure_code: Some("DataInspectionFailed".into()),
+            ..Faults::default()
+        };
+        assert_eq!(moderated.fashn_failure_name(), "ContentModerationError");
+        let named = |name: &str| Faults {
+            fashn_failure_name: Some(name.to_owned()),
+            ..Faults::default()
+        };
+        assert_eq!(named("PoseError").fashn_failure_name(), "PoseError");
+        assert!(named("3rdPartyProviderError").is_valid());
+        assert!(!named("PollingTimeout").is_valid());
     }
 
     #[test]

@@ -300,7 +300,11 @@ async fn load(
 
 /// Downloads at most `limit + 1` bytes, so that an oversized file is reported as such
 /// without filling the memory.
-async fn download(client: &reqwest::Client, url: &str, limit: u64) -> Result<Vec<u8>, ErrorKind> {
+pub(crate) async fn download(
+    client: &reqwest::Client,
+    url: &str,
+    limit: u64,
+) -> Result<Vec<u8>, ErrorKind> {
     let fail = |e: reqwest::Error| {
         if e.is_timeout() {
             ErrorKind::DownloadTimeout
@@ -323,7 +327,7 @@ async fn download(client: &reqwest::Client, url: &str, limit: u64) -> Result<Vec
 }
 
 /// The bytes of a `data:image/...;base64,` URL.
-fn decode_data_url(url: &str) -> Option<Vec<u8>> {
+pub(crate) fn decode_data_url(url: &str) -> Option<Vec<u8>> {
     let (head, data) = url.trim().split_once(',')?;
     if !head.to_ascii_lowercase().starts_with("data:image/") || !head.ends_with(";base64") {
         return None;

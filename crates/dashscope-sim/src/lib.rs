@@ -1,4 +1,4 @@
-//! An offline emulator of the DashScope try-on API (`aitryon-plus`, `aitryon`, `aitryon-refiner`, `aitryon-parsing-v1`) for development, demos and tests.
+//! An offline emulator of the DashScope try-on API (`aitryon-plus`, `aitryon`, `aitryon-refiner`, `aitryon-parsing-v1`, the `qwen-image` successor) and of FASHN's try-on API (`tryon-v1.6`, see [`fashn`]) for development, demos and tests.
 //!
 //! It speaks the wire format of the contract crate `tryon-api` on the documented paths,
 //! checks keys, headers, bodies and input images the way the service does, runs each task
@@ -23,6 +23,7 @@ pub mod api;
 pub mod clock;
 pub mod config;
 pub mod draw;
+pub mod fashn;
 pub mod fetch;
 pub mod generation;
 pub mod person;
@@ -39,7 +40,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 pub use api::{ADMIN_ACCOUNT_PATH, ADMIN_BILLING_PATH, ADMIN_FAULTS_PATH, RESULTS_PATH, app};
-pub use config::{Account, DEFAULT_API_KEY, Faults, SimConfig};
+pub use config::{Account, DEFAULT_API_KEY, DEFAULT_FASHN_CREDITS, Faults, SimConfig};
 pub use state::SimState;
 
 /// A running emulator.

@@ -1,4 +1,4 @@
-//! The `dashscope-sim` command: runs the offline DashScope emulator until Ctrl-C.
+//! The `dashscope-sim` command: runs the offline DashScope (and FASHN) emulator until Ctrl-C.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
@@ -23,12 +23,17 @@ ENDPOINTS (all but /results and /healthz need `Authorization: Bearer <key>`, adm
                                                            synchronous multi-image editing, the
                                                            successor (qwen-image-2.0[-pro] and later;
                                                            2/s, -pro 2/min; rules in src/generation.rs)
+  POST /v1/run                                             FASHN: start a tryon-v1.6 prediction
+                                                           ({\"model_name\":\"tryon-v1.6\",\"inputs\":{...}})
+  GET  /v1/status/{id}                                     FASHN: a prediction's status and output
+                                                           (starting, in_queue, processing,
+                                                           completed, failed; rules in src/fashn.rs)
   GET  /results/{file}?Expires=<unix seconds>              produced images, until they expire
   GET|POST /sim/admin/faults    show | replace injected faults (JSON; fields as the flags,
                                 e.g. {\"throttle_share\":1,\"throttle_code\":\"Throttling.BurstRate\"})
   GET|POST /sim/admin/account   show | replace the account's standing (JSON: in_arrears,
                                 free_tier_only, free_images_left, unpurchased_models,
-                                unavailable_models)
+                                unavailable_models, fashn_credits_left)
   GET  /sim/admin/billing       images billed so far, per model and in all (succeeded
                                 tasks, returned generations, successful segmentations)
   GET  /healthz                 liveness
@@ -42,6 +47,13 @@ DETERMINISTIC RULES (no model runs here; results carry an OFFLINE PREVIEW banner
   - A task not done 3 h (scaled) after creation fails with InternalError.Timeout.
   - Tasks and result files expire 24 h (scaled) after creation; an expired or unknown
     task id answers task_status UNKNOWN and the link answers 404.
+  - FASHN predictions take 5 s (mode performance), 8 s (balanced, default) or 14 s
+    (quality), scaled; output 864x1296, URLs or data:image/png;base64 (return_base64).
+    A model_image with no person fails with PoseError, an unloadable image with
+    ImageLoadError; 6 predictions at once, then 429 ConcurrencyLimitExceeded; no credits
+    left, 429 OutOfCredits. Ended predictions answer 404 NotFound after 72 h (60 min
+    with return_base64), scaled. Faults answer FASHN calls in FASHN's shape
+    (InternalServerError, RateLimitExceeded).
 
 FAULT CODES:
   --error-code:        InternalError, InternalError.Timeout, ModelServingError, ModelUnavailable
@@ -49,11 +61,13 @@ FAULT CODES:
                        Throttling.AllocationQuota
   --task-failure-code: InternalError, InternalError.Timeout, ModelServingError,
                        DataInspectionFailed
+  --fashn-failure-name: PipelineError, ThirdPartyError, 3rdPartyProviderError,
+                       InternalServerError, ContentModerationError, ImageLoadError, PoseError
 
 List flags take a comma-separated list in their environment variable. Log verbosity
 comes from RUST_LOG (default info). Stop with Ctrl-C.";
 
-/// Offline emulator of the DashScope aitryon-plus try-on API (results are marked OFFLINE PREVIEW).
+/// Offline emulator of the DashScope aitryon-plus try-on API and FASHN's tryon-v1.6 API (results are marked OFFLINE PREVIEW).
 #[derive(Debug, Parser)]
 #[command(name = "dashscope-sim", version, about, after_long_help = AFTER_HELP, after_help = "Run with --help for endpoints, rules and fault codes.")]
 struct Args {
@@ -163,6 +177,22 @@ struct Args {
         value_delimiter = ','
     )]
     unavailable_models: Vec<String>,
+
+    /// FASHN: predictions accepted and not yet ended at once before POST /v1/run answers
+    /// 429 ConcurrencyLimitExceeded; the documented default is 6.
+    #[arg(long, env = "SIM_FASHN_CONCURRENCY", default_value_t = tryon_api::fashn::DEFAULT_CONCURRENCY)]
+    fashn_concurrency: usize,
+
+    /// FASHN account state: credits left; each image of a completed prediction uses one,
+    /// and a run asking for more than are left answers 429 OutOfCredits.
+    #[arg(long, env = "SIM_FASHN_CREDITS", default_value_t = dashscope_sim::DEFAULT_FASHN_CREDITS)]
+    fashn_credits: u64,
+
+    /// Injected fault: the FASHN runtime error that predictions picked by
+    /// --task-failure-share fail with (see FAULT CODES); default PipelineError
+    /// (ContentModerationError when --task-failure-code is DataInspectionFailed).
+    #[arg(long, env = "SIM_FASHN_FAILURE_NAME")]
+    fashn_failure_name: Option<String>,
 }
 
 #[tokio::main]
@@ -184,6 +214,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         task_failure_share: args.task_failure_share,
         task_failure_code: args.task_failure_code,
         task_duration_ms: args.task_duration_ms,
+        fashn_failure_name: args.fashn_failure_name,
     };
     faults.validate()?;
     let api_keys: Vec<String> = args
@@ -210,6 +241,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         free_images_left: args.free_images,
         unpurchased_models: models(args.unpurchased_models),
         unavailable_models: models(args.unavailable_models),
+        fashn_credits_left: args.fashn_credits,
     };
     let config = SimConfig {
         api_keys,
@@ -221,6 +253,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         download_timeout: Duration::from_millis(args.download_timeout_ms),
         faults,
         account,
+        fashn_concurrency: args.fashn_concurrency,
         clock: tryon_clock::Clock::system(),
     };
     // The key count is logged, never the keys themselves.

@@ -1,4 +1,4 @@
-//! The emulator's shared state: task records, produced files, rate windows, the running-task slots, the account's standing and the current faults.
+//! The emulator's shared state: task records, FASHN predictions, produced files, rate windows, the running-task slots, the account's standing and the current faults.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -13,6 +13,8 @@ use tryon_api::wire::{TaskOutput, TaskQueryResponse, Usage};
 use tryon_api::{ErrorKind, TaskStatus};
 
 use crate::config::{Account, Faults, SimConfig};
+use crate::fashn::Prediction;
+use tryon_api::fashn::PredictionStatus;
 
 /// A fresh id for a task, a request or a file.
 pub fn new_id() -> String {
@@ -87,6 +89,9 @@ pub(crate) struct StoredFile {
     pub bytes: Arc<Vec<u8>>,
     pub content_type: &'static str,
     pub created: Instant,
+    /// How long after `created` the file is served: the scaled 24 h of DashScope's
+    /// links, or the scaled 72 h of FASHN's CDN URLs.
+    pub lifetime: Duration,
 }
 
 /// Timestamps of admitted calls within the last second.
@@ -145,6 +150,8 @@ struct Inner {
     changes: watch::Sender<u64>,
     /// Images billed so far, per model: what the shop's invoice would list.
     billed: Mutex<HashMap<String, u64>>,
+    /// FASHN predictions by id (see [`crate::fashn`]).
+    predictions: Mutex<HashMap<String, Prediction>>,
     /// The sequence number of the next task created.
     next_sequence: std::sync::atomic::AtomicU64,
 }
@@ -196,6 +203,7 @@ impl SimState {
                 peak_open: AtomicUsize::new(0),
                 changes: watch::channel(0).0,
                 billed: Mutex::default(),
+                predictions: Mutex::default(),
                 next_sequence: std::sync::atomic::AtomicU64::new(0),
             }),
         }
@@ -217,7 +225,7 @@ impl SimState {
         self.inner.changes.subscribe()
     }
 
-    fn bump_changes(&self) {
+    pub(crate) fn bump_changes(&self) {
         self.inner.changes.send_modify(|n| *n = n.wrapping_add(1));
     }
 
@@ -252,6 +260,21 @@ impl SimState {
     pub(crate) fn bill_image(&self, model: &str) {
         let mut account = lock(&self.inner.account);
         account.free_images_left = account.free_images_left.saturating_sub(1);
+        drop(account);
+        self.count_billed(model);
+    }
+
+    /// Bills one image of a completed FASHN prediction: it uses one of the account's FASHN
+    /// credits (not DashScope's free images, which are another provider's quota) and is
+    /// counted under `model` on the same bill.
+    pub(crate) fn bill_fashn_image(&self, model: &str) {
+        let mut account = lock(&self.inner.account);
+        account.fashn_credits_left = account.fashn_credits_left.saturating_sub(1);
+        drop(account);
+        self.count_billed(model);
+    }
+
+    fn count_billed(&self, model: &str) {
         *lock(&self.inner.billed)
             .entry(model.to_owned())
             .or_default() += 1;
@@ -355,7 +378,7 @@ impl SimState {
         drop(tasks);
         let open = self.inner.open.fetch_add(1, Ordering::SeqCst) + 1;
         self.inner.peak_open.fetch_max(open, Ordering::SeqCst);
-        lock(&self.inner.files).retain(|_, f| self.age(f.created) <= expiry);
+        lock(&self.inner.files).retain(|_, f| self.age(f.created) <= f.lifetime);
         self.bump_changes();
     }
 
@@ -419,19 +442,28 @@ impl SimState {
         bytes: Vec<u8>,
         content_type: &'static str,
     ) -> String {
+        let lifetime = self.inner.config.expiry();
+        self.store_file_for(name, bytes, content_type, lifetime)
+    }
+
+    /// Like [`SimState::store_file`], for a file served `lifetime` (already scaled) long.
+    pub(crate) fn store_file_for(
+        &self,
+        name: &str,
+        bytes: Vec<u8>,
+        content_type: &'static str,
+        lifetime: Duration,
+    ) -> String {
         lock(&self.inner.files).insert(
             name.to_owned(),
             StoredFile {
                 bytes: Arc::new(bytes),
                 content_type,
                 created: self.clock().now(),
+                lifetime,
             },
         );
-        let lifetime = self
-            .inner
-            .config
-            .expiry()
-            .min(Duration::from_secs(100 * 365 * 24 * 60 * 60));
+        let lifetime = lifetime.min(Duration::from_secs(100 * 365 * 24 * 60 * 60));
         let expires = (self.clock().wall() + lifetime)
             .duration_since(UNIX_EPOCH)
             .unwrap_or_default()
@@ -447,11 +479,81 @@ impl SimState {
     pub(crate) fn file(&self, name: &str) -> Option<StoredFile> {
         let mut files = lock(&self.inner.files);
         let file = files.get(name)?;
-        if self.is_expired(file.created) {
+        if self.age(file.created) > file.lifetime {
             files.remove(name);
             return None;
         }
         Some(file.clone())
+    }
+}
+
+impl SimState {
+    /// Records a new FASHN prediction unless `limit` predictions have not ended yet;
+    /// returns whether it did. Counting and inserting under one lock keeps two
+    /// simultaneous runs from both taking the last place. Expired predictions are
+    /// forgotten here, which bounds memory without a sweeper.
+    pub(crate) fn insert_prediction(&self, id: &str, record: Prediction, limit: usize) -> bool {
+        let now = self.clock().now();
+        let mut predictions = lock(&self.inner.predictions);
+        predictions.retain(|_, p| !p.is_expired(now));
+        let open = predictions.values().filter(|p| !p.has_ended()).count();
+        if open >= limit {
+            return false;
+        }
+        predictions.insert(id.to_owned(), record);
+        drop(predictions);
+        self.bump_changes();
+        true
+    }
+
+    /// A copy of a live prediction; expired ones are removed and reported as absent.
+    pub(crate) fn prediction(&self, id: &str) -> Option<Prediction> {
+        let now = self.clock().now();
+        let mut predictions = lock(&self.inner.predictions);
+        let record = predictions.get(id)?;
+        if record.is_expired(now) {
+            predictions.remove(id);
+            return None;
+        }
+        Some(record.clone())
+    }
+
+    /// Applies `change` to a live prediction if its status is `from`; returns whether it did.
+    pub(crate) fn update_prediction(
+        &self,
+        id: &str,
+        from: &PredictionStatus,
+        change: impl FnOnce(&mut Prediction),
+    ) -> bool {
+        let now = self.clock().now();
+        let mut predictions = lock(&self.inner.predictions);
+        let changed = match predictions.get_mut(id) {
+            Some(record) if &record.status == from && !record.is_expired(now) => {
+                change(record);
+                true
+            }
+            _ => false,
+        };
+        drop(predictions);
+        if changed {
+            self.bump_changes();
+        }
+        changed
+    }
+
+    /// The state a FASHN status call would report for a prediction now; `None` when it
+    /// would answer 404 `NotFound`.
+    pub fn prediction_status(&self, id: &str) -> Option<PredictionStatus> {
+        self.prediction(id).map(|p| p.status)
+    }
+
+    /// FASHN predictions accepted and not yet ended, right now: what the concurrency
+    /// limit counts.
+    pub fn open_predictions(&self) -> usize {
+        lock(&self.inner.predictions)
+            .values()
+            .filter(|p| !p.has_ended())
+            .count()
     }
 }
 

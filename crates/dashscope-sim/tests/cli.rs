@@ -1,4 +1,4 @@
-//! Tests of the `dashscope-sim` command itself: its help text and its account flags and environment variables.
+//! Tests of the `dashscope-sim` command itself: its help text and its account flags and environment variables (DashScope's and FASHN's).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -47,6 +47,16 @@ fn help_documents_every_flag_the_rules_and_the_admin_endpoints() {
         "InternalError.Timeout",
         "Throttling.BurstRate",
         "UNKNOWN",
+        "/v1/run",
+        "/v1/status/{id}",
+        "--fashn-concurrency",
+        "SIM_FASHN_CONCURRENCY",
+        "--fashn-credits",
+        "--fashn-failure-name",
+        "fashn_credits_left",
+        "PoseError",
+        "ConcurrencyLimitExceeded",
+        "OutOfCredits",
     ] {
         assert!(help.contains(needle), "--help does not mention {needle}");
     }
@@ -141,6 +151,20 @@ async fn account_states_come_from_flags_and_environment() {
         &create(&sim.base).await,
         ErrorKind::ThrottlingAllocationQuota,
     );
+    drop(sim);
+
+    // FASHN's account state: no credits left refuses the run in FASHN's shape.
+    let sim = start(&[], &[("SIM_FASHN_CREDITS", "0")]);
+    let response = reqwest::Client::new()
+        .post(format!("{}{}", sim.base, tryon_api::fashn::RUN_PATH))
+        .bearer_auth("sk-cli")
+        .json(&json!({"model_name": "tryon-v1.6", "inputs": {"model_image": "http://127.0.0.1:9/p.jpg", "garment_image": "http://127.0.0.1:9/t.jpg"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 429);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"], "OutOfCredits", "{body}");
 }
 
 #[test]
