@@ -24,13 +24,13 @@ run_e2e() {
     # The bundle is built once, here, so a build error shows with its own output. It is then
     # served as built: trunk serve would build it a second time before serving it.
     trunk build --release --offline
-    # One server for both runs: the bundle is the same, only the proxy behind it changes.
+    # One server for every run: the bundle is the same, only the proxy behind it changes.
     start_bundle_server
     local upstream started data failed=() times=()
     # The same tests run once per upstream, each against a freshly started proxy with its
     # own empty data directory, so that no job, file or daily count of one run leaks into
     # the other; the tests read E2E_UPSTREAM only where the upstreams legitimately differ.
-    for upstream in aitryon qwen-image; do
+    for upstream in aitryon qwen-image fashn; do
         step "end-to-end under TRYON_UPSTREAM=$upstream"
         started=$SECONDS
         # Under target/, not /tmp: a /tmp cleaner on a shared machine once removed a
@@ -39,7 +39,7 @@ run_e2e() {
         # The emulator runs its 15-30 s tasks twenty times faster so the flow takes about a second.
         SIM_TIME_SCALE="${SIM_TIME_SCALE:-0.05}" TRYON_UPSTREAM="$upstream" TRYON_DATA_DIR="$data" \
             start_proxy "$REPO_ROOT/target/debug/tryon-proxy"
-        # A failing run does not stop the other, so that one log shows both upstreams.
+        # A failing run does not stop the others, so that one log shows every upstream.
         E2E_UPSTREAM="$upstream" E2E_BASE_URL="http://127.0.0.1:$WIDGET_PORT/" \
             E2E_PROXY_URL="http://127.0.0.1:$PROXY_PORT" E2E_PROXY_LOG="$LOG_DIR/proxy.log" \
             node --test --test-reporter=spec tests/e2e/ || failed+=("$upstream")

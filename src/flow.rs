@@ -134,8 +134,10 @@ async fn run_inner(
         return Ok(());
     }
 
+    // An upstream that replaces only the given garment's category keeps the rest of the
+    // outfit itself, so the keep-own modes send the garment alone, unsegmented.
     let own_crop = match job.mode().segment_request(&upload.url) {
-        Some(segment) => {
+        Some(segment) if job.offer.segments_keep_own => {
             report(Phase::Segmenting);
             let answer = job
                 .proxy
@@ -145,7 +147,7 @@ async fn run_inner(
             let crop = answer.output.crop_img_url.into_iter().next().flatten();
             Some(crop.ok_or(Problem::NoOwnGarment)?)
         }
-        None => None,
+        _ => None,
     };
     let request = job.request(&upload.url, own_crop.as_deref())?;
     if !alive() {

@@ -122,6 +122,8 @@ impl Choices {
             resolution: Some(self.resolution),
             restore_face: Some(self.keep_face),
             gender: None,
+            // Only a dress says so: every other body stays the seed's own.
+            one_piece: (self.mode == TryOnMode::Dress).then_some(true),
         }
     }
 }
@@ -202,6 +204,12 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({"resolution": 1280, "restore_face": false})
+        );
+        // A dress says it is one, so that an upstream asked for a category can be told.
+        let dress = serde_json::to_value(Choices::for_kind(GarmentKind::Dress).parameters());
+        assert_eq!(
+            dress.unwrap(),
+            serde_json::json!({"resolution": -1, "restore_face": true, "one_piece": true})
         );
         assert_eq!(resolution_from_value("-1"), Resolution::Original);
     }

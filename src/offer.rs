@@ -12,7 +12,7 @@
 //! Everything here is pure so that it is tested natively and in the browser.
 
 use tryon_api::Resolution;
-use tryon_api::generation::{Capabilities, FaceChoice};
+use tryon_api::generation::{Capabilities, FaceChoice, KeepOwnGarment};
 use tryon_api::mode::TryOnMode;
 use tryon_api::rules::ImageFormat;
 use wasm_bindgen::JsValue;
@@ -47,6 +47,10 @@ pub struct Offer {
     /// How a new face is honoured; `None` hides the face choice.
     pub face: Option<FaceChoice>,
     formats: u8,
+    /// Whether the keep-own modes segment the photo first: not when the upstream replaces
+    /// only the given garment's category (`keep_own_garment: "category"`, FASHN), since it
+    /// keeps the rest of the outfit by itself.
+    pub segments_keep_own: bool,
 }
 
 /// The mask of the items of `all` that `keep` keeps.
@@ -72,6 +76,7 @@ impl Default for Offer {
             resolutions: mask(&ALL_RESOLUTIONS, |_| true),
             face: Some(FaceChoice::Exact),
             formats: mask(&ALL_FORMATS, |_| true),
+            segments_keep_own: true,
         }
     }
 }
@@ -92,6 +97,7 @@ impl Offer {
                     .iter()
                     .any(|name| name == format.name())
             }),
+            segments_keep_own: capabilities.keep_own_garment != KeepOwnGarment::Category,
         }
     }
 
@@ -126,6 +132,9 @@ impl Offer {
             formats: mask(&ALL_FORMATS, |format| {
                 has(&formats, &JsValue::from_str(format.name()))
             }),
+            segments_keep_own: field("keep_own_garment")
+                .and_then(|value| value.as_string())
+                .is_none_or(|how| how != "category"),
         })
     }
 
@@ -223,6 +232,18 @@ mod tests {
         for kind in [GarmentKind::Top, GarmentKind::Bottom] {
             assert_eq!(offer.modes_for(kind), kind.modes());
         }
+    }
+
+    #[test]
+    fn fashn_keeps_the_own_garment_without_segmentation() {
+        let fashn = Capabilities {
+            keep_own_garment: KeepOwnGarment::Category,
+            ..Capabilities::aitryon("tryon-v1.6")
+        };
+        assert!(!Offer::from_capabilities(&fashn).segments_keep_own);
+        let successor = Capabilities::successor(&SuccessorModel::default_model());
+        assert!(Offer::from_capabilities(&successor).segments_keep_own);
+        assert!(Offer::default().segments_keep_own);
     }
 
     #[test]

@@ -5,9 +5,10 @@
 // getByRole/getByLabel locators pierce the widget's open shadow root.
 //
 // scripts/test.sh runs this file once per upstream of the proxy (E2E_UPSTREAM: `aitryon`,
-// then `qwen-image`); the widget must behave the same under both, so the tests read the
-// upstream only where the upstreams legitimately differ (the face option's wording, HEIC
-// photos, how a queued task is arranged for the cancel test).
+// `qwen-image`, then `fashn`); the widget must behave the same under each, so the tests read
+// the upstream only where the upstreams legitimately differ (the face option's wording or
+// absence, picture sizes, HEIC photos, the person check, segmentation for the keep-own
+// modes, how a queued task is arranged for the cancel test).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -20,6 +21,11 @@ const baseUrl = process.env.E2E_BASE_URL ?? "http://127.0.0.1:8080/";
 const proxyUrl = process.env.E2E_PROXY_URL ?? "http://127.0.0.1:8787";
 const upstream = process.env.E2E_UPSTREAM ?? "aitryon";
 const qwenImage = upstream === "qwen-image";
+// FASHN replaces only the given garment's category: no segmentation, no new face, one
+// picture size (864 x 1296).
+const fashn = upstream === "fashn";
+// Only aitryon refuses a photo without exactly one person.
+const checksPerson = upstream === "aitryon";
 // One folder per upstream, so that the second run does not overwrite the first's screenshots.
 const shotDir = path.join(repoRoot, "target", "e2e", upstream);
 const sample = (name) => path.join(repoRoot, "www", "samples", name);
@@ -180,7 +186,11 @@ const MODES = [
     mode: "top_keep_own_bottom",
     check(body) {
       assert.match(body.input.top_garment_url, /top-tee\.png$/);
-      assert.match(body.input.bottom_garment_url, filesUrl, "the re-hosted crop of the own bottoms");
+      if (fashn) {
+        assert.equal(body.input.bottom_garment_url, undefined, "the top alone: FASHN keeps the own bottoms");
+      } else {
+        assert.match(body.input.bottom_garment_url, filesUrl, "the re-hosted crop of the own bottoms");
+      }
     },
     clothes: "lower",
   },
@@ -201,7 +211,11 @@ const MODES = [
     mode: "bottom_keep_own_top",
     check(body) {
       assert.match(body.input.bottom_garment_url, /bottom-trousers\.png$/);
-      assert.match(body.input.top_garment_url, filesUrl, "the re-hosted crop of the own top");
+      if (fashn) {
+        assert.equal(body.input.top_garment_url, undefined, "the bottom alone: FASHN keeps the own top");
+      } else {
+        assert.match(body.input.top_garment_url, filesUrl, "the re-hosted crop of the own top");
+      }
     },
     clothes: "upper",
   },
@@ -221,6 +235,7 @@ const MODES = [
     check(body) {
       assert.match(body.input.top_garment_url, /dress\.png$/);
       assert.equal(body.input.bottom_garment_url, undefined);
+      assert.equal(body.parameters.one_piece, true, "the widget says it is a dress");
     },
   },
 ];
@@ -235,7 +250,7 @@ for (const m of MODES) {
     assert.ok(create, "a create call");
     m.check(create.body);
     const segmented = segments(posts);
-    if (m.clothes) {
+    if (m.clothes && !fashn) {
       assert.equal(segmented.length, 1, "one segmentation call");
       assert.deepEqual(segmented[0].body.parameters.clothes_type, [m.clothes]);
       assert.match(segmented[0].body.input.image_url, filesUrl, "the uploaded photo is segmented");
@@ -253,7 +268,7 @@ for (const m of MODES) {
 // switch, only a prompt that asks for a new face, so the widget words it as a wish.
 const newFaceLabel = qwenImage ? "Try for a new face (not guaranteed)" : "Generate a new face";
 
-test("the folded options reach the request: a new face at 720 x 1280", async () => {
+test("the folded options reach the request: a new face at 720 x 1280", { skip: fashn && "FASHN offers neither a new face nor fixed sizes" }, async () => {
   const { page, posts } = await openShop("#dress");
   await page.getByRole("button", { name: "Try it on" }).click();
   await page.getByText("More options").click();
@@ -264,7 +279,8 @@ test("the folded options reach the request: a new face at 720 x 1280", async () 
   await page.locator('img[alt="The photo you chose"]').waitFor();
   await page.getByRole("button", { name: "Generate" }).click();
   const { size } = await waitForResult(page);
-  assert.deepEqual(creates(posts)[0].body.parameters, { resolution: 1280, restore_face: false });
+  // A dress: the widget says so, for the upstreams that are asked for a garment category.
+  assert.deepEqual(creates(posts)[0].body.parameters, { resolution: 1280, restore_face: false, one_piece: true });
   assert.deepEqual(size, [720, 1280]);
   const photo = (await events(page)).find((e) => e.type === "tryon:photo");
   assert.equal(photo.detail.source, "sample");
@@ -286,7 +302,7 @@ test("a photo the service would refuse is explained before any upload", async ()
   await page.close();
 });
 
-test("a photo with two people fails with the catalogue's InvalidPerson explanation", { skip: qwenImage && "the qwen-image variant follows" }, async () => {
+test("a photo with two people fails with the catalogue's InvalidPerson explanation", { skip: !checksPerson && "the variant without a person check follows" }, async () => {
   const { page } = await openShop();
   await tryOn(page, { photo: sample("person-two.jpg") });
   const alert = page.getByRole("alert");
@@ -303,7 +319,7 @@ test("a photo with two people fails with the catalogue's InvalidPerson explanati
 // qwen-image has no person check (the emulator follows it: only aitryon refuses a photo
 // without exactly one person), so the same photo reaches a picture; the photo tips in the
 // dialog are what steer shoppers away from group photos there.
-test("a photo with two people still gets a picture under qwen-image", { skip: !qwenImage && "the aitryon variant is above" }, async () => {
+test("a photo with two people still gets a picture without a person check (qwen-image, fashn)", { skip: checksPerson && "the aitryon variant is above" }, async () => {
   const { page, errors } = await openShop();
   await tryOn(page, { photo: sample("person-two.jpg") });
   const { src } = await waitForResult(page);
@@ -447,9 +463,17 @@ test("the dialog offers what the proxy's upstream can do", async () => {
   const answer = await (await capabilities).json();
   assert.equal(answer.upstream, upstream);
   await page.getByText("More options").click();
-  await page.getByLabel(newFaceLabel).waitFor();
-  const sizes = await page.locator(".vto-size option:not([hidden])").evaluateAll((options) => options.map((o) => o.value));
-  assert.deepEqual(sizes, answer.resolutions.map(String));
+  if (fashn) {
+    // No new face, and one picture size: nothing to choose in either.
+    await page.getByLabel("Your photo").waitFor();
+    assert.equal(await page.locator(".vto-face").isVisible(), false);
+    assert.deepEqual(answer.resolutions, [-1]);
+    assert.equal(answer.keep_own_garment, "category");
+  } else {
+    await page.getByLabel(newFaceLabel).waitFor();
+    const sizes = await page.locator(".vto-size option:not([hidden])").evaluateAll((options) => options.map((o) => o.value));
+    assert.deepEqual(sizes, answer.resolutions.map(String));
+  }
   assert.equal(await page.getByLabel("Keeping my own bottoms").count(), 1);
 
   // HEIC: qwen-image does not take it, so the widget refuses it by its format before any
@@ -466,6 +490,13 @@ test("the dialog offers what the proxy's upstream can do", async () => {
     );
     assert.equal(await error(), "Widget.Photo.FormatNotOffered");
     assert.equal(await page.locator("input.vto-file").getAttribute("accept"), "image/jpeg,image/png,image/bmp,image/webp");
+  } else if (fashn) {
+    assert.equal(
+      await alert.textContent(),
+      "HEIC photos cannot be used for try-on here.Please choose a JPEG, PNG or WEBP photo.",
+    );
+    assert.equal(await error(), "Widget.Photo.FormatNotOffered");
+    assert.equal(await page.locator("input.vto-file").getAttribute("accept"), "image/jpeg,image/png,image/webp");
   } else {
     assert.equal(await error(), "Widget.Photo.UnreadableHeader");
     assert.equal(await page.locator("input.vto-file").getAttribute("accept"), "image/*");

@@ -1132,6 +1132,10 @@ pub enum KeepOwnGarment {
     Segmentation,
     /// The prompt keeps it; the widget must not call segmentation.
     Prompt,
+    /// The upstream replaces only the category of the garment it is given (FASHN) and
+    /// leaves the rest of the outfit as it is: the widget sends the garment alone and must
+    /// not call segmentation.
+    Category,
 }
 
 /// What the current upstream can do, so that the widget offers nothing else. Served by
@@ -1510,6 +1514,7 @@ mod tests {
                 resolution: Some(Resolution::Portrait1024),
                 restore_face: Some(false),
                 gender: None,
+                one_piece: None,
             }),
         }
     }

@@ -68,6 +68,13 @@ pub struct TryOnParameters {
     /// Only for `aitryon-refiner`: `"woman"` or `"man"`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gender: Option<String>,
+    /// Not DashScope's: the proxy's addition. `true` when the lone top garment is a dress
+    /// or jumpsuit (the product page says so). The seed API told that from the garment
+    /// image itself, but an upstream that is asked for a garment category (FASHN's
+    /// `one-pieces`) or a mode's prompt needs to be told; the proxy takes it out before it
+    /// sends the seed's own API.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_piece: Option<bool>,
 }
 
 /// Output resolution of a try-on image: the person photo's own size, 576x1024 or 720x1280.

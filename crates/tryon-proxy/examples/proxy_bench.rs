@@ -150,6 +150,7 @@ async fn burst() -> Result<()> {
         adapter: tryon_api::generation::UpstreamKind::Aitryon,
         adapter_choice: tryon_proxy::configuration::UpstreamChoice::Configured,
         model: "aitryon-plus".to_owned(),
+        fashn: Default::default(),
         prompt_locale: tryon_api::Locale::ZhCn,
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         public_base_url: None,

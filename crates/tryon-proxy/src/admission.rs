@@ -535,6 +535,8 @@ pub fn adapter_for(state: &AppState, job: &Job) -> Option<Arc<dyn Adapter>> {
         state.upstream.clone(),
         state.prompt_locale,
         state.policy.price_of(model),
+        &state.fashn,
+        state.clock.clone(),
     )
     .ok()
 }

@@ -10,7 +10,9 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::admission::AdmissionLimits;
 use crate::policy::{DEFAULT_PRICES_CNY, PolicySettings};
+use crate::upstream::FashnOptions;
 use tryon_api::Locale;
+use tryon_api::fashn::{FashnMode, GarmentPhotoType, ModerationLevel, OutputFormat};
 use tryon_api::generation::{MODEL_QWEN_IMAGE_2, SuccessorModel, UpstreamKind};
 use tryon_api::wire::{MODEL_TRYON, MODEL_TRYON_PLUS};
 
@@ -46,6 +48,11 @@ pub enum UpstreamSettings {
         base_url: String,
         api_key: SecretString,
     },
+    /// FASHN's API (`TRYON_UPSTREAM=fashn` with `FASHN_API_KEY`), or anything speaking it.
+    Fashn {
+        base_url: String,
+        api_key: SecretString,
+    },
     /// The offline emulator started inside this process: results are previews, not try-ons.
     Embedded {
         /// How fast emulated time runs: 0.02 makes a 20 s task take 0.4 s.
@@ -54,10 +61,11 @@ pub enum UpstreamSettings {
 }
 
 impl UpstreamSettings {
-    /// The name the status call reports: `dashscope` or `dashscope-sim`.
+    /// The name the status call reports: `dashscope`, `fashn` or `dashscope-sim`.
     pub fn kind(&self) -> &'static str {
         match self {
             UpstreamSettings::DashScope { .. } => "dashscope",
+            UpstreamSettings::Fashn { .. } => "fashn",
             UpstreamSettings::Embedded { .. } => "dashscope-sim",
         }
     }
@@ -69,6 +77,11 @@ impl fmt::Debug for UpstreamSettings {
         match self {
             UpstreamSettings::DashScope { base_url, .. } => f
                 .debug_struct("DashScope")
+                .field("base_url", base_url)
+                .field("api_key", &"[redacted]")
+                .finish(),
+            UpstreamSettings::Fashn { base_url, .. } => f
+                .debug_struct("Fashn")
                 .field("base_url", base_url)
                 .field("api_key", &"[redacted]")
                 .finish(),
@@ -119,6 +132,9 @@ pub struct Settings {
     /// The model of that API (`TRYON_MODEL`), validated for it; every new job is sent
     /// with it: `aitryon-plus` or `aitryon`, or `qwen-image-2.0` and later ids.
     pub model: String,
+    /// What every FASHN prediction is sent with (`TRYON_FASHN_*`); used only under
+    /// `TRYON_UPSTREAM=fashn`.
+    pub fashn: FashnOptions,
     /// The language of the successor's prompts (`TRYON_PROMPT_LOCALE`, Chinese unless
     /// `en`: the model's own guide writes its examples in Chinese).
     pub prompt_locale: Locale,
@@ -198,7 +214,7 @@ impl Settings {
                 }
             },
         };
-        let upstream = match get("DASHSCOPE_API_KEY") {
+        let mut upstream = match get("DASHSCOPE_API_KEY") {
             None => UpstreamSettings::Embedded { time_scale },
             Some(key) => {
                 let base_url = get("DASHSCOPE_BASE_URL")
@@ -232,14 +248,18 @@ impl Settings {
             (None, UpstreamSettings::Embedded { .. }) => {
                 (UpstreamKind::Aitryon, UpstreamChoice::EmulatorDefault)
             }
-            (None, UpstreamSettings::DashScope { .. }) => {
+            // Only DashScope's key is read before the upstream is known (FASHN's is read
+            // below, for TRYON_UPSTREAM=fashn), so this is a DashScope key.
+            (None, UpstreamSettings::DashScope { .. } | UpstreamSettings::Fashn { .. }) => {
                 (UpstreamKind::QwenImage, UpstreamChoice::KeyDefault)
             }
             (Some(raw), _) => {
                 let kind = UpstreamKind::parse(&raw).unwrap_or_else(|| {
                     mistake(
                         "TRYON_UPSTREAM",
-                        format!("{raw:?} is not an upstream; use \"qwen-image\" or \"aitryon\""),
+                        format!(
+                            "{raw:?} is not an upstream; use \"qwen-image\", \"fashn\" or \"aitryon\""
+                        ),
                     );
                     UpstreamKind::Aitryon
                 });
@@ -280,17 +300,52 @@ impl Settings {
                 }
                 model
             }
-            // The contract knows FASHN, but this proxy has no adapter for it yet, so the
-            // setting is refused at start rather than failing on the first try-on.
             UpstreamKind::Fashn => {
-                mistake(
-                    "TRYON_UPSTREAM",
-                    "\"fashn\" has no adapter in this proxy yet; use \"qwen-image\" or \"aitryon\""
-                        .to_owned(),
-                );
-                get("TRYON_MODEL").unwrap_or_else(|| tryon_api::fashn::MODEL_TRYON.to_owned())
+                let model =
+                    get("TRYON_MODEL").unwrap_or_else(|| tryon_api::fashn::MODEL_TRYON.to_owned());
+                if model != tryon_api::fashn::MODEL_TRYON {
+                    mistake(
+                        "TRYON_MODEL",
+                        format!(
+                            "{model:?} is not supported by TRYON_UPSTREAM=fashn; use {:?}",
+                            tryon_api::fashn::MODEL_TRYON
+                        ),
+                    );
+                }
+                model
             }
         };
+        // FASHN has its own key and host; without a key the embedded emulator serves its
+        // endpoints too, as it serves DashScope's without DASHSCOPE_API_KEY.
+        if adapter == UpstreamKind::Fashn {
+            upstream = match get("FASHN_API_KEY") {
+                None => UpstreamSettings::Embedded { time_scale },
+                Some(key) => {
+                    let base_url = get("FASHN_BASE_URL")
+                        .unwrap_or_else(|| tryon_api::fashn::DEFAULT_BASE_URL.to_owned())
+                        .trim_end_matches('/')
+                        .to_owned();
+                    if tryon_api::ImageUrl::parse(&base_url).is_err() {
+                        mistake(
+                            "FASHN_BASE_URL",
+                            format!("{base_url:?} is not an http or https URL"),
+                        );
+                    }
+                    if key.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                        // The key itself is not repeated, as for DASHSCOPE_API_KEY.
+                        mistake(
+                            "FASHN_API_KEY",
+                            "contains spaces or control characters".to_owned(),
+                        );
+                    }
+                    UpstreamSettings::Fashn {
+                        base_url,
+                        api_key: SecretString::from(key),
+                    }
+                }
+            };
+        }
+        let fashn = fashn_options(&get, &mut mistake);
         let prompt_locale = match get("TRYON_PROMPT_LOCALE").as_deref() {
             None => Locale::ZhCn,
             Some(raw) => match raw.to_ascii_lowercase().as_str() {
@@ -512,6 +567,7 @@ impl Settings {
                 adapter,
                 adapter_choice,
                 model,
+                fashn,
                 prompt_locale,
                 listen,
                 public_base_url,
@@ -530,10 +586,108 @@ impl Settings {
     /// Whether a key was configured (as opposed to the embedded emulator).
     pub fn has_key(&self) -> bool {
         match &self.upstream {
-            UpstreamSettings::DashScope { api_key, .. } => !api_key.expose_secret().is_empty(),
+            UpstreamSettings::DashScope { api_key, .. }
+            | UpstreamSettings::Fashn { api_key, .. } => !api_key.expose_secret().is_empty(),
             UpstreamSettings::Embedded { .. } => false,
         }
     }
+}
+
+/// Reads the `TRYON_FASHN_*` options through `get`, reporting every bad value with the
+/// values it may take.
+fn fashn_options(
+    get: &impl Fn(&str) -> Option<String>,
+    mistake: &mut impl FnMut(&'static str, String),
+) -> FashnOptions {
+    let mut options = FashnOptions::default();
+    // One reader for FASHN's string enums, with their exact wire spellings.
+    fn choice<T: Copy>(
+        get: &impl Fn(&str) -> Option<String>,
+        mistake: &mut impl FnMut(&'static str, String),
+        variable: &'static str,
+        all: &[T],
+        name: fn(T) -> &'static str,
+    ) -> Option<T> {
+        let raw = get(variable)?;
+        let wanted = raw.to_ascii_lowercase();
+        let found = all.iter().copied().find(|value| name(*value) == wanted);
+        if found.is_none() {
+            let names: Vec<String> = all
+                .iter()
+                .map(|value| format!("{:?}", name(*value)))
+                .collect();
+            mistake(
+                variable,
+                format!("{raw:?} is not one of {}", names.join(", ")),
+            );
+        }
+        found
+    }
+    let boolean = |raw: &str| match raw.to_ascii_lowercase().as_str() {
+        "true" | "1" | "yes" | "on" => Some(true),
+        "false" | "0" | "no" | "off" => Some(false),
+        _ => None,
+    };
+    if let Some(raw) = get("TRYON_FASHN_RETURN_BASE64") {
+        match boolean(&raw) {
+            Some(value) => options.return_base64 = value,
+            None => mistake(
+                "TRYON_FASHN_RETURN_BASE64",
+                format!("{raw:?} is not true or false"),
+            ),
+        }
+    }
+    if let Some(mode) = choice(
+        get,
+        mistake,
+        "TRYON_FASHN_MODE",
+        FashnMode::ALL,
+        FashnMode::as_str,
+    ) {
+        options.mode = mode;
+    }
+    if let Some(kind) = choice(
+        get,
+        mistake,
+        "TRYON_FASHN_GARMENT_PHOTO_TYPE",
+        GarmentPhotoType::ALL,
+        GarmentPhotoType::as_str,
+    ) {
+        options.garment_photo_type = kind;
+    }
+    options.moderation_level = choice(
+        get,
+        mistake,
+        "TRYON_FASHN_MODERATION_LEVEL",
+        ModerationLevel::ALL,
+        ModerationLevel::as_str,
+    );
+    options.output_format = choice(
+        get,
+        mistake,
+        "TRYON_FASHN_OUTPUT_FORMAT",
+        OutputFormat::ALL,
+        OutputFormat::as_str,
+    );
+    if let Some(raw) = get("TRYON_FASHN_SEED") {
+        match raw.parse::<u64>() {
+            Ok(seed) => options.seed = Some(seed),
+            Err(_) => mistake(
+                "TRYON_FASHN_SEED",
+                format!("{raw:?} is not a whole number from 0 to {}", u64::MAX),
+            ),
+        }
+    }
+    if let Some(raw) = get("TRYON_FASHN_SEGMENTATION_FREE") {
+        match boolean(&raw) {
+            Some(value) => options.segmentation_free = Some(value),
+            None => mistake(
+                "TRYON_FASHN_SEGMENTATION_FREE",
+                format!("{raw:?} is not true or false"),
+            ),
+        }
+    }
+    options
 }
 
 #[cfg(test)]
@@ -805,11 +959,111 @@ mod tests {
         let (variable, text) = problem(&[("TRYON_MODEL", "qwen-image-2.0")]);
         assert_eq!(variable, "TRYON_MODEL");
         assert!(text.contains("TRYON_UPSTREAM=qwen-image"), "{text}");
-        assert_eq!(problem(&[("TRYON_UPSTREAM", "fashn")]).0, "TRYON_UPSTREAM");
+        assert_eq!(problem(&[("TRYON_UPSTREAM", "fal")]).0, "TRYON_UPSTREAM");
+        assert_eq!(
+            problem(&[("TRYON_UPSTREAM", "fashn"), ("TRYON_MODEL", "tryon-v1.5")]).0,
+            "TRYON_MODEL"
+        );
         assert_eq!(
             problem(&[("TRYON_PROMPT_LOCALE", "fr")]).0,
             "TRYON_PROMPT_LOCALE"
         );
+    }
+
+    #[test]
+    fn fashn_runs_on_the_emulator_without_its_key_and_on_fashn_with_it() {
+        let s = settings(&[("TRYON_UPSTREAM", "fashn")]).unwrap();
+        assert_eq!(s.upstream.kind(), "dashscope-sim");
+        assert_eq!(s.adapter, UpstreamKind::Fashn);
+        assert_eq!(s.model, "tryon-v1.6");
+        assert_eq!(s.fashn, FashnOptions::default());
+        assert!(s.fashn.return_base64);
+        assert_eq!(s.fashn.mode, FashnMode::Balanced);
+        assert_eq!(s.fashn.garment_photo_type, GarmentPhotoType::FlatLay);
+        assert_eq!(s.policy.price_of("tryon-v1.6"), 0.54);
+
+        // The DashScope key is not FASHN's: with it alone the emulator still serves FASHN.
+        let s = settings(&[
+            ("TRYON_UPSTREAM", "fashn"),
+            ("DASHSCOPE_API_KEY", "sk-live"),
+        ])
+        .unwrap();
+        assert_eq!(s.upstream.kind(), "dashscope-sim");
+
+        let s = settings(&[
+            ("TRYON_UPSTREAM", "fashn"),
+            ("FASHN_API_KEY", "fa-very-secret"),
+            ("TRYON_FASHN_RETURN_BASE64", "false"),
+            ("TRYON_FASHN_MODE", "Quality"),
+            ("TRYON_FASHN_GARMENT_PHOTO_TYPE", "model"),
+            ("TRYON_FASHN_MODERATION_LEVEL", "permissive"),
+            ("TRYON_FASHN_SEED", "42"),
+            ("TRYON_FASHN_OUTPUT_FORMAT", "jpeg"),
+            ("TRYON_FASHN_SEGMENTATION_FREE", "true"),
+            ("TRYON_PRICES_CNY", "tryon-v1.6=0.30"),
+        ])
+        .unwrap();
+        match &s.upstream {
+            UpstreamSettings::Fashn { base_url, .. } => {
+                assert_eq!(base_url, "https://api.fashn.ai")
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.upstream.kind(), "fashn");
+        assert!(s.has_key());
+        assert!(!format!("{s:?}").contains("fa-very-secret"));
+        assert_eq!(
+            s.fashn,
+            FashnOptions {
+                return_base64: false,
+                mode: FashnMode::Quality,
+                garment_photo_type: GarmentPhotoType::Model,
+                moderation_level: Some(ModerationLevel::Permissive),
+                seed: Some(42),
+                output_format: Some(OutputFormat::Jpeg),
+                segmentation_free: Some(true),
+            }
+        );
+        assert_eq!(s.policy.price_of("tryon-v1.6"), 0.30);
+    }
+
+    #[test]
+    fn bad_fashn_values_are_reported_by_name_with_what_is_allowed() {
+        let err = settings(&[
+            ("TRYON_UPSTREAM", "fashn"),
+            ("FASHN_API_KEY", "fa secret"),
+            ("FASHN_BASE_URL", "api.fashn.ai"),
+            ("TRYON_FASHN_RETURN_BASE64", "maybe"),
+            ("TRYON_FASHN_MODE", "fast"),
+            ("TRYON_FASHN_GARMENT_PHOTO_TYPE", "flatlay"),
+            ("TRYON_FASHN_MODERATION_LEVEL", "strict"),
+            ("TRYON_FASHN_SEED", "-1"),
+            ("TRYON_FASHN_OUTPUT_FORMAT", "gif"),
+            ("TRYON_FASHN_SEGMENTATION_FREE", "2"),
+        ])
+        .unwrap_err();
+        let names: Vec<_> = err.mistakes.iter().map(|m| m.variable).collect();
+        assert_eq!(
+            names,
+            vec![
+                "FASHN_BASE_URL",
+                "FASHN_API_KEY",
+                "TRYON_FASHN_RETURN_BASE64",
+                "TRYON_FASHN_MODE",
+                "TRYON_FASHN_GARMENT_PHOTO_TYPE",
+                "TRYON_FASHN_MODERATION_LEVEL",
+                "TRYON_FASHN_OUTPUT_FORMAT",
+                "TRYON_FASHN_SEED",
+                "TRYON_FASHN_SEGMENTATION_FREE",
+            ]
+        );
+        let text = err.to_string();
+        assert!(
+            text.contains("\"performance\", \"balanced\", \"quality\""),
+            "{text}"
+        );
+        assert!(text.contains("\"flat-lay\""), "{text}");
+        assert!(!text.contains("fa secret"), "{text}");
     }
 
     #[test]

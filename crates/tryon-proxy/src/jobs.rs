@@ -26,6 +26,7 @@ use crate::persistence::{JobDb, StoredJob, StoredKey};
 use crate::policy::day_of;
 use crate::state::AppState;
 use crate::storage::FileId;
+use crate::upstream::adapter::Hints;
 use crate::upstream::{Adapter, Outcome, Progress, Times, UpstreamError};
 
 /// What the proxy knows about one job; the browser sees all of it but the upstream id,
@@ -534,12 +535,19 @@ pub async fn poll_until_done(
 ) {
     let mut running_slot = running_slot;
     let record = job.snapshot();
-    let Some(upstream_id) = record.upstream_id else {
+    let Some(mut upstream_id) = record.upstream_id else {
         tracing::error!(job = %job.id, "poll loop started for a job that was never submitted");
         return;
     };
     let deadline_ms = record.submitted_ms.unwrap_or(job.created_ms)
         + scaled(DEFAULT_DEADLINE_MS, state.time_scale).as_millis() as u64;
+    // Read once, for an adapter that sends a next step of the job from here (FASHN's
+    // outfit sends its bottom once the top is done).
+    let hints = if adapter.needs_hints() && !adapter.answers_synchronously() {
+        crate::admission::hints_for(&state, &job).await
+    } else {
+        Hints::default()
+    };
     let mut attempt = 0u32;
     let mut shutdown = state.shutdown.clone();
     loop {
@@ -554,7 +562,7 @@ pub async fn poll_until_done(
             // Cancelled through the proxy meanwhile: nothing more to learn.
             return;
         }
-        let progress = match adapter.poll(&job, &upstream_id).await {
+        let progress = match adapter.poll(&job, &upstream_id, &hints).await {
             Ok(progress) => progress,
             Err(err) if err.is_transient() => {
                 tracing::warn!(job = %job.id, error = %err, "task query failed; trying again");
@@ -590,6 +598,24 @@ pub async fn poll_until_done(
                 finish(&state, &job, outcome, &times).await;
                 return;
             }
+            Progress::Continued {
+                upstream_id: next,
+                status,
+                times,
+            } => {
+                tracing::info!(job = %job.id, upstream_task = %next, "the next step of the task was submitted");
+                job.update(|r| {
+                    if r.status.is_terminal() {
+                        return;
+                    }
+                    copy_times(r, &times);
+                    r.status = status;
+                    r.upstream_id = Some(next.clone());
+                });
+                upstream_id = next;
+                // The new step is followed on the schedule of a new task.
+                attempt = 0;
+            }
             Progress::Ongoing { status, times } => {
                 job.update(|r| {
                     // A job cancelled through the proxy is already final here; a query
@@ -622,6 +648,7 @@ pub fn earns_resubmission(
     let Outcome::Failed {
         status: TaskStatus::Failed,
         code: Some(code),
+        billed: None,
         ..
     } = outcome
     else {
@@ -691,8 +718,14 @@ pub async fn finish(state: &AppState, job: &Job, outcome: Outcome, times: &Times
             status,
             code,
             message,
+            billed,
         } => {
             tracing::info!(job = %job.id, %status, code = code.as_deref().unwrap_or(""), "task ended");
+            if billed.is_some() {
+                // The provider charged for a step that produced no picture: the ledger
+                // and the spend cap must know, though the shopper gets nothing.
+                bill(state, job, billed);
+            }
             job.update(|r| {
                 if r.status.is_terminal() {
                     return;
@@ -701,6 +734,7 @@ pub async fn finish(state: &AppState, job: &Job, outcome: Outcome, times: &Times
                 r.status = status;
                 r.code = code;
                 r.message = message;
+                r.usage = billed;
             });
         }
     }

@@ -44,6 +44,10 @@ pub const DEFAULT_PRICES_CNY: &[(&str, f64)] = &[
     (MODEL_PARSING, 0.004),
     (MODEL_QWEN_IMAGE_2, 0.20),
     (MODEL_QWEN_IMAGE_2_PRO, 0.50),
+    // FASHN bills one credit per tryon-v1.6 image; 0.54 CNY is $0.075 (the on-demand price
+    // of an image listed by fal.ai for the same model) at 7.2 CNY per USD. Shops on a
+    // FASHN plan set their own credit price.
+    (tryon_api::fashn::MODEL_TRYON, 0.54),
 ];
 
 /// The cookie that carries the shopper token.

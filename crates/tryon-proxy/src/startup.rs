@@ -151,7 +151,7 @@ pub struct RunningProxy {
     pub addr: SocketAddr,
     /// How the upstream and browsers reach the files hosted here.
     pub public_base_url: String,
-    /// `dashscope` or `dashscope-sim`.
+    /// `dashscope`, `fashn` or `dashscope-sim`.
     pub upstream_kind: &'static str,
     /// The adapter in use (`TRYON_UPSTREAM`).
     pub adapter: UpstreamKind,
@@ -244,7 +244,8 @@ pub async fn spawn(
     );
     let (base_url, api_key, time_scale, embedded): (String, SecretString, f64, _) =
         match &settings.upstream {
-            UpstreamSettings::DashScope { base_url, api_key } => {
+            UpstreamSettings::DashScope { base_url, api_key }
+            | UpstreamSettings::Fashn { base_url, api_key } => {
                 explain_photo_delivery(&settings, &public_base_url, base_url);
                 (base_url.clone(), api_key.clone(), 1.0, None)
             }
@@ -252,10 +253,14 @@ pub async fn spawn(
                 let sim = embedded::start(*time_scale, settings.clock.clone())
                     .await
                     .map_err(StartupError::Emulator)?;
+                let missing = if settings.adapter == UpstreamKind::Fashn {
+                    "FASHN_API_KEY is not set: using the OFFLINE emulator's FASHN endpoints."
+                } else {
+                    "DASHSCOPE_API_KEY is not set: using the OFFLINE DashScope emulator."
+                };
                 tracing::warn!(
                     emulator = %sim.base_url,
-                    "DASHSCOPE_API_KEY is not set: using the OFFLINE DashScope emulator. \
-                     Results are drawn previews, not real try-ons."
+                    "{missing} Results are drawn previews, not real try-ons."
                 );
                 (
                     sim.base_url.clone(),
@@ -272,6 +277,8 @@ pub async fn spawn(
         upstream.clone(),
         settings.prompt_locale,
         settings.policy.price_of(&settings.model),
+        &settings.fashn,
+        settings.clock.clone(),
     )
     .map_err(StartupError::Model)?;
     if settings.adapter == UpstreamKind::Aitryon && embedded.is_none() {
@@ -285,6 +292,7 @@ pub async fn spawn(
     let state = AppState::new(Shared {
         model: settings.model.clone(),
         prompt_locale: settings.prompt_locale,
+        fashn: settings.fashn.clone(),
         upstream_kind: settings.upstream.kind(),
         public_base_url: public_base_url.clone(),
         allowed_origins: settings.allowed_origins.clone(),
@@ -375,8 +383,14 @@ fn explain_photo_delivery(settings: &Settings, public_base_url: &str, base_url: 
                  TRYON_PUBLIC_BASE_URL, which is a loopback address here"
             );
         }
-        // Configuration refuses this upstream until its adapter exists.
-        UpstreamKind::Fashn => {}
+        UpstreamKind::Fashn => {
+            tracing::info!(
+                %public_base_url,
+                "the shopper's photos (and garments uploaded here) are sent to FASHN inline as \
+                 data URLs, so it needs no public URL of this proxy; browsers load photos and \
+                 results from TRYON_PUBLIC_BASE_URL, which is a loopback address here"
+            );
+        }
     }
 }
 

@@ -30,7 +30,10 @@ pub struct Shared {
     pub adapter: Arc<dyn Adapter>,
     /// The prompt language of translating adapters (`TRYON_PROMPT_LOCALE`).
     pub prompt_locale: Locale,
-    /// `dashscope` or `dashscope-sim`, for the status call and the logs.
+    /// What FASHN predictions are sent with (`TRYON_FASHN_*`), for an adapter built for a
+    /// job after a switch.
+    pub fashn: crate::upstream::FashnOptions,
+    /// `dashscope`, `fashn` or `dashscope-sim`, for the status call and the logs.
     pub upstream_kind: &'static str,
     /// How the upstream and browsers reach files hosted here, without a trailing slash.
     pub public_base_url: String,
@@ -52,7 +55,8 @@ pub struct Shared {
     /// The last upstream readiness probe, reused for a few seconds so that frequent
     /// readiness checks do not turn into upstream traffic.
     pub last_probe: Mutex<Option<(Instant, Result<(), String>)>>,
-    /// The DashScope client every adapter shares (and segmentation uses directly).
+    /// The upstream client every adapter shares (and segmentation uses directly): DashScope's
+    /// host and key, or FASHN's under `TRYON_UPSTREAM=fashn`.
     pub upstream: UpstreamClient,
     pub storage: Arc<dyn Storage>,
     pub jobs: JobStore,

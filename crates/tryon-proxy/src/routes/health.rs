@@ -91,7 +91,13 @@ async fn probe_upstream(state: &AppState) -> Result<(), String> {
     {
         return result;
     }
-    let result = state.upstream.probe().await.map_err(|err| {
+    // FASHN has paths of its own; the probe asks the API the current adapter calls.
+    let probe = if state.adapter.kind() == tryon_api::generation::UpstreamKind::Fashn {
+        state.upstream.fashn_probe().await
+    } else {
+        state.upstream.probe().await
+    };
+    let result = probe.map_err(|err| {
         // The cause goes to the log; the answer says only what kind of trouble it is.
         tracing::warn!(error = %err, "the upstream readiness probe failed");
         match err {

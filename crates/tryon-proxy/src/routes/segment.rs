@@ -8,9 +8,9 @@
 //! upstream refused or failed the call and so billed nothing: otherwise a script could
 //! segment without end on the shop's account while never starting a try-on.
 //!
-//! Under an upstream that keeps the own garment by prompt (`qwen-image`, whose
-//! capabilities say `keep_own_garment: "prompt"`), the segmentation model is retired and
-//! not called. The route still answers in the same shape, so a widget that segments
+//! Under an upstream that keeps the own garment without segmentation (`qwen-image` by
+//! prompt, whose capabilities say `keep_own_garment: "prompt"`; FASHN, which replaces
+//! only the given garment's category: `"category"`), the segmentation model is not called. The route still answers in the same shape, so a widget that segments
 //! anyway works unchanged: each asked-for crop is a **keep-own marker**, a copy of the
 //! shopper's own photo hosted here as a crop. It costs nothing (no upstream call, no
 //! ledger entry, no daily try-on), passes the garment policy like any crop, and the
@@ -58,7 +58,7 @@ pub async fn segment(
     if !is_upload {
         return Err(ApiError::new(ErrorKind::PersonNotUploaded));
     }
-    if state.adapter.capabilities().keep_own_garment == KeepOwnGarment::Prompt {
+    if state.adapter.capabilities().keep_own_garment != KeepOwnGarment::Segmentation {
         return keep_own_markers(&state, &request, &shopper, request_id)
             .await
             .map(Json);
@@ -135,7 +135,7 @@ pub async fn segment(
     Ok(Json(answer))
 }
 
-/// The answer of a segmentation under a prompt-keeping upstream: one keep-own marker
+/// The answer of a segmentation under an upstream that needs none: one keep-own marker
 /// (a copy of the person photo, hosted as a crop) per asked-for garment, no masks or
 /// boxes, nothing billed.
 async fn keep_own_markers(

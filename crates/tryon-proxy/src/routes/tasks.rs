@@ -8,6 +8,7 @@ use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use serde::Deserialize;
+use tryon_api::generation::UpstreamKind;
 use tryon_api::wire::{
     CancelResponse, CreateTaskRequest, CreateTaskResponse, CreatedTask, TaskQueryResponse,
 };
@@ -256,6 +257,11 @@ pub async fn cancel_task(
         return Err(ApiError::new(ErrorKind::UnsupportedOperation));
     }
     match &record.upstream_id {
+        // Only the seed's task API has a cancel call; a FASHN prediction already sent
+        // runs to its end (unseen, as a running aitryon task does).
+        Some(_) if record.upstream != UpstreamKind::Aitryon => {
+            return Err(ApiError::new(ErrorKind::UnsupportedOperation));
+        }
         Some(upstream_id) => {
             state
                 .upstream

@@ -7,7 +7,7 @@
 //!
 //! Why a trait object and not an enum of the two adapters: the adapters are chosen at
 //! start from configuration, a job restored after a switch needs the adapter of its own
-//! upstream beside the current one, and a third adapter (the reference names FASHN) must
+//! upstream beside the current one, and a third adapter (FASHN's, [`super::fashn`]) must
 //! be addable without touching every `match` in the worker. The futures are boxed, as
 //! for [`crate::storage::Storage`], because `async fn` in a trait cannot be called
 //! through `dyn`; one allocation per upstream call is nothing beside a network call.
@@ -93,6 +93,10 @@ pub enum Outcome {
         status: TaskStatus,
         code: Option<String>,
         message: Option<String>,
+        /// Images the provider billed although the job failed: the top of a two-step
+        /// outfit whose second step failed. Recorded in the ledger, and it rules out a
+        /// free resubmission.
+        billed: Option<Usage>,
     },
 }
 
@@ -113,6 +117,14 @@ pub enum Submission {
 pub enum Progress {
     /// Not ended yet: the status to show (PENDING, RUNNING, ...).
     Ongoing { status: TaskStatus, times: Times },
+    /// Not ended: the first step of the job ended and the adapter sent its next step
+    /// (FASHN's outfit: the bottom, on the picture of the top) under `upstream_id`, which
+    /// is recorded and followed from now on, so that a restart resumes the right step.
+    Continued {
+        upstream_id: String,
+        status: TaskStatus,
+        times: Times,
+    },
     /// Ended.
     Ended { outcome: Outcome, times: Times },
 }
@@ -163,10 +175,13 @@ pub trait Adapter: Send + Sync + 'static {
         hints: &'a Hints,
     ) -> BoxFuture<'a, Result<Submission, UpstreamError>>;
 
-    /// Learns the state of a job accepted with `upstream_id`.
+    /// Learns the state of a job accepted with `upstream_id`. The hints are those of
+    /// [`Adapter::submit`] (empty unless [`Adapter::needs_hints`]), for an adapter that
+    /// sends a next step of the job ([`Progress::Continued`]).
     fn poll<'a>(
         &'a self,
         job: &'a Job,
         upstream_id: &'a str,
+        hints: &'a Hints,
     ) -> BoxFuture<'a, Result<Progress, UpstreamError>>;
 }

@@ -76,7 +76,13 @@ impl Adapter for AsyncTaskAdapter {
         _hints: &'a Hints,
     ) -> BoxFuture<'a, Result<Submission, UpstreamError>> {
         Box::pin(async move {
-            let created = self.client.create(&job.request).await?;
+            // The proxy's own `one_piece` is not DashScope's: the seed API reads the
+            // garment image itself, so the field is not sent.
+            let mut request = job.request.clone();
+            if let Some(parameters) = request.parameters.as_mut() {
+                parameters.one_piece = None;
+            }
+            let created = self.client.create(&request).await?;
             Ok(Submission::Accepted {
                 upstream_id: created.output.task_id,
                 status: created.output.task_status,
@@ -88,6 +94,7 @@ impl Adapter for AsyncTaskAdapter {
         &'a self,
         _job: &'a Job,
         upstream_id: &'a str,
+        _hints: &'a Hints,
     ) -> BoxFuture<'a, Result<Progress, UpstreamError>> {
         Box::pin(async move {
             let answer = self.client.query(upstream_id).await?;
@@ -110,6 +117,7 @@ impl Adapter for AsyncTaskAdapter {
                         status,
                         code: output.code,
                         message: output.message,
+                        billed: None,
                     },
                     times,
                 },

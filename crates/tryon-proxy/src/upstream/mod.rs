@@ -3,8 +3,10 @@
 //! [`adapter::Adapter`] is the seam: everything the job worker needs from an upstream
 //! (submit a job, learn its state, its rules, limits and price). Two adapters implement
 //! it over this one client: [`async_task::AsyncTaskAdapter`] (the seed's asynchronous
-//! create/poll, `aitryon-plus`) and [`multimodal::MultimodalAdapter`] (the synchronous
-//! multi-image editing successor, `qwen-image-2.0` and later).
+//! create/poll, `aitryon-plus`), [`multimodal::MultimodalAdapter`] (the synchronous
+//! multi-image editing successor, `qwen-image-2.0` and later) and [`fashn::FashnAdapter`]
+//! (FASHN's `tryon-v1.6`, whose client calls live beside its adapter; the same client
+//! type then holds FASHN's base URL and key).
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -28,23 +30,28 @@ use crate::error::ApiError;
 
 pub mod adapter;
 pub mod async_task;
+pub mod fashn;
 pub mod multimodal;
 
 pub use adapter::{Adapter, Outcome, Progress, Submission, Times};
 pub use async_task::AsyncTaskAdapter;
+pub use fashn::{FashnAdapter, FashnOptions};
 pub use multimodal::MultimodalAdapter;
 
 /// The largest result image the proxy downloads; results are a few MB at most.
 pub const MAX_DOWNLOAD_BYTES: usize = 20 * 1024 * 1024;
 
 /// The adapter of `kind` for `model`, over the shared client: the current one at start,
-/// or the one of a job sent before the shop switched upstreams.
+/// or the one of a job sent before the shop switched upstreams. `fashn` are the shop's
+/// FASHN options, `clock` the one the task times are read on.
 pub fn build_adapter(
     kind: UpstreamKind,
     model: &str,
     client: UpstreamClient,
     locale: Locale,
     price_cny: f64,
+    fashn: &FashnOptions,
+    clock: tryon_clock::Clock,
 ) -> Result<Arc<dyn Adapter>, String> {
     Ok(match kind {
         UpstreamKind::Aitryon => Arc::new(AsyncTaskAdapter::new(client, model, price_cny)),
@@ -52,10 +59,20 @@ pub fn build_adapter(
             let model = SuccessorModel::parse(model).map_err(|refusal| refusal.to_string())?;
             Arc::new(MultimodalAdapter::new(client, model, locale, price_cny))
         }
-        // Configuration refuses this setting until the adapter exists; a job recorded
-        // with it (by a later proxy) cannot be resumed by this one.
         UpstreamKind::Fashn => {
-            return Err("the fashn upstream has no adapter in this proxy".to_owned());
+            if model != tryon_api::fashn::MODEL_TRYON {
+                return Err(format!(
+                    "{model:?} is not a FASHN try-on model; use {:?}",
+                    tryon_api::fashn::MODEL_TRYON
+                ));
+            }
+            Arc::new(FashnAdapter::new(
+                client,
+                model,
+                price_cny,
+                fashn.clone(),
+                clock,
+            ))
         }
     })
 }
@@ -293,7 +310,12 @@ impl UpstreamClient {
 
     /// Downloads a result image. The result lives on object storage, not on the API host,
     /// so no Authorization header is sent: the key must never leave for another host.
+    /// A `data:` URL (a result the upstream answered inline, as FASHN does with
+    /// `return_base64`) is decoded here instead, with no call at all.
     pub async fn download(&self, url: &str) -> Result<Bytes, UpstreamError> {
+        if let Some(inline) = decode_data_url(url) {
+            return inline;
+        }
         self.timed("download", self.download_untimed(url)).await
     }
 
@@ -329,6 +351,32 @@ impl UpstreamClient {
     }
 }
 
+/// The bytes of a `data:<type>;base64,<data>` URL, or `None` when `url` is not one. The
+/// same size bound as a download applies, checked before decoding.
+pub fn decode_data_url(url: &str) -> Option<Result<Bytes, UpstreamError>> {
+    use base64::Engine;
+    let rest = url.strip_prefix("data:")?;
+    Some((|| {
+        let (head, data) = rest
+            .split_once(',')
+            .ok_or_else(|| UpstreamError::Decode("a data URL without a comma".to_owned()))?;
+        if !head.ends_with(";base64") {
+            return Err(UpstreamError::Decode(
+                "a data URL that is not base64".to_owned(),
+            ));
+        }
+        if data.len() / 4 * 3 > MAX_DOWNLOAD_BYTES {
+            return Err(UpstreamError::Decode(format!(
+                "the result is larger than {MAX_DOWNLOAD_BYTES} bytes"
+            )));
+        }
+        base64::engine::general_purpose::STANDARD
+            .decode(data.trim())
+            .map(Bytes::from)
+            .map_err(|e| UpstreamError::Decode(format!("a data URL that is not base64: {e}")))
+    })())
+}
+
 /// Decodes a 2xx answer as `T`, any other as an [`ErrorBody`].
 async fn read_json<T: serde::de::DeserializeOwned>(
     response: reqwest::Response,
@@ -360,7 +408,7 @@ pub fn shopper_error(err: UpstreamError) -> ApiError {
                 %status,
                 code = %body.code,
                 message = %body.message,
-                "the upstream refused the shop's key or account; check DASHSCOPE_API_KEY and the account"
+                "the upstream refused the shop's key or account; check DASHSCOPE_API_KEY (FASHN_API_KEY under TRYON_UPSTREAM=fashn) and the account"
             );
             ApiError::new(ErrorKind::UpstreamUnavailable)
         }

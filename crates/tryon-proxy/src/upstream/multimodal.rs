@@ -62,7 +62,13 @@ impl MultimodalAdapter {
     fn request_for(&self, job: &Job, hints: &Hints) -> Result<GenerationRequest, Outcome> {
         let seed_hints = SeedHints {
             own_garment: hints.own_garment,
-            one_piece: false,
+            // The widget says when the lone top is a dress, so the dress prompt is used.
+            one_piece: job
+                .request
+                .parameters
+                .as_ref()
+                .and_then(|parameters| parameters.one_piece)
+                .unwrap_or(false),
         };
         let mut request = plan_seed(
             &job.request,
@@ -185,6 +191,7 @@ impl Adapter for MultimodalAdapter {
         &'a self,
         _job: &'a Job,
         _upstream_id: &'a str,
+        _hints: &'a Hints,
     ) -> BoxFuture<'a, Result<Progress, UpstreamError>> {
         Box::pin(async {
             Err(UpstreamError::Decode(
@@ -235,6 +242,7 @@ fn failure(refusal: ApiError) -> Outcome {
         status: TaskStatus::Failed,
         code: Some(refusal.body.code),
         message: Some(refusal.body.message),
+        billed: None,
     }
 }
 
@@ -267,6 +275,7 @@ fn job_failure(body: &tryon_api::wire::ErrorBody) -> Outcome {
         status: TaskStatus::Failed,
         code: Some(code),
         message: Some(message),
+        billed: None,
     }
 }
 
@@ -395,6 +404,7 @@ mod tests {
                 status,
                 code,
                 message,
+                billed: None,
             } => {
                 assert_eq!(status, TaskStatus::Failed);
                 assert_eq!(code.as_deref(), Some(ErrorKind::PhotoOutOfBounds.code()));
@@ -450,6 +460,7 @@ mod tests {
                 status,
                 code,
                 message,
+                billed: None,
             } => {
                 assert_eq!(status, TaskStatus::Failed);
                 assert_eq!(code.as_deref(), Some("DataInspectionFailed"));

@@ -18,6 +18,7 @@ use tryon_proxy::admission::AdmissionLimits;
 use tryon_proxy::configuration::{Settings, UpstreamChoice, UpstreamSettings};
 use tryon_proxy::policy::PolicySettings;
 use tryon_proxy::startup::{self, RunningProxy};
+use tryon_proxy::upstream::FashnOptions;
 
 /// Emulated time runs 50 times faster: a 20 s task takes about 0.4 s.
 pub const TIME_SCALE: f64 = 0.02;
@@ -93,6 +94,14 @@ impl Adapter {
         Adapter {
             kind: UpstreamKind::Aitryon,
             model: "aitryon-plus".to_owned(),
+        }
+    }
+
+    /// FASHN's try-on API with `tryon-v1.6`.
+    pub fn fashn() -> Adapter {
+        Adapter {
+            kind: UpstreamKind::Fashn,
+            model: tryon_api::fashn::MODEL_TRYON.to_owned(),
         }
     }
 
@@ -260,6 +269,7 @@ async fn spawn_at(
         adapter: adapter.kind,
         adapter_choice: UpstreamChoice::Configured,
         model: adapter.model,
+        fashn: FashnOptions::default(),
         prompt_locale: Locale::ZhCn,
         listen,
         public_base_url,

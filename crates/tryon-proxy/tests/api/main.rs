@@ -3,6 +3,7 @@
 mod admission;
 mod binary;
 mod chaos;
+mod fashn;
 mod helpers;
 mod idempotency;
 mod limits;
