@@ -37,7 +37,11 @@ run_e2e() {
         # running proxy's data directory mid-run, failing every later upload.
         data="$(mktemp -d "$REPO_ROOT/target/e2e-data.XXXXXX")"
         # The emulator runs its 15-30 s tasks twenty times faster so the flow takes about a second.
+        # The shop's free-space floor (1 GiB by default) is lowered to 16 MiB: these runs
+        # store a few hundred kilobytes, and a build machine's disk is often fuller than a
+        # shop's; the floor itself is tested in tests/api/limits.rs.
         SIM_TIME_SCALE="${SIM_TIME_SCALE:-0.05}" TRYON_UPSTREAM="$upstream" TRYON_DATA_DIR="$data" \
+            TRYON_MIN_FREE_BYTES="${TRYON_MIN_FREE_BYTES:-16777216}" \
             start_proxy "$REPO_ROOT/target/debug/tryon-proxy"
         # A failing run does not stop the others, so that one log shows every upstream.
         E2E_UPSTREAM="$upstream" E2E_BASE_URL="http://127.0.0.1:$WIDGET_PORT/" \
