@@ -882,3 +882,26 @@ async fn canceling_moves_the_focus_to_the_canceled_message() {
     clock.run();
     clock.all_ended().await;
 }
+
+#[wasm_bindgen_test]
+async fn escape_closes_the_dialog_even_when_the_focus_fell_to_the_page() {
+    install_fake_fetch();
+    let clock = TestClock::running();
+    let (page, opener, _mounted) = open_widget("ok.test", &clock);
+    tick().await;
+    // Whatever dropped it, focus on the page body must not make Escape deaf.
+    if let Some(focused) = active() {
+        focused.unchecked_into::<HtmlElement>().blur().unwrap();
+    }
+    assert_eq!(
+        active().map(|element| element.tag_name()).as_deref(),
+        Some("BODY")
+    );
+    press_escape();
+    dialog_closed(&page.0).await;
+    assert_eq!(
+        active().as_ref(),
+        Some(opener.unchecked_ref::<web_sys::Element>()),
+        "the focus returns to the opener"
+    );
+}
