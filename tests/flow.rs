@@ -324,16 +324,21 @@ fn mount_offering(host: &str, offer: Offer, clock: &TestClock) -> (Attached, imp
 /// Chooses a 6 KB "photo" (a PNG header of 600 x 900 px: the rules read only headers, and
 /// a photo within them goes unchanged) and presses "Generate".
 fn generate(root: &HtmlElement) {
-    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-    png.extend(600_u32.to_be_bytes());
-    png.extend(900_u32.to_be_bytes());
-    png.resize(6 * 1024, 0);
-    choose(root, &png, "image/png");
+    choose(root, &photo(), "image/png");
     root.query_selector("button[type='submit']")
         .unwrap()
         .unwrap()
         .unchecked_into::<HtmlElement>()
         .click();
+}
+
+/// A 6 KB "photo": a PNG header of 600 x 900 px, which every check accepts.
+fn photo() -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend(600_u32.to_be_bytes());
+    png.extend(900_u32.to_be_bytes());
+    png.resize(6 * 1024, 0);
+    png
 }
 
 /// Gives the photo field a file of `bytes`, as a shopper's pick would.
@@ -700,9 +705,52 @@ fn open_widget(host: &str, clock: &TestClock) -> (Attached, HtmlElement, impl Dr
     (Attached(root), opener, mounted)
 }
 
-/// The element that has the focus, if any.
+/// Mounts an open widget like [`open_widget`], but inside an open shadow root of a host
+/// element, as the loader mounts it on a product page; answers the host (whose removal
+/// ends the test's page), the root the widget is mounted to and its opener.
+fn open_widget_in_shadow(
+    host: &str,
+    clock: &TestClock,
+) -> (Attached, HtmlElement, HtmlElement, impl Drop + use<>) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let element: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&element).unwrap();
+    let attach =
+        js_sys::Function::new_with_args("host", "return host.attachShadow({ mode: 'open' })");
+    let shadow: web_sys::Node = attach
+        .call1(&JsValue::NULL, &element)
+        .unwrap()
+        .unchecked_into();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    shadow.append_child(&root).unwrap();
+    let opener: HtmlElement = document.create_element("button").unwrap().unchecked_into();
+    opener.set_text_content(Some("Try it on"));
+    root.append_child(&opener).unwrap();
+    let config = WidgetConfig::top(
+        &format!("https://{host}"),
+        "https://shop.test/samples/top-tee.png",
+        "Classic Tee",
+        Locale::En,
+    );
+    let (clock, button) = (clock.clock(), opener.clone());
+    let mounted = leptos::mount::mount_to(root.clone(), move || {
+        let open = RwSignal::new(true);
+        view! { <TryOnWidget config open opener=button clock /> }
+    });
+    (Attached(element), root, opener, mounted)
+}
+
+/// The element that has the focus, if any, looking into open shadow roots: there the
+/// document only knows the host, and the root itself knows which of its elements it is.
 fn active() -> Option<web_sys::Element> {
-    web_sys::window()?.document()?.active_element()
+    let mut focused = web_sys::window()?.document()?.active_element()?;
+    while let Some(inner) = focused
+        .shadow_root()
+        .and_then(|shadow| shadow.active_element())
+    {
+        focused = inner;
+    }
+    Some(focused)
 }
 
 /// Presses "Generate" as a keyboard user does: the button has the focus when it is pressed,
@@ -731,6 +779,8 @@ fn press_escape() {
     let init = web_sys::KeyboardEventInit::new();
     init.set_key("Escape");
     init.set_bubbles(true);
+    // A key pressed on a real keyboard is composed: it leaves a shadow root for the page.
+    init.set_composed(true);
     init.set_cancelable(true);
     let event =
         web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
@@ -904,4 +954,45 @@ async fn escape_closes_the_dialog_even_when_the_focus_fell_to_the_page() {
         Some(opener.unchecked_ref::<web_sys::Element>()),
         "the focus returns to the opener"
     );
+}
+
+#[wasm_bindgen_test]
+async fn in_a_shadow_root_too_the_focus_stays_inside_and_escape_closes() {
+    install_fake_fetch();
+    let clock = TestClock::held();
+    let (_page, root, opener, _mounted) = open_widget_in_shadow("ok.test", &clock);
+    tick().await;
+    generate_from_the_keyboard(&root);
+    wait_for(&root, ".vto-step-current").await;
+    let during = focus_inside_the_dialog(&root, "while the try-on runs");
+    assert_eq!(during.class_name(), "vto-progress");
+
+    clock.run();
+    focus_on(&root, ".vto-result-title").await;
+    press_escape();
+    dialog_closed(&root).await;
+    assert_eq!(
+        active().as_ref(),
+        Some(opener.unchecked_ref::<web_sys::Element>()),
+        "the focus returns to the opener"
+    );
+    clock.all_ended().await;
+}
+
+#[wasm_bindgen_test]
+async fn focus_that_fell_to_the_page_is_taken_back_when_the_dialog_changes() {
+    install_fake_fetch();
+    let (page, _opener, _mounted) = open_widget("ok.test", &TestClock::running());
+    tick().await;
+    if let Some(focused) = active() {
+        focused.unchecked_into::<HtmlElement>().blur().unwrap();
+    }
+    assert_eq!(
+        active().map(|element| element.tag_name()).as_deref(),
+        Some("BODY")
+    );
+    // A new photo is a change of the dialog's phase: once it is drawn, the dialog finds
+    // the focus on nothing and takes it back.
+    choose(&page.0, &photo(), "image/png");
+    focus_on(&page.0, ".vto-progress").await;
 }
