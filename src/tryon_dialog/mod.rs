@@ -343,10 +343,7 @@ pub fn TryOnDialog(
     // alone: focus that fell to the page body (or never left the page) would otherwise
     // take Escape and Tab past the dialog, and leave a keyboard user stuck behind it.
     // Keyboard events are composed, so they reach the window from inside a shadow root too.
-    let keys = window_event_listener(leptos::ev::keydown, move |event: KeyboardEvent| match event
-        .key()
-        .as_str()
-    {
+    let on_key = move |event: KeyboardEvent| match event.key().as_str() {
         "Escape" => close(),
         "Tab" => {
             if let Some(dialog) = dialog_ref.try_get_untracked().flatten() {
@@ -354,7 +351,8 @@ pub fn TryOnDialog(
             }
         }
         _ => {}
-    });
+    };
+    let keys = window_event_listener(leptos::ev::keydown, on_key);
     on_cleanup(move || keys.remove());
     let on_backdrop = move |event: MouseEvent| {
         // Only a click on the backdrop itself closes (clicks inside the dialog bubble here
