@@ -99,6 +99,8 @@ pub struct Texts {
     pub starting: &'static str,
     /// Said when the picture is ready.
     pub ready: &'static str,
+    /// The heading of the result, which takes the focus when the result appears.
+    pub result_title: &'static str,
     /// The caption of the result.
     pub result_caption: &'static str,
     /// No file was chosen before "Generate".
@@ -161,6 +163,7 @@ const EN: Texts = Texts {
     segmenting: "Finding your own clothes",
     starting: "Starting your try-on",
     ready: "Your picture is ready.",
+    result_title: "Your try-on",
     result_caption: "A preview made by AI: colours and fit may differ; check the size guide.",
     no_photo: (
         "Please choose a photo first.",
@@ -236,6 +239,7 @@ const ZH_CN: Texts = Texts {
     segmenting: "正在识别您自己的服装",
     starting: "正在开始试衣",
     ready: "效果图已生成。",
+    result_title: "你的试穿效果",
     result_caption: "由 AI 生成的预览图，颜色和尺码可能与实物不同，请参考尺码表。",
     no_photo: (
         "请先选择一张照片。",

@@ -21,12 +21,13 @@ use tryon_widget::clock::{Clock, Drive, LocalFuture};
 use tryon_widget::config::WidgetConfig;
 use tryon_widget::offer::Offer;
 use tryon_widget::tryon_dialog::TryOnDialog;
+use tryon_widget::widget::TryOnWidget;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use wasm_bindgen_test::*;
 use web_sys::HtmlElement;
 
-use support::{promise, wait_for, within_hang_bound};
+use support::{promise, wait_for, wait_until, within_hang_bound};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -323,16 +324,21 @@ fn mount_offering(host: &str, offer: Offer, clock: &TestClock) -> (Attached, imp
 /// Chooses a 6 KB "photo" (a PNG header of 600 x 900 px: the rules read only headers, and
 /// a photo within them goes unchanged) and presses "Generate".
 fn generate(root: &HtmlElement) {
-    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
-    png.extend(600_u32.to_be_bytes());
-    png.extend(900_u32.to_be_bytes());
-    png.resize(6 * 1024, 0);
-    choose(root, &png, "image/png");
+    choose(root, &photo(), "image/png");
     root.query_selector("button[type='submit']")
         .unwrap()
         .unwrap()
         .unchecked_into::<HtmlElement>()
         .click();
+}
+
+/// A 6 KB "photo": a PNG header of 600 x 900 px, which every check accepts.
+fn photo() -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend(600_u32.to_be_bytes());
+    png.extend(900_u32.to_be_bytes());
+    png.resize(6 * 1024, 0);
+    png
 }
 
 /// Gives the photo field a file of `bytes`, as a shopper's pick would.
@@ -674,4 +680,319 @@ async fn a_create_answered_with_a_503_is_sent_again_with_the_same_key_and_body()
     let again = creates("retry.test");
     assert_eq!(again.len(), 3, "{again:?}");
     assert_ne!(again[2].0, *key, "a new press makes a new key");
+}
+
+/// Mounts an open widget for the proxy at `host` that runs on `clock`, with the "Try it
+/// on" button that opened it on the page, so that the focus can go back to it.
+fn open_widget(host: &str, clock: &TestClock) -> (Attached, HtmlElement, impl Drop + use<>) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let opener: HtmlElement = document.create_element("button").unwrap().unchecked_into();
+    opener.set_text_content(Some("Try it on"));
+    root.append_child(&opener).unwrap();
+    let config = WidgetConfig::top(
+        &format!("https://{host}"),
+        "https://shop.test/samples/top-tee.png",
+        "Classic Tee",
+        Locale::En,
+    );
+    let (clock, button) = (clock.clock(), opener.clone());
+    let mounted = leptos::mount::mount_to(root.clone(), move || {
+        let open = RwSignal::new(true);
+        view! { <TryOnWidget config open opener=button clock /> }
+    });
+    (Attached(root), opener, mounted)
+}
+
+/// Mounts an open widget like [`open_widget`], but inside an open shadow root of a host
+/// element, as the loader mounts it on a product page; answers the host (whose removal
+/// ends the test's page), the root the widget is mounted to and its opener.
+fn open_widget_in_shadow(
+    host: &str,
+    clock: &TestClock,
+) -> (Attached, HtmlElement, HtmlElement, impl Drop + use<>) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let element: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&element).unwrap();
+    let attach =
+        js_sys::Function::new_with_args("host", "return host.attachShadow({ mode: 'open' })");
+    let shadow: web_sys::Node = attach
+        .call1(&JsValue::NULL, &element)
+        .unwrap()
+        .unchecked_into();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    shadow.append_child(&root).unwrap();
+    let opener: HtmlElement = document.create_element("button").unwrap().unchecked_into();
+    opener.set_text_content(Some("Try it on"));
+    root.append_child(&opener).unwrap();
+    let config = WidgetConfig::top(
+        &format!("https://{host}"),
+        "https://shop.test/samples/top-tee.png",
+        "Classic Tee",
+        Locale::En,
+    );
+    let (clock, button) = (clock.clock(), opener.clone());
+    let mounted = leptos::mount::mount_to(root.clone(), move || {
+        let open = RwSignal::new(true);
+        view! { <TryOnWidget config open opener=button clock /> }
+    });
+    (Attached(element), root, opener, mounted)
+}
+
+/// The element that has the focus, if any, looking into open shadow roots: there the
+/// document only knows the host, and the root itself knows which of its elements it is.
+fn active() -> Option<web_sys::Element> {
+    let mut focused = web_sys::window()?.document()?.active_element()?;
+    while let Some(inner) = focused
+        .shadow_root()
+        .and_then(|shadow| shadow.active_element())
+    {
+        focused = inner;
+    }
+    Some(focused)
+}
+
+/// Presses "Generate" as a keyboard user does: the button has the focus when it is pressed,
+/// and is disabled right after, which drops the focus unless the dialog moves it.
+fn generate_from_the_keyboard(root: &HtmlElement) {
+    root.query_selector("button.vto-generate")
+        .unwrap()
+        .unwrap()
+        .unchecked_into::<HtmlElement>()
+        .focus()
+        .unwrap();
+    generate(root);
+}
+
+/// Waits until the focus is on the element under `root` that matches `selector`.
+async fn focus_on(root: &HtmlElement, selector: &str) -> web_sys::Element {
+    let wanted = selector.to_owned();
+    wait_until(root, &format!("focus on {selector}"), move || {
+        active().filter(|element| element.matches(&wanted).unwrap_or(false))
+    })
+    .await
+}
+
+/// Dispatches an Escape keydown on the focused element, as the keyboard would.
+fn press_escape() {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("Escape");
+    init.set_bubbles(true);
+    // A key pressed on a real keyboard is composed: it leaves a shadow root for the page.
+    init.set_composed(true);
+    init.set_cancelable(true);
+    let event =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    active()
+        .expect("something has the focus")
+        .dispatch_event(&event)
+        .unwrap();
+}
+
+/// Waits until the dialog under `root` has closed.
+async fn dialog_closed(root: &HtmlElement) {
+    let under = root.clone();
+    wait_until(root, "the dialog closing", move || {
+        under
+            .query_selector("[role='dialog']")
+            .unwrap()
+            .is_none()
+            .then_some(())
+    })
+    .await;
+}
+
+/// Asserts that the focus is inside the dialog under `root`, and answers the focused element.
+fn focus_inside_the_dialog(root: &HtmlElement, when: &str) -> web_sys::Element {
+    let dialog = root
+        .query_selector("[role='dialog']")
+        .unwrap()
+        .expect("the dialog is open");
+    let focused = active().expect("something has the focus");
+    assert!(
+        dialog.contains(Some(&focused)),
+        "{when}, the focus is inside the dialog, not on <{}> {:?}",
+        focused.tag_name(),
+        focused.class_name()
+    );
+    focused
+}
+
+#[wasm_bindgen_test]
+async fn the_focus_stays_in_the_dialog_while_it_works_and_lands_on_the_result() {
+    install_fake_fetch();
+    // Held, the clock keeps the try-on in its queued stage while the test looks at it.
+    let clock = TestClock::held();
+    let (page, opener, _mounted) = open_widget("ok.test", &clock);
+    tick().await;
+    generate_from_the_keyboard(&page.0);
+
+    wait_for(&page.0, ".vto-step-current").await;
+    let generate = page
+        .0
+        .query_selector("button.vto-generate")
+        .unwrap()
+        .unwrap();
+    assert!(
+        generate.has_attribute("disabled"),
+        "Generate is disabled while it works"
+    );
+    let during = focus_inside_the_dialog(&page.0, "while the try-on runs");
+    assert_eq!(
+        during.class_name(),
+        "vto-progress",
+        "the progress region holds the focus"
+    );
+
+    clock.run();
+    let heading = focus_on(&page.0, ".vto-result-title").await;
+    assert_eq!(heading.text_content().unwrap(), "Your try-on");
+    focus_inside_the_dialog(&page.0, "after the result");
+
+    press_escape();
+    dialog_closed(&page.0).await;
+    assert_eq!(
+        active().as_ref(),
+        Some(opener.unchecked_ref::<web_sys::Element>()),
+        "the focus returns to the opener"
+    );
+    clock.all_ended().await;
+}
+
+#[wasm_bindgen_test]
+async fn after_an_error_the_focus_is_on_it_and_escape_still_closes() {
+    install_fake_fetch();
+    let clock = TestClock::running();
+    let (page, opener, _mounted) = open_widget("bad.test", &clock);
+    tick().await;
+    generate_from_the_keyboard(&page.0);
+
+    let heading = focus_on(&page.0, "[role='alert'] .vto-error-what").await;
+    assert_eq!(
+        heading.text_content().unwrap(),
+        "We could not find exactly one person in your photo."
+    );
+    focus_inside_the_dialog(&page.0, "after an error");
+
+    press_escape();
+    dialog_closed(&page.0).await;
+    assert_eq!(
+        active().as_ref(),
+        Some(opener.unchecked_ref::<web_sys::Element>()),
+        "the focus returns to the opener"
+    );
+    clock.all_ended().await;
+}
+
+#[wasm_bindgen_test]
+async fn escape_closes_the_dialog_while_a_try_on_waits_in_the_queue() {
+    install_fake_fetch();
+    // Held, the clock keeps the flow in its pause after the first quiet poll.
+    let clock = TestClock::held();
+    let (page, opener, _mounted) = open_widget("queued.test", &clock);
+    tick().await;
+    generate_from_the_keyboard(&page.0);
+    wait_for(&page.0, ".vto-status-queue").await;
+    focus_inside_the_dialog(&page.0, "while the try-on waits in the queue");
+
+    press_escape();
+    dialog_closed(&page.0).await;
+    assert_eq!(
+        active().as_ref(),
+        Some(opener.unchecked_ref::<web_sys::Element>()),
+        "the focus returns to the opener"
+    );
+    // Closed, the dialog lets its try-on go: the flow cancels the queued task and ends.
+    clock.run();
+    clock.all_ended().await;
+    let calls = calls_to("queued.test");
+    assert_eq!(
+        calls.last().map(String::as_str),
+        Some("POST /api/v1/tasks/task-queued.test/cancel "),
+        "{calls:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn canceling_moves_the_focus_to_the_canceled_message() {
+    install_fake_fetch();
+    let clock = TestClock::held();
+    let (page, _opener, _mounted) = open_widget("queued.test", &clock);
+    tick().await;
+    generate_from_the_keyboard(&page.0);
+    let cancel: HtmlElement = wait_for(&page.0, "button.vto-cancel")
+        .await
+        .unchecked_into();
+    // The Cancel button has the focus when pressed, and goes away with the run.
+    cancel.focus().unwrap();
+    cancel.click();
+    focus_on(&page.0, "[role='alert'] .vto-error-what").await;
+    focus_inside_the_dialog(&page.0, "after canceling");
+    clock.run();
+    clock.all_ended().await;
+}
+
+#[wasm_bindgen_test]
+async fn escape_closes_the_dialog_even_when_the_focus_fell_to_the_page() {
+    install_fake_fetch();
+    let clock = TestClock::running();
+    let (page, opener, _mounted) = open_widget("ok.test", &clock);
+    tick().await;
+    // Whatever dropped it, focus on the page body must not make Escape deaf.
+    if let Some(focused) = active() {
+        focused.unchecked_into::<HtmlElement>().blur().unwrap();
+    }
+    assert_eq!(
+        active().map(|element| element.tag_name()).as_deref(),
+        Some("BODY")
+    );
+    press_escape();
+    dialog_closed(&page.0).await;
+    assert_eq!(
+        active().as_ref(),
+        Some(opener.unchecked_ref::<web_sys::Element>()),
+        "the focus returns to the opener"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn in_a_shadow_root_too_the_focus_stays_inside_and_escape_closes() {
+    install_fake_fetch();
+    let clock = TestClock::held();
+    let (_page, root, opener, _mounted) = open_widget_in_shadow("ok.test", &clock);
+    tick().await;
+    generate_from_the_keyboard(&root);
+    wait_for(&root, ".vto-step-current").await;
+    let during = focus_inside_the_dialog(&root, "while the try-on runs");
+    assert_eq!(during.class_name(), "vto-progress");
+
+    clock.run();
+    focus_on(&root, ".vto-result-title").await;
+    press_escape();
+    dialog_closed(&root).await;
+    assert_eq!(
+        active().as_ref(),
+        Some(opener.unchecked_ref::<web_sys::Element>()),
+        "the focus returns to the opener"
+    );
+    clock.all_ended().await;
+}
+
+#[wasm_bindgen_test]
+async fn focus_that_fell_to_the_page_is_taken_back_when_the_dialog_changes() {
+    install_fake_fetch();
+    let (page, _opener, _mounted) = open_widget("ok.test", &TestClock::running());
+    tick().await;
+    if let Some(focused) = active() {
+        focused.unchecked_into::<HtmlElement>().blur().unwrap();
+    }
+    assert_eq!(
+        active().map(|element| element.tag_name()).as_deref(),
+        Some("BODY")
+    );
+    // A new photo is a change of the dialog's phase: once it is drawn, the dialog finds
+    // the focus on nothing and takes it back.
+    choose(&page.0, &photo(), "image/png");
+    focus_on(&page.0, ".vto-progress").await;
 }

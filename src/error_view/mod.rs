@@ -14,9 +14,21 @@ pub fn ErrorView(
     problem: Problem,
 ) -> impl IntoView {
     let Message { what, next } = problem.explain(locale);
+    // What went wrong is the error's heading, and it takes the focus when the error
+    // appears: the control the shopper used may have been disabled or removed by then,
+    // and focus that fell to the page body would leave a keyboard user behind the
+    // dialog. It takes focus from script only (tabindex -1), so Tab never stops on it.
+    let heading = NodeRef::<leptos::html::H3>::new();
+    Effect::new(move |_| {
+        if let Some(heading) = heading.get() {
+            let _ = heading.focus();
+        }
+    });
     view! {
         <div class="vto-error" role="alert">
-            <p class="vto-error-what">{what}</p>
+            <h3 class="vto-error-what" tabindex="-1" node_ref=heading>
+                {what}
+            </h3>
             <p class="vto-error-next">{next}</p>
         </div>
     }

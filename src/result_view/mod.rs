@@ -63,7 +63,20 @@ pub fn ResultView(
             )
         });
     };
+    // The result replaces the progress the focus was on, so the focus moves to the
+    // result's heading as soon as it is drawn: a keyboard or screen reader user lands
+    // on the picture, and Tab goes on to its actions. The heading takes focus from
+    // script only (tabindex -1), so Tab never stops on it.
+    let heading = NodeRef::<leptos::html::H3>::new();
+    Effect::new(move |_| {
+        if let Some(heading) = heading.get() {
+            let _ = heading.focus();
+        }
+    });
     view! {
+        <h3 class="vto-result-title" tabindex="-1" node_ref=heading>
+            {texts.result_title}
+        </h3>
         <figure class="vto-result">
             <div class="vto-compare">
                 <img

@@ -103,6 +103,18 @@ pub fn TryOnDialog(
             let _ = button.focus();
         }
     });
+    // Every change of phase disables, removes or replaces controls, and a focused control
+    // that goes away leaves focus on the page body, where a keyboard user is lost behind
+    // the backdrop. Once the change is drawn (the next frame), focus that fell to nothing
+    // is given to the progress region, where the change is shown.
+    Effect::new(move |_| {
+        phase.track();
+        request_animation_frame(move || {
+            if let Some(progress) = progress_ref.try_get_untracked().flatten() {
+                take_lost_focus(&progress);
+            }
+        });
+    });
 
     let emit = move |event: &str, fields: &[(&str, Field<'_>)]| {
         emitter.with_value(|emitter| emitter.emit(event, fields));
@@ -203,6 +215,12 @@ pub fn TryOnDialog(
             report_problem(Problem::NoPhoto);
             return;
         };
+        // "Generate" is disabled as soon as the run starts, and a disabled button drops
+        // the focus, so the focus moves first to the progress region, which tells how
+        // the run goes; the result or the error takes it from there when it appears.
+        if let Some(progress) = progress_ref.get_untracked() {
+            let _ = progress.focus();
+        }
         let number = run_number.get_untracked().wrapping_add(1);
         run_number.set(number);
         elapsed.set(0);
@@ -321,15 +339,21 @@ pub fn TryOnDialog(
         }
     });
 
-    let on_keydown = move |event: KeyboardEvent| match event.key().as_str() {
+    // The keys are heard on the whole window while the dialog is open, not on the dialog
+    // alone: focus that fell to the page body (or never left the page) would otherwise
+    // take Escape and Tab past the dialog, and leave a keyboard user stuck behind it.
+    // Keyboard events are composed, so they reach the window from inside a shadow root too.
+    let on_key = move |event: KeyboardEvent| match event.key().as_str() {
         "Escape" => close(),
         "Tab" => {
-            if let Some(dialog) = dialog_ref.get_untracked() {
+            if let Some(dialog) = dialog_ref.try_get_untracked().flatten() {
                 keep_focus_inside(&dialog, &event);
             }
         }
         _ => {}
     };
+    let keys = window_event_listener(leptos::ev::keydown, on_key);
+    on_cleanup(move || keys.remove());
     let on_backdrop = move |event: MouseEvent| {
         // Only a click on the backdrop itself closes (clicks inside the dialog bubble here
         // too), and never while a try-on runs: a stray click must not lose a paid picture.
@@ -394,7 +418,6 @@ pub fn TryOnDialog(
                 aria-labelledby=labelled_by
                 data-kind=config.kind.name()
                 node_ref=dialog_ref
-                on:keydown=on_keydown
             >
                 <header class="vto-header">
                     <h2 class="vto-title" id=title_id>
@@ -612,7 +635,9 @@ pub fn TryOnDialog(
                         {texts.generate}
                     </button>
                 </form>
-                <div class="vto-progress" node_ref=progress_ref>
+                // Focusable from script only (tabindex -1): it holds the focus while a
+                // run disables the form, and Tab never stops on it.
+                <div class="vto-progress" tabindex="-1" node_ref=progress_ref>
                     <StatusView locale phase elapsed />
                     <Show when=busy>
                         <button type="button" class="vto-cancel" on:click=on_cancel>
@@ -652,6 +677,33 @@ fn active_element_near(node: &web_sys::Node) -> Option<web_sys::Element> {
         None => web_sys::window()
             .and_then(|window| window.document())
             .and_then(|document| document.active_element()),
+    }
+}
+
+/// Gives the focus to `fallback` when it fell to nothing (the page body, or no element),
+/// which is what the browser does when the focused element is disabled or removed.
+/// Focus that went somewhere on purpose (the opener, after the dialog closed) stays.
+fn take_lost_focus(fallback: &web_sys::HtmlElement) {
+    if !fallback.is_connected() {
+        return;
+    }
+    // Inside a shadow root, an element of the root holding the focus is not lost.
+    let root = fallback.get_root_node();
+    if let Some(shadow) = root.dyn_ref::<web_sys::ShadowRoot>()
+        && shadow.active_element().is_some()
+    {
+        return;
+    }
+    let Some(document) = fallback.owner_document() else {
+        return;
+    };
+    let lost = match (document.active_element(), document.body()) {
+        (None, _) => true,
+        (Some(active), Some(body)) => active == *body,
+        (Some(_), None) => false,
+    };
+    if lost {
+        let _ = fallback.focus();
     }
 }
 

@@ -6,6 +6,7 @@
 
 use leptos::prelude::*;
 
+use crate::clock::Clock;
 use crate::config::WidgetConfig;
 use crate::events::{Emitter, name};
 use crate::tryon_dialog::TryOnDialog;
@@ -23,10 +24,14 @@ pub fn TryOnWidget(
     /// The button that opened the dialog: it gets `aria-expanded` and, on close, the focus.
     #[prop(optional)]
     opener: Option<web_sys::HtmlElement>,
+    /// The clock the dialog's try-ons run on: the browser's, unless a test drives one.
+    #[prop(optional)]
+    clock: Clock,
 ) -> impl IntoView {
     let opener = StoredValue::new_local(opener);
     let emitter = StoredValue::new_local(Emitter::new(host.clone(), &config.product_id));
     let host = StoredValue::new_local(host);
+    let clock = StoredValue::new_local(clock);
     Effect::new(move |_| {
         let expanded = if open.get() { "true" } else { "false" };
         opener.with_value(|opener| {
@@ -47,7 +52,7 @@ pub fn TryOnWidget(
     });
     view! {
         <Show when=move || open.get()>
-            <TryOnDialog config=config.clone() on_close host=host.get_value() />
+            <TryOnDialog config=config.clone() on_close host=host.get_value() clock=clock.get_value() />
         </Show>
     }
 }

@@ -44,7 +44,8 @@ pub async fn within_hang_bound(promise: &Promise) -> bool {
 }
 
 /// Waits until `check` finds what the test waits for, looking again after every change of
-/// the DOM under `root`; `what` names it in the failure message of a hang.
+/// the DOM under `root` and every move of the focus onto an element under it (a move of
+/// the focus changes no DOM); `what` names it in the failure message of a hang.
 pub async fn wait_until<T: 'static>(
     root: &HtmlElement,
     what: &str,
@@ -56,18 +57,22 @@ pub async fn wait_until<T: 'static>(
     let (changed, resolve) = promise();
     let found = Rc::new(RefCell::new(None));
     let seen = found.clone();
-    let on_change = Closure::<dyn FnMut(Array, MutationObserver)>::new(
-        move |_: Array, observer: MutationObserver| {
-            if seen.borrow().is_some() {
-                return;
-            }
-            if let Some(value) = check() {
-                *seen.borrow_mut() = Some(value);
-                observer.disconnect();
-                let _ = resolve.call0(&JsValue::NULL);
-            }
-        },
-    );
+    let look = Rc::new(move || {
+        if seen.borrow().is_some() {
+            return;
+        }
+        if let Some(value) = check() {
+            *seen.borrow_mut() = Some(value);
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    let on_change = {
+        let look = look.clone();
+        Closure::<dyn FnMut(Array, MutationObserver)>::new(move |_: Array, _: MutationObserver| {
+            look()
+        })
+    };
+    let on_focus = Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| look());
     let observer = MutationObserver::new(on_change.as_ref().unchecked_ref()).unwrap();
     let everything = MutationObserverInit::new();
     everything.set_child_list(true);
@@ -75,10 +80,14 @@ pub async fn wait_until<T: 'static>(
     everything.set_attributes(true);
     everything.set_character_data(true);
     observer.observe_with_options(root, &everything).unwrap();
+    root.add_event_listener_with_callback("focusin", on_focus.as_ref().unchecked_ref())
+        .unwrap();
     within_hang_bound(&changed).await;
-    // Disconnected, the observer calls nothing any more, so its callback may go.
+    // Disconnected and removed, neither calls anything any more, so their callbacks may go.
     observer.disconnect();
+    let _ = root.remove_event_listener_with_callback("focusin", on_focus.as_ref().unchecked_ref());
     drop(on_change);
+    drop(on_focus);
     let found = found.borrow_mut().take();
     found.unwrap_or_else(|| {
         panic!(
