@@ -171,14 +171,7 @@ impl JobDb {
         request: &CreateTaskRequest,
         record: &JobRecord,
     ) -> Result<(), DbError> {
-        let request = serde_json::to_string(request)?;
-        let record = serde_json::to_string(record)?;
-        self.lock().execute(
-            "INSERT INTO jobs (id, created_ms, shopper, request, record) VALUES (?1, ?2, ?3, ?4, ?5)
-             ON CONFLICT(id) DO UPDATE SET request = excluded.request, record = excluded.record",
-            params![id, created_ms as i64, shopper, request, record],
-        )?;
-        Ok(())
+        self.save_new(id, created_ms, shopper, request, record, None)
     }
 
     /// Deletes a job's row and the idempotency keys that lead to it, in one transaction:

@@ -531,15 +531,7 @@ impl UpstreamClient {
     /// Whether FASHN answers and accepts the key: the status of an id that does not exist,
     /// which it answers 404 without doing any work, and 401 for a refused key.
     pub async fn fashn_probe(&self) -> Result<(), UpstreamError> {
-        match self.fashn_status("readyz-probe").await {
-            Err(UpstreamError::Api { status, body })
-                if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN =>
-            {
-                Err(UpstreamError::Api { status, body })
-            }
-            Err(UpstreamError::Network(err)) => Err(UpstreamError::Network(err)),
-            _ => Ok(()),
-        }
+        super::reachable_with_key(self.fashn_status("readyz-probe").await)
     }
 
     /// One call to FASHN with the key, timed and counted like the DashScope calls; a
@@ -549,20 +541,8 @@ impl UpstreamClient {
         call: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<T, UpstreamError> {
-        use secrecy::ExposeSecret;
-        self.timed(call, async {
-            let response = request
-                .bearer_auth(self.api_key.expose_secret())
-                .send()
-                .await
-                .map_err(UpstreamError::Network)?;
-            let status = response.status();
-            let bytes = response.bytes().await.map_err(UpstreamError::Network)?;
-            if status.is_success() {
-                return serde_json::from_slice(&bytes)
-                    .map_err(|e| UpstreamError::Decode(e.to_string()));
-            }
-            Err(api_error(status, serde_json::from_slice(&bytes).ok()))
+        self.authorized_reading(call, request, |status, bytes| {
+            api_error(status, serde_json::from_slice(bytes).ok())
         })
         .await
     }

@@ -233,13 +233,31 @@ impl UpstreamClient {
         call: &'static str,
         request: reqwest::RequestBuilder,
     ) -> Result<T, UpstreamError> {
+        self.authorized_reading(call, request, dashscope_error)
+            .await
+    }
+
+    /// [`Self::authorized`] for an API whose refusals have their own body shape:
+    /// `refusal` reads a non-2xx answer's status and bytes into the error.
+    pub(crate) async fn authorized_reading<T: serde::de::DeserializeOwned>(
+        &self,
+        call: &'static str,
+        request: reqwest::RequestBuilder,
+        refusal: fn(StatusCode, &[u8]) -> UpstreamError,
+    ) -> Result<T, UpstreamError> {
         self.timed(call, async {
             let response = request
                 .bearer_auth(self.api_key.expose_secret())
                 .send()
                 .await
                 .map_err(UpstreamError::Network)?;
-            read_json(response).await
+            let status = response.status();
+            let bytes = response.bytes().await.map_err(UpstreamError::Network)?;
+            if status.is_success() {
+                return serde_json::from_slice(&bytes)
+                    .map_err(|e| UpstreamError::Decode(e.to_string()));
+            }
+            Err(refusal(status, &bytes))
         })
         .await
     }
@@ -257,17 +275,7 @@ impl UpstreamClient {
     /// Whether the upstream answers and accepts the key: a query of a task id that does
     /// not exist, which the service answers without doing any work.
     pub async fn probe(&self) -> Result<(), UpstreamError> {
-        match self.query("readyz-probe").await {
-            Ok(_) => Ok(()),
-            Err(UpstreamError::Api { status, body })
-                if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN =>
-            {
-                Err(UpstreamError::Api { status, body })
-            }
-            // Any other answer (even an error body) proves the service is reachable.
-            Err(UpstreamError::Api { .. }) | Err(UpstreamError::Decode(_)) => Ok(()),
-            Err(err) => Err(err),
-        }
+        reachable_with_key(self.query("readyz-probe").await)
     }
 
     /// Submits an asynchronous try-on task.
@@ -378,20 +386,27 @@ pub fn decode_data_url(url: &str) -> Option<Result<Bytes, UpstreamError>> {
 }
 
 /// Decodes a 2xx answer as `T`, any other as an [`ErrorBody`].
-async fn read_json<T: serde::de::DeserializeOwned>(
-    response: reqwest::Response,
-) -> Result<T, UpstreamError> {
-    let status = response.status();
-    let bytes = response.bytes().await.map_err(UpstreamError::Network)?;
-    if status.is_success() {
-        return serde_json::from_slice(&bytes).map_err(|e| UpstreamError::Decode(e.to_string()));
-    }
-    let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| ErrorBody {
+fn dashscope_error(status: StatusCode, bytes: &[u8]) -> UpstreamError {
+    let body = serde_json::from_slice::<ErrorBody>(bytes).unwrap_or_else(|_| ErrorBody {
         code: String::new(),
         message: format!("the upstream answered {status} without an error body"),
         request_id: String::new(),
     });
-    Err(UpstreamError::Api { status, body })
+    UpstreamError::Api { status, body }
+}
+
+/// What a readiness probe's answer says: a refused key (401, 403) or no connection is a
+/// failure; any other answer, even an error body, proves the service is reachable.
+pub(crate) fn reachable_with_key<T>(answer: Result<T, UpstreamError>) -> Result<(), UpstreamError> {
+    match answer {
+        Err(UpstreamError::Api { status, body })
+            if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN =>
+        {
+            Err(UpstreamError::Api { status, body })
+        }
+        Err(UpstreamError::Network(err)) => Err(UpstreamError::Network(err)),
+        _ => Ok(()),
+    }
 }
 
 /// What the shopper is told when an upstream call fails.
