@@ -5,13 +5,11 @@
 //! clock, never because the machine was slow. Waits for a state use the emulator's change
 //! notification, bounded only by a generous limit that catches a hang.
 
-use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
 use axum::routing::get;
 use dashscope_sim::{Account, Faults, SimConfig, SimHandle, spawn};
 use reqwest::Client;
@@ -23,26 +21,20 @@ use tryon_api::wire::{
 use tryon_api::{ErrorKind, TaskStatus};
 use tryon_clock::{MANUAL_CLOCK_START_UNIX_SECS, ManualClock};
 
-const KEY: &str = "sk-test";
+mod support;
+use support::{bounded, file, sample, secs, serve};
 
-fn sample(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../www/samples/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+const KEY: &str = "sk-test";
 
 /// Serves the committed samples plus a few broken inputs on port 0.
 async fn file_server() -> String {
     let png = |name: &'static str| {
-        let bytes = sample(name);
         let mime = if name.ends_with(".png") {
             "image/png"
         } else {
             "image/jpeg"
         };
-        get(move || {
-            let bytes = bytes.clone();
-            async move { ([(header::CONTENT_TYPE, mime)], bytes).into_response() }
-        })
+        file(sample(name), mime)
     };
     let app = Router::new()
         .route("/person.jpg", png("person-1.jpg"))
@@ -58,10 +50,7 @@ async fn file_server() -> String {
         )
         // Never answers, so only the emulator's download timeout can end the request.
         .route("/slow.png", get(std::future::pending::<()>));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    serve(app).await
 }
 
 struct Env {
@@ -70,24 +59,6 @@ struct Env {
     http: Client,
     /// The emulator's clock: it moves only when the test moves it.
     time: ManualClock,
-}
-
-/// How long a wait for an event may take before the test calls the emulator hung. No
-/// working run comes near it, however busy the machine; it only turns a hang into a
-/// failure with a message.
-const HANG_LIMIT: Duration = Duration::from_secs(120);
-
-/// Awaits `future`, failing the test if it does not finish within [`HANG_LIMIT`].
-async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(HANG_LIMIT, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("{what} did not happen within {HANG_LIMIT:?}"),
-    }
-}
-
-/// Seconds, for readable clock moves.
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
 }
 
 fn localhost() -> SocketAddr {

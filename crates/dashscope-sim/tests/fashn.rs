@@ -5,13 +5,11 @@
 //! waits for a state use the emulator's change notification, bounded only by a generous
 //! limit that turns a hang into a failure.
 
-use std::future::Future;
 use std::io::Cursor;
 use std::time::Duration;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
 use axum::routing::get;
 use dashscope_sim::{ADMIN_ACCOUNT_PATH, ADMIN_FAULTS_PATH, SimConfig, SimHandle, spawn};
 use image::{ImageFormat, Rgba, RgbaImage};
@@ -24,12 +22,10 @@ use tryon_api::fashn::{
 };
 use tryon_clock::ManualClock;
 
-const KEY: &str = "fa-test";
+mod support;
+use support::{bounded, file, sample, secs, serve};
 
-fn sample(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../www/samples/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+const KEY: &str = "fa-test";
 
 /// A plain grey wall: an image in which the person rule finds nobody.
 fn wall_png() -> Vec<u8> {
@@ -47,12 +43,6 @@ fn base64(bytes: &[u8]) -> String {
 
 /// Serves the committed samples plus a few broken inputs on port 0.
 async fn file_server() -> String {
-    let file = |bytes: Vec<u8>, mime: &'static str| {
-        get(move || {
-            let bytes = bytes.clone();
-            async move { ([(header::CONTENT_TYPE, mime)], bytes).into_response() }
-        })
-    };
     let app = Router::new()
         .route("/person.jpg", file(sample("person-1.jpg"), "image/jpeg"))
         .route("/pair.jpg", file(sample("person-two.jpg"), "image/jpeg"))
@@ -70,10 +60,7 @@ async fn file_server() -> String {
             "/text",
             get(|| async { "this is not an image ".repeat(500) }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    serve(app).await
 }
 
 struct Env {
@@ -81,19 +68,6 @@ struct Env {
     files: String,
     http: Client,
     time: ManualClock,
-}
-
-const HANG_LIMIT: Duration = Duration::from_secs(120);
-
-async fn bounded<T>(what: &str, future: impl Future<Output = T>) -> T {
-    match tokio::time::timeout(HANG_LIMIT, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("{what} did not happen within {HANG_LIMIT:?}"),
-    }
-}
-
-fn secs(n: u64) -> Duration {
-    Duration::from_secs(n)
 }
 
 fn millis(n: u64) -> Duration {

@@ -22,22 +22,14 @@ use tryon_api::wire::ErrorBody;
 use tryon_api::{Locale, Resolution, TryOnMode};
 use tryon_clock::ManualClock;
 
-const KEY: &str = "sk-test";
+mod support;
+use support::{HANG_LIMIT, file, sample, serve};
 
-fn sample(name: &str) -> Vec<u8> {
-    let path = format!("{}/../../www/samples/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+const KEY: &str = "sk-test";
 
 /// Serves the committed samples plus broken and oversized inputs on port 0.
 async fn file_server() -> String {
-    let file = |name: &'static str, mime: &'static str| {
-        let bytes = sample(name);
-        get(move || {
-            let bytes = bytes.clone();
-            async move { ([(header::CONTENT_TYPE, mime)], bytes).into_response() }
-        })
-    };
+    let file = |name: &'static str, mime: &'static str| file(sample(name), mime);
     let app = Router::new()
         .route("/person.jpg", file("person-1.jpg", "image/jpeg"))
         .route("/tee.png", file("top-tee.png", "image/png"))
@@ -67,10 +59,7 @@ async fn file_server() -> String {
                 ([(header::CONTENT_TYPE, "image/png")], bytes).into_response()
             }),
         );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    format!("http://{addr}")
+    serve(app).await
 }
 
 struct Env {
@@ -80,10 +69,6 @@ struct Env {
     /// The emulator's clock: it moves only when the test moves it.
     time: ManualClock,
 }
-
-/// How long a call may take before the test calls the emulator hung; only a hang comes
-/// near it.
-const HANG_LIMIT: Duration = Duration::from_secs(120);
 
 fn localhost() -> SocketAddr {
     "127.0.0.1:0".parse().unwrap()
