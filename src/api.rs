@@ -1,11 +1,11 @@
-//! The widget's only I/O edge: the proxy calls (upload, segment, create with its idempotency key, long-poll, cancel a task) over gloo-net.
+//! The widget's only I/O edge: the proxy calls (upload, check or delete a remembered upload, segment, create with its idempotency key, long-poll, cancel a task) over gloo-net.
 //!
 //! Every body is a contract type from `tryon_api`; this module only moves them over HTTP
 //! and sorts failures into [`ApiError`], so that the flow above it stays free of `fetch`.
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
-use tryon_api::proxy::{UPLOADS_PATH, UploadResponse};
+use tryon_api::proxy::{StoredUpload, UPLOADS_PATH, UploadResponse, upload_path};
 use tryon_api::wire::{
     CREATE_TASK_PATH, CancelResponse, CreateTaskRequest, CreateTaskResponse, ErrorBody,
     SEGMENT_PATH, SegmentRequest, SegmentResponse, TaskQueryResponse, cancel_path, task_path,
@@ -128,6 +128,30 @@ impl Proxy {
             .body(blob.clone())
             .map_err(|error| ApiError::Network(error.to_string()))?;
         decode(request.send().await).await
+    }
+
+    /// Asks whether the proxy still keeps the shopper's upload `id` (a remembered photo),
+    /// and until when; 404 `Proxy.PhotoExpired` once it is gone or not the shopper's.
+    pub async fn stored_upload(&self, id: &str) -> Result<StoredUpload, ApiError> {
+        let escaped = String::from(js_sys::encode_uri_component(id));
+        let url = endpoint(&self.base, &upload_path(&escaped));
+        decode(self.identify(Request::get(&url)).send().await).await
+    }
+
+    /// Deletes the shopper's upload `id` on the proxy ("Forget my photo"). A photo that is
+    /// already gone counts as deleted.
+    pub async fn delete_upload(&self, id: &str) -> Result<(), ApiError> {
+        let escaped = String::from(js_sys::encode_uri_component(id));
+        let url = endpoint(&self.base, &upload_path(&escaped));
+        let response = self
+            .identify(Request::delete(&url))
+            .send()
+            .await
+            .map_err(|error| ApiError::Network(error.to_string()))?;
+        match response.status() {
+            200..=299 | 404 => Ok(()),
+            status => Err(ApiError::Status(status)),
+        }
     }
 
     /// Cuts the shopper's own garment out of their photo (the keep-own modes); the proxy

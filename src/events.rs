@@ -25,7 +25,8 @@ pub mod name {
     pub const ERROR: &str = "tryon:error";
     /// The shopper downloaded the picture: `taskId`.
     pub const DOWNLOAD: &str = "tryon:download";
-    /// The shopper pressed "Add to cart" in the result: `taskId`.
+    /// The shopper pressed "Add to cart" on a look: `taskId`, and `productId` is the look's
+    /// product, which may be another than the widget's (a look from "My looks").
     pub const ADD_TO_CART: &str = "tryon:add-to-cart";
 }
 
@@ -52,7 +53,8 @@ impl Emitter {
         }
     }
 
-    /// Dispatches `name` with `productId` and `fields` as its detail.
+    /// Dispatches `name` with `productId` and `fields` as its detail; a `productId` among
+    /// `fields` replaces the widget's own (a look of another product).
     pub fn emit(&self, name: &str, fields: &[(&str, Field<'_>)]) {
         let Some(host) = &self.host else {
             return;

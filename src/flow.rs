@@ -6,6 +6,7 @@
 
 use tryon_api::mode::{Garments, TryOnMode};
 use tryon_api::poll::{DEFAULT_DEADLINE_MS, deadline_passed, delay_before_poll_ms};
+use tryon_api::proxy::UploadResponse;
 use tryon_api::wire::{CreateTaskRequest, CreateTaskResponse, MODEL_TRYON_PLUS, TaskOutput};
 use tryon_api::{ErrorKind, IdempotencyKey, TaskStatus};
 
@@ -94,17 +95,29 @@ impl Job {
     }
 }
 
-/// Runs one try-on of `file` to its end, reporting every phase. Returns early, silently,
-/// as soon as `alive` says nobody is listening any more, cancelling a task that is still
-/// queued on the way out. `abort` ends a long poll at once when the shopper leaves.
+/// The photo a try-on starts from.
+#[derive(Debug, Clone)]
+pub enum Photo {
+    /// A file the shopper just chose: prepared in the browser and uploaded first.
+    Fresh(web_sys::Blob),
+    /// A photo the proxy already keeps (remembered, or uploaded by an earlier try-on of
+    /// the same dialog), by its URL there: nothing is prepared or uploaded again.
+    Kept { url: String },
+}
+
+/// Runs one try-on of `photo` to its end, reporting every phase, and `uploaded` once a
+/// fresh photo is stored (with the prepared file, for a thumbnail). Returns early,
+/// silently, as soon as `alive` says nobody is listening any more, cancelling a task that
+/// is still queued on the way out. `abort` ends a long poll at once when the shopper leaves.
 pub async fn run(
     job: &Job,
-    file: &web_sys::Blob,
+    photo: &Photo,
     report: &dyn Fn(Phase),
+    uploaded: &dyn Fn(&UploadResponse, &web_sys::Blob),
     alive: &dyn Fn() -> bool,
     abort: Option<&web_sys::AbortSignal>,
 ) {
-    if let Err(problem) = run_inner(job, file, report, alive, abort).await
+    if let Err(problem) = run_inner(job, photo, report, uploaded, alive, abort).await
         && alive()
     {
         report(Phase::Failed(problem));
@@ -113,30 +126,37 @@ pub async fn run(
 
 async fn run_inner(
     job: &Job,
-    file: &web_sys::Blob,
+    photo: &Photo,
     report: &dyn Fn(Phase),
+    uploaded: &dyn Fn(&UploadResponse, &web_sys::Blob),
     alive: &dyn Fn() -> bool,
     abort: Option<&web_sys::AbortSignal>,
 ) -> Result<(), Problem> {
-    report(Phase::Preparing);
-    let prepared = photo::prepare(file, job.offer).await?;
-    if !alive() {
-        return Ok(());
-    }
-
-    report(Phase::Uploading);
-    let upload = job
-        .proxy
-        .upload_photo(&prepared.blob, &prepared.content_type)
-        .await
-        .map_err(|error| error.problem())?;
+    let person_url = match photo {
+        Photo::Kept { url } => url.clone(),
+        Photo::Fresh(file) => {
+            report(Phase::Preparing);
+            let prepared = photo::prepare(file, job.offer).await?;
+            if !alive() {
+                return Ok(());
+            }
+            report(Phase::Uploading);
+            let upload = job
+                .proxy
+                .upload_photo(&prepared.blob, &prepared.content_type)
+                .await
+                .map_err(|error| error.problem())?;
+            uploaded(&upload, &prepared.blob);
+            upload.url
+        }
+    };
     if !alive() {
         return Ok(());
     }
 
     // An upstream that replaces only the given garment's category keeps the rest of the
     // outfit itself, so the keep-own modes send the garment alone, unsegmented.
-    let own_crop = match job.mode().segment_request(&upload.url) {
+    let own_crop = match job.mode().segment_request(&person_url) {
         Some(segment) if job.offer.segments_keep_own => {
             report(Phase::Segmenting);
             let answer = job
@@ -149,7 +169,7 @@ async fn run_inner(
         }
         _ => None,
     };
-    let request = job.request(&upload.url, own_crop.as_deref())?;
+    let request = job.request(&person_url, own_crop.as_deref())?;
     if !alive() {
         return Ok(());
     }
@@ -197,7 +217,7 @@ async fn run_inner(
                 if !alive() {
                     continue;
                 }
-                let phase = settle(answer.output, &upload.url)?;
+                let phase = settle(answer.output, &person_url)?;
                 let finished = matches!(phase, Phase::Done { .. });
                 report(phase);
                 if finished {

@@ -117,6 +117,24 @@ pub struct Texts {
     pub no_own_garment: (&'static str, &'static str),
     /// The browser could not decode the photo to prepare it.
     pub undecodable: (&'static str, &'static str),
+    /// The consent checkbox that keeps the photo for the shop's other products and visits.
+    pub remember_photo: &'static str,
+    /// The button that deletes a remembered photo.
+    pub forget_photo: &'static str,
+    /// The caption (and alternative text) of a remembered photo in the photo field.
+    pub saved_photo: &'static str,
+    /// Said once the remembered photo is deleted.
+    pub photo_forgotten: &'static str,
+    /// Said when a remembered photo is no longer kept by the shop.
+    pub photo_expired: &'static str,
+    /// The heading of the region listing the visit's results.
+    pub my_looks: &'static str,
+    /// The checkbox of a look that puts it side by side with another.
+    pub compare: &'static str,
+    /// How the side-by-side view is reached.
+    pub compare_hint: &'static str,
+    /// The heading of the side-by-side view.
+    pub side_by_side: &'static str,
 }
 
 const EN: Texts = Texts {
@@ -193,6 +211,15 @@ const EN: Texts = Texts {
         "Your browser could not open this photo.",
         "Please choose a JPEG or PNG photo.",
     ),
+    remember_photo: "Remember my photo on this shop",
+    forget_photo: "Forget my photo",
+    saved_photo: "Your saved photo",
+    photo_forgotten: "Your photo is forgotten: deleted in this browser and by the shop.",
+    photo_expired: "The shop no longer keeps your saved photo. Please choose a photo again.",
+    my_looks: "My looks",
+    compare: "Compare",
+    compare_hint: "Tick two looks to see them side by side.",
+    side_by_side: "Side by side",
 };
 
 const ZH_CN: Texts = Texts {
@@ -257,6 +284,15 @@ const ZH_CN: Texts = Texts {
         "浏览器无法打开这张照片。",
         "请选择 JPEG 或 PNG 格式的照片。",
     ),
+    remember_photo: "在本店记住我的照片",
+    forget_photo: "忘记我的照片",
+    saved_photo: "您保存的照片",
+    photo_forgotten: "您的照片已被忘记：已从本浏览器和本店删除。",
+    photo_expired: "本店已不再保留您保存的照片，请重新选择一张照片。",
+    my_looks: "我的搭配",
+    compare: "对比",
+    compare_hint: "勾选两套搭配即可并排查看。",
+    side_by_side: "并排对比",
 };
 
 /// The fixed strings of `locale`.

@@ -320,6 +320,40 @@ async fn encode_jpeg(
     blob.dyn_into().map_err(|_| Problem::Undecodable)
 }
 
+/// The width of a remembered photo's thumbnail, in pixels: sharp in the dialog's small
+/// preview, and a few kilobytes in the browser's storage.
+pub const THUMBNAIL_WIDTH: u32 = 120;
+
+/// A small upright JPEG of `photo` as a data URL, for a remembered photo's preview;
+/// `None` when the browser cannot draw it (the photo is then remembered without one).
+pub async fn thumbnail(photo: &web_sys::Blob) -> Option<String> {
+    let window = web_sys::window()?;
+    let options = web_sys::ImageBitmapOptions::new();
+    options.set_image_orientation(web_sys::ImageOrientation::FromImage);
+    options.set_resize_width(THUMBNAIL_WIDTH);
+    let promise = window
+        .create_image_bitmap_with_blob_and_image_bitmap_options(photo, &options)
+        .ok()?;
+    let bitmap: web_sys::ImageBitmap = JsFuture::from(promise).await.ok()?.unchecked_into();
+    let (width, height) = (bitmap.width(), bitmap.height());
+    let canvas: web_sys::HtmlCanvasElement = window
+        .document()?
+        .create_element("canvas")
+        .ok()?
+        .unchecked_into();
+    canvas.set_width(width);
+    canvas.set_height(height);
+    let context: web_sys::CanvasRenderingContext2d =
+        canvas.get_context("2d").ok().flatten()?.unchecked_into();
+    context
+        .draw_image_with_image_bitmap(&bitmap, 0.0, 0.0)
+        .ok()?;
+    bitmap.close();
+    canvas
+        .to_data_url_with_type_and_encoder_options("image/jpeg", &JsValue::from_f64(0.8))
+        .ok()
+}
+
 /// The bytes of a blob.
 async fn read_bytes(blob: &web_sys::Blob) -> Result<Vec<u8>, Problem> {
     let buffer = JsFuture::from(blob.array_buffer())

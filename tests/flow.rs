@@ -20,6 +20,7 @@ use tryon_api::Locale;
 use tryon_widget::clock::{Clock, Drive, LocalFuture};
 use tryon_widget::config::WidgetConfig;
 use tryon_widget::offer::Offer;
+use tryon_widget::remembered;
 use tryon_widget::tryon_dialog::TryOnDialog;
 use tryon_widget::widget::TryOnWidget;
 use wasm_bindgen::{JsCast, JsValue};
@@ -162,6 +163,7 @@ const FAKE_FETCH: &str = r#"
 globalThis.vtoCalls = [];
 const polls = {};
 const creates = {};
+const uploads = {};
 const json = (status, body) => new Response(JSON.stringify(body), {
   status, headers: { 'content-type': 'application/json' },
 });
@@ -174,7 +176,28 @@ globalThis.fetch = async (request) => {
     body = type.startsWith('application/json') ? await request.json() : (await request.blob()).size;
   }
   const key = request.headers.get('idempotency-key') || '';
-  globalThis.vtoCalls.push({ method: request.method, host, path: url.pathname, search: url.search, type, body, key });
+  const shopper = request.headers.get('x-tryon-shopper') || '';
+  globalThis.vtoCalls.push({ method: request.method, host, path: url.pathname, search: url.search, type, body, key, shopper });
+  // The `*.remember.test` proxies keep every upload under its own id, make a task of its
+  // own for every create and finish it at once; `gone.remember.test` keeps no upload.
+  if (host.endsWith('.remember.test')) {
+    const files = `https://${host}/api/v1/tryon/files/`;
+    const one = url.pathname.match(/^\/api\/v1\/tryon\/uploads\/(.+)$/);
+    if (one && host.startsWith('gone.')) return json(404, { code: 'Proxy.PhotoExpired',
+      message: 'This photo is no longer stored: it was deleted or its retention period ended.', request_id: 'r-gone' });
+    if (one && request.method === 'DELETE') return json(200, { id: one[1], deleted: true, request_id: 'r-del' });
+    if (one) return json(200, { id: one[1], url: files + one[1], expires_at_ms: Date.now() + 3600000, request_id: 'r-kept' });
+    if (url.pathname === '/api/v1/tryon/uploads') {
+      const n = (uploads[host] = (uploads[host] || 0) + 1);
+      return json(201, { id: `p${n}`, url: files + `p${n}`, format: 'png', width: 600, height: 900, bytes: body, request_id: 'r-up' });
+    }
+    if (url.pathname === '/api/v1/services/aigc/image2image/image-synthesis') {
+      const n = (creates[host] = (creates[host] || 0) + 1);
+      return json(200, { output: { task_id: `t${n}`, task_status: 'PENDING' }, request_id: 'r-create' });
+    }
+    const task = url.pathname.match(/^\/api\/v1\/tasks\/(t\d+)$/);
+    if (task) return json(200, { request_id: 'r-poll', output: { task_id: task[1], task_status: 'SUCCEEDED', image_url: files + `result-${task[1]}` } });
+  }
   if (url.pathname === '/api/v1/tryon/uploads') {
     return json(200, { id: 'u1', url: `https://${host}/api/v1/tryon/files/u1`, format: 'jpeg',
       width: 600, height: 900, bytes: body, request_id: 'r-up' });
@@ -995,4 +1018,285 @@ async fn focus_that_fell_to_the_page_is_taken_back_when_the_dialog_changes() {
     // the focus on nothing and takes it back.
     choose(&page.0, &photo(), "image/png");
     focus_on(&page.0, ".vto-progress").await;
+}
+
+/// Mounts the dialog of product `name` (its id is `id`) for the proxy at `host`, attached
+/// to the page, with a host element whose `tryon:add-to-cart` events land in `carts` as
+/// "product task" lines.
+fn mount_product(
+    host: &str,
+    name: &str,
+    id: &str,
+    clock: &TestClock,
+    carts: Rc<RefCell<Vec<String>>>,
+) -> (Attached, impl Drop + use<>) {
+    let document = web_sys::window().unwrap().document().unwrap();
+    let root: HtmlElement = document.create_element("div").unwrap().unchecked_into();
+    document.body().unwrap().append_child(&root).unwrap();
+    let listener = wasm_bindgen::closure::Closure::<dyn Fn(web_sys::CustomEvent)>::new(
+        move |event: web_sys::CustomEvent| {
+            let detail = event.detail();
+            carts.borrow_mut().push(format!(
+                "{} {}",
+                field(&detail, "productId"),
+                field(&detail, "taskId")
+            ));
+        },
+    );
+    root.add_event_listener_with_callback("tryon:add-to-cart", listener.as_ref().unchecked_ref())
+        .unwrap();
+    listener.forget();
+    let config = WidgetConfig {
+        product_id: id.to_owned(),
+        shopper_token: Some("token-of-this-shopper".to_owned()),
+        ..WidgetConfig::top(
+            &format!("https://{host}"),
+            &format!("https://shop.test/samples/{id}.png"),
+            name,
+            Locale::En,
+        )
+    };
+    let clock = clock.clock();
+    let target: web_sys::EventTarget = root.clone().into();
+    let mounted = leptos::mount::mount_to(root.clone(), move || {
+        view! { <TryOnDialog config on_close=|| {} host=Some(target) clock /> }
+    });
+    (Attached(root), mounted)
+}
+
+fn local_storage() -> web_sys::Storage {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap()
+}
+
+/// What the browser keeps for the proxy at `host`: the record and the shopper token.
+fn stored_for(host: &str) -> (Option<String>, Option<String>) {
+    let proxy = format!("https://{host}");
+    let storage = local_storage();
+    (
+        storage.get_item(&remembered::record_key(&proxy)).unwrap(),
+        storage.get_item(&remembered::token_key(&proxy)).unwrap(),
+    )
+}
+
+fn click(root: &HtmlElement, selector: &str) {
+    root.query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no {selector}"))
+        .unchecked_into::<HtmlElement>()
+        .click();
+}
+
+fn press_generate(root: &HtmlElement) {
+    click(root, "button[type='submit']");
+}
+
+/// The product names "My looks" lists, in order.
+fn listed_looks(root: &HtmlElement) -> Vec<String> {
+    let names = root.query_selector_all(".vto-look-name").unwrap();
+    (0..names.length())
+        .map(|index| names.item(index).unwrap().text_content().unwrap())
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_remembered_photo_makes_the_next_products_try_on_with_no_upload() {
+    install_fake_fetch();
+    let host = "mem.remember.test";
+    let clock = TestClock::running();
+    let carts = Rc::new(RefCell::new(Vec::new()));
+
+    // The tee: a fresh photo, with "Remember my photo on this shop" ticked.
+    let (page, mounted) = mount_product(host, "Classic Tee", "tee", &clock, carts.clone());
+    tick().await;
+    let remember = wait_for(&page.0, "input.vto-remember-input").await;
+    assert!(
+        !remember
+            .unchecked_ref::<web_sys::HtmlInputElement>()
+            .checked(),
+        "unticked until the shopper ticks it"
+    );
+    remember.unchecked_ref::<HtmlElement>().click();
+    generate(&page.0);
+    wait_for(&page.0, "img[alt='Your try-on result']").await;
+    clock.all_ended().await;
+    let (record, token) = stored_for(host);
+    let record = record.expect("the photo is remembered");
+    assert!(
+        record.contains(r#""url":"https://mem.remember.test/api/v1/tryon/files/p1""#),
+        "{record}"
+    );
+    assert_eq!(token.as_deref(), Some("token-of-this-shopper"));
+    drop(mounted);
+    drop(page);
+
+    // The shirt, on another dialog: the photo is chosen already, and no file is picked.
+    let (page, _mounted) = mount_product(host, "Oxford Shirt", "shirt", &clock, carts.clone());
+    tick().await;
+    let saved = wait_for(&page.0, ".vto-saved").await;
+    assert!(saved.text_content().unwrap().contains("Your saved photo"));
+    assert_eq!(listed_looks(&page.0), ["Classic Tee"]);
+    press_generate(&page.0);
+    wait_for(
+        &page.0,
+        ".vto-result-img[src='https://mem.remember.test/api/v1/tryon/files/result-t2']",
+    )
+    .await;
+    clock.all_ended().await;
+    let calls = calls_to(host);
+    assert_eq!(
+        calls
+            .iter()
+            .filter(|call| call.starts_with("POST /api/v1/tryon/uploads"))
+            .count(),
+        1,
+        "one upload for both products: {calls:?}"
+    );
+    assert!(
+        calls.contains(&"GET /api/v1/tryon/uploads/p1 ".to_owned()),
+        "the dialog asked whether the photo is still kept: {calls:?}"
+    );
+    let second = creates(host).pop().unwrap().1;
+    assert!(
+        second.contains(r#""person_image_url":"https://mem.remember.test/api/v1/tryon/files/p1""#),
+        "{second}"
+    );
+    assert!(
+        second.contains(r#""top_garment_url":"https://shop.test/samples/shirt.png""#),
+        "{second}"
+    );
+
+    // Both looks are listed, newest first; the tee's look shown large adds the tee.
+    assert_eq!(listed_looks(&page.0), ["Oxford Shirt", "Classic Tee"]);
+    click(&page.0, ".vto-look:nth-child(2) .vto-look-show");
+    wait_for(
+        &page.0,
+        ".vto-result-img[src='https://mem.remember.test/api/v1/tryon/files/result-t1']",
+    )
+    .await;
+    click(&page.0, ".vto-cart");
+    assert_eq!(*carts.borrow(), ["tee t1"]);
+
+    // Two ticked looks stand side by side.
+    click(&page.0, ".vto-look:nth-child(1) .vto-look-compare input");
+    click(&page.0, ".vto-look:nth-child(2) .vto-look-compare input");
+    let pair = wait_for(&page.0, ".vto-side-by-side").await;
+    assert_eq!(
+        pair.text_content().unwrap(),
+        "Oxford ShirtClassic Tee",
+        "both looks with their products' names"
+    );
+    remembered::forget(&format!("https://{host}"));
+}
+
+#[wasm_bindgen_test]
+async fn without_consent_nothing_is_kept_in_the_browser() {
+    install_fake_fetch();
+    let host = "nokeep.remember.test";
+    let clock = TestClock::running();
+    let (page, mounted) = mount_product(host, "Classic Tee", "tee", &clock, Rc::default());
+    tick().await;
+    generate(&page.0);
+    wait_for(&page.0, "img[alt='Your try-on result']").await;
+    clock.all_ended().await;
+    assert_eq!(stored_for(host), (None, None));
+    drop(mounted);
+    drop(page);
+    // The next dialog of the page asks for a photo again; this page's looks stay listed.
+    let (page, _mounted) = mount_product(host, "Oxford Shirt", "shirt", &clock, Rc::default());
+    tick().await;
+    wait_for(&page.0, ".vto-looks").await;
+    assert!(page.0.query_selector(".vto-saved").unwrap().is_none());
+    assert!(page.0.query_selector("img.vto-chosen").unwrap().is_none());
+    assert_eq!(listed_looks(&page.0), ["Classic Tee"]);
+}
+
+/// Remembers a photo for `host` as an earlier visit would have.
+fn remember_earlier(host: &str) {
+    let proxy = format!("https://{host}");
+    remembered::consent(&proxy, Some("token-of-this-shopper"), js_sys::Date::now());
+    remembered::keep_photo(
+        &proxy,
+        &remembered::KeptPhoto {
+            id: "p9".to_owned(),
+            url: format!("https://{host}/api/v1/tryon/files/p9"),
+            thumbnail: String::new(),
+            expires_at_ms: js_sys::Date::now() + 3_600_000.0,
+        },
+    );
+}
+
+#[wasm_bindgen_test]
+async fn forget_my_photo_deletes_it_on_the_proxy_and_in_the_browser() {
+    install_fake_fetch();
+    let host = "forget.remember.test";
+    remember_earlier(host);
+    let clock = TestClock::running();
+    let (page, _mounted) = mount_product(host, "Classic Tee", "tee", &clock, Rc::default());
+    tick().await;
+    wait_for(&page.0, ".vto-saved").await;
+    click(&page.0, ".vto-forget");
+    let notice = wait_until(&page.0, "the forgotten notice", {
+        let root = page.0.clone();
+        move || {
+            let text = root.query_selector(".vto-notice").ok()??.text_content()?;
+            (!text.is_empty()).then_some(text)
+        }
+    })
+    .await;
+    assert_eq!(
+        notice,
+        "Your photo is forgotten: deleted in this browser and by the shop."
+    );
+    assert!(calls_to(host).contains(&"DELETE /api/v1/tryon/uploads/p9 ".to_owned()));
+    assert_eq!(stored_for(host), (None, None));
+    assert!(page.0.query_selector(".vto-saved").unwrap().is_none());
+    let remember: web_sys::HtmlInputElement = page
+        .0
+        .query_selector("input.vto-remember-input")
+        .unwrap()
+        .unwrap()
+        .unchecked_into();
+    assert!(!remember.checked());
+    press_generate(&page.0);
+    let alert = wait_for(&page.0, "[role='alert']").await;
+    assert!(
+        alert
+            .text_content()
+            .unwrap()
+            .starts_with("Please choose a photo first."),
+        "no photo is chosen any more"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_photo_the_shop_no_longer_keeps_is_noticed_and_a_new_one_asked_for() {
+    install_fake_fetch();
+    let host = "gone.remember.test";
+    remember_earlier(host);
+    let clock = TestClock::running();
+    let (page, _mounted) = mount_product(host, "Classic Tee", "tee", &clock, Rc::default());
+    tick().await;
+    clock.all_ended().await;
+    assert_eq!(
+        text_of(&page.0, ".vto-notice"),
+        "The shop no longer keeps your saved photo. Please choose a photo again."
+    );
+    assert!(
+        page.0.query_selector("[role='alert']").unwrap().is_none(),
+        "not an error"
+    );
+    assert!(page.0.query_selector(".vto-saved").unwrap().is_none());
+    let (record, _) = stored_for(host);
+    assert!(
+        !record.expect("the consent stays").contains("p9"),
+        "the photo is dropped from the browser"
+    );
+    remembered::forget(&format!("https://{host}"));
+}
+
+fn text_of(root: &HtmlElement, selector: &str) -> String {
+    root.query_selector(selector)
+        .unwrap()
+        .and_then(|element| element.text_content())
+        .unwrap_or_default()
 }

@@ -29,14 +29,22 @@
 .vto-open[aria-busy=true]{cursor:progress;opacity:.8}
 .vto-unavailable{margin:0;color:#4b5563;font-size:.9em}`;
 
-  // One status request per proxy, shared by every element on the page.
+  // One status request per proxy, shared by every element on the page. A shopper who
+  // asked the widget to remember their photo has their token kept under this key (see
+  // src/remembered.rs); sent back, it makes the proxy recognise the photo as theirs.
   const statuses = new Map();
   function status(proxy) {
     if (!statuses.has(proxy)) {
       const url = proxy.replace(/\/+$/, "") + "/api/v1/tryon/status";
+      let token = null;
+      try {
+        token = localStorage.getItem("vto-shopper:" + proxy);
+      } catch (_) {
+        // Storage may be off (private modes, sandboxed frames): nothing was remembered.
+      }
       statuses.set(
         proxy,
-        fetch(url, { credentials: proxy ? "include" : "same-origin" })
+        fetch(url, { credentials: proxy ? "include" : "same-origin", headers: token ? { "X-Tryon-Shopper": token } : {} })
           .then((r) => (r.ok ? r.json() : null))
           .catch(() => null),
       );

@@ -1,4 +1,4 @@
-//! The result: the picture with a before/after slider, download, try another photo and add to cart.
+//! The result: one look large, the picture with a before/after slider, download, try another photo and add that look's product to the cart.
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -7,26 +7,30 @@ use wasm_bindgen::JsCast;
 
 use crate::events::{Emitter, Field, name};
 use crate::i18n;
+use crate::remembered::Look;
 
-/// Shows the finished picture over the shopper's own photo, split by a slider.
+/// Shows one look large: the picture over the shopper's own photo, split by a slider,
+/// with its download and an "Add to cart" for the look's own product.
 #[component]
 pub fn ResultView(
     /// The language of the text.
     locale: Locale,
-    /// The try-on task, for events.
-    task_id: String,
-    /// The picture the proxy keeps.
-    image_url: String,
-    /// The photo the shopper gave, as uploaded.
-    before_url: String,
-    /// The product's name, for the download's file name.
-    product_name: String,
+    /// The look shown: the newest result, or one the shopper picked in "My looks".
+    look: Look,
     /// Where events go.
     emitter: StoredValue<Emitter, LocalStorage>,
     /// Starts over with another photo.
     #[prop(into)]
     on_again: Callback<()>,
 ) -> impl IntoView {
+    let Look {
+        task_id,
+        image_url,
+        before_url,
+        product_name,
+        product_id,
+        ..
+    } = look;
     let texts = i18n::texts(locale);
     // Percent of the width that shows the photo before; the rest shows the result.
     let split = RwSignal::new(50_u32);
@@ -54,12 +58,17 @@ pub fn ResultView(
             }
         });
     };
+    // A look from "My looks" may be of another product than the dialog's: the event
+    // names the look's own product, so the shop adds what the shopper sees.
     let on_cart = move |_| {
         added.set(true);
         emitter.with_value(|emitter| {
             emitter.emit(
                 name::ADD_TO_CART,
-                &[("taskId", Field::Text(&task_for_cart))],
+                &[
+                    ("taskId", Field::Text(&task_for_cart)),
+                    ("productId", Field::Text(&product_id)),
+                ],
             )
         });
     };

@@ -7,39 +7,64 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
-use leptos::ev::{DragEvent, KeyboardEvent, MouseEvent, SubmitEvent};
+use leptos::ev::{KeyboardEvent, MouseEvent, SubmitEvent};
 use leptos::html;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use tryon_api::generation::FaceChoice;
-use tryon_api::{Resolution, TaskStatus};
+use tryon_api::proxy::UploadResponse;
+use tryon_api::{ErrorKind, Resolution, TaskStatus};
 use wasm_bindgen::JsCast;
 
-use crate::api::Proxy;
+use crate::api::{ApiError, Proxy};
 use crate::clock::Clock;
 use crate::config::WidgetConfig;
 use crate::error_view::ErrorView;
 use crate::events::{Emitter, Field, name};
-use crate::flow::{self, Job, Phase};
+use crate::flow::{self, Job, Phase, Photo};
 use crate::i18n;
+use crate::looks::MyLooks;
 use crate::mode::{self, Choices};
 use crate::photo;
+use crate::photo_picker::{PhotoPicker, PickerIds};
 use crate::problem::Problem;
+use crate::remembered::{self, KeptPhoto, Look};
 use crate::result_view::ResultView;
 use crate::status_view::StatusView;
 
 /// Makes element ids unique when a page holds several widgets.
 static NEXT_DIALOG: AtomicU32 = AtomicU32::new(0);
 
-/// The sample models offered when the shopper has no photo at hand (files in `samples/`).
-pub const SAMPLE_MODELS: [&str; 2] = ["person-1", "person-2"];
-
 /// The photo the shopper chose, kept outside the reactive graph (a `Blob` is not `Send`).
 #[derive(Default)]
 struct Chosen {
+    /// The file, until the proxy keeps it; `None` for a remembered photo.
     blob: Option<web_sys::Blob>,
     /// The object URL of the preview, revoked when another photo replaces it.
     preview: Option<String>,
+    /// The upload the proxy keeps of this photo (id and URL): a remembered photo, or one
+    /// an earlier "Generate" of this dialog uploaded, which is not uploaded again.
+    kept: Option<(String, String)>,
+}
+
+impl Chosen {
+    /// What "Generate" starts from, if a photo was chosen.
+    fn photo(&self) -> Option<Photo> {
+        match (&self.kept, &self.blob) {
+            (Some((_, url)), _) => Some(Photo::Kept { url: url.clone() }),
+            (None, Some(blob)) => Some(Photo::Fresh(blob.clone())),
+            (None, None) => None,
+        }
+    }
+
+    /// Forgets the chosen photo, and frees its preview.
+    fn clear(&mut self) {
+        self.blob = None;
+        self.kept = None;
+        if let Some(old) = self.preview.take() {
+            let _ = web_sys::Url::revoke_object_url(&old);
+        }
+    }
 }
 
 /// The modal dialog of one widget. It owns the running try-on: closing the dialog
@@ -63,14 +88,36 @@ pub fn TryOnDialog(
     let n = NEXT_DIALOG.fetch_add(1, Ordering::Relaxed);
     let title_id = format!("vto-title-{n}");
     let input_id = format!("vto-photo-{n}");
-    let hint_id = format!("vto-photo-hint-{n}");
-    let consent_id = format!("vto-consent-{n}");
+    let picker_ids = PickerIds {
+        input: input_id.clone(),
+        hint: format!("vto-photo-hint-{n}"),
+        consent: format!("vto-consent-{n}"),
+        remember: format!("vto-remember-{n}"),
+    };
+    let looks_title_id = format!("vto-looks-{n}");
     let size_id = format!("vto-size-{n}");
 
     let emitter = StoredValue::new_local(Emitter::new(host, &config.product_id));
     let chosen = StoredValue::new_local(Chosen::default());
     let abort = StoredValue::new_local(None::<web_sys::AbortController>);
     let preview = RwSignal::new(None::<String>);
+    // What is remembered for this shop (see `remembered`): a photo the shopper asked to be
+    // remembered is chosen from the start, and the looks of the visit are listed.
+    let shop = StoredValue::new(config.proxy.clone());
+    let token = StoredValue::new(config.shopper_token.clone());
+    let retention_ms = f64::from(config.retention_hours) * 3_600_000.0;
+    let remembered_photo = remembered::kept_photo(&config.proxy, js_sys::Date::now());
+    let remember = RwSignal::new(remembered::is_remembering(&config.proxy));
+    let saved = RwSignal::new(remembered_photo.is_some());
+    let notice = RwSignal::new(None::<&'static str>);
+    let looks = RwSignal::new(remembered::looks(&config.proxy, js_sys::Date::now()));
+    let shown = RwSignal::new(None::<Look>);
+    if let Some(photo) = &remembered_photo {
+        chosen.update_value(|chosen| chosen.kept = Some((photo.id.clone(), photo.url.clone())));
+        // A photo remembered without a thumbnail is shown from the proxy itself.
+        let thumbnail = Some(photo.thumbnail.clone()).filter(|thumbnail| !thumbnail.is_empty());
+        preview.set(thumbnail.or_else(|| Some(photo.url.clone())));
+    }
     let phase = RwSignal::new(Phase::Idle);
     let elapsed = RwSignal::new(0_u32);
     let kind = config.kind;
@@ -78,7 +125,6 @@ pub fn TryOnDialog(
     // nothing on screen depends on it reactively (reactive views cost the bundle dearly).
     let offer = config.offer;
     let choices = RwSignal::new(offer.fit(kind, Choices::for_kind(kind)));
-    let dragging = RwSignal::new(false);
     // Each "Generate" gets a number; a run stops as soon as it is no longer the latest,
     // or as soon as this signal is disposed with the dialog.
     let run_number = RwSignal::new(0_u32);
@@ -91,7 +137,8 @@ pub fn TryOnDialog(
     // next frame so that the new content is already laid out.
     let reveal_progress = move || {
         request_animation_frame(move || {
-            if let Some(progress) = progress_ref.get_untracked() {
+            // The dialog may have closed before the frame came.
+            if let Some(progress) = progress_ref.try_get_untracked().flatten() {
                 progress.scroll_into_view();
             }
         });
@@ -117,7 +164,8 @@ pub fn TryOnDialog(
     });
 
     let emit = move |event: &str, fields: &[(&str, Field<'_>)]| {
-        emitter.with_value(|emitter| emitter.emit(event, fields));
+        // A photo check may end after the dialog closed: its event is then dropped.
+        emitter.try_with_value(|emitter| emitter.emit(event, fields));
     };
     let report_problem = move |problem: Problem| {
         emit(name::ERROR, &[("code", Field::Text(&problem.code()))]);
@@ -132,13 +180,13 @@ pub fn TryOnDialog(
         }
         let url = web_sys::Url::create_object_url_with_blob(&blob).ok();
         chosen.update_value(|chosen| {
-            if let Some(old) = chosen.preview.take() {
-                let _ = web_sys::Url::revoke_object_url(&old);
-            }
+            chosen.clear();
             chosen.blob = Some(blob.clone());
             chosen.preview = url.clone();
         });
         preview.set(url);
+        saved.set(false);
+        notice.set(None);
         phase.set(Phase::Idle);
         let bytes = blob.size();
         spawn_local(async move {
@@ -161,25 +209,6 @@ pub fn TryOnDialog(
         });
     };
 
-    let on_file = move |source: &'static str| {
-        move |event: leptos::ev::Event| {
-            let input: web_sys::HtmlInputElement = event_target(&event);
-            if let Some(file) = input.files().and_then(|files| files.get(0)) {
-                choose(file.into(), source);
-            }
-        }
-    };
-    let on_drop = move |event: DragEvent| {
-        event.prevent_default();
-        dragging.set(false);
-        let file = event
-            .data_transfer()
-            .and_then(|transfer| transfer.files())
-            .and_then(|files| files.get(0));
-        if let Some(file) = file {
-            choose(file.into(), "drop");
-        }
-    };
     let asset_base = config.asset_base.clone();
     let pick_sample = move |sample: &'static str| {
         let url = format!("{asset_base}samples/{sample}.jpg");
@@ -206,15 +235,110 @@ pub fn TryOnDialog(
         offer,
         clock,
     };
+
+    // The shop no longer keeps the remembered photo: it is dropped here too and, when
+    // `say`, the shopper is asked for another one in a sentence rather than an error.
+    let lose_photo = move |say: bool| {
+        shop.with_value(|shop| remembered::drop_photo(shop));
+        if saved.try_get_untracked() == Some(true) {
+            chosen.try_update_value(Chosen::clear);
+            preview.set(None);
+            saved.set(false);
+        }
+        if say {
+            notice.try_set(Some(texts.photo_expired));
+        }
+    };
+    if let Some(photo) = remembered_photo {
+        let proxy = job.proxy.clone();
+        job.clock.spawn(async move {
+            let answer = proxy.stored_upload(&photo.id).await;
+            // Only the proxy's "not kept" loses the photo: offline, it may still be there.
+            if matches!(
+                answer,
+                Err(ApiError::Service { status: 404, .. } | ApiError::Status(404))
+            ) {
+                lose_photo(true);
+            }
+        });
+    }
+    // The callbacks of the photo field must be `Send`, which the clock is not: they
+    // reach it through the dialog's own store.
+    let dialog_clock = StoredValue::new_local(job.clock.clone());
+    // Remembers the upload `id` at `url` of `blob`, with a thumbnail drawn from it.
+    let keep = move |id: String, url: String, blob: web_sys::Blob| {
+        let clock = dialog_clock.get_value();
+        clock.spawn(async move {
+            let thumbnail = photo::thumbnail(&blob).await.unwrap_or_default();
+            let photo = KeptPhoto {
+                id,
+                url,
+                thumbnail,
+                expires_at_ms: js_sys::Date::now() + retention_ms,
+            };
+            shop.with_value(|shop| remembered::keep_photo(shop, &photo));
+            saved.try_set(true);
+        });
+    };
+    let on_remember = move |on: bool| {
+        remember.set(on);
+        notice.set(None);
+        if !on {
+            shop.with_value(|shop| remembered::forget(shop));
+            saved.set(false);
+            return;
+        }
+        shop.with_value(|shop| {
+            token.with_value(|token| {
+                remembered::consent(shop, token.as_deref(), js_sys::Date::now())
+            })
+        });
+        // A photo this dialog already uploaded is remembered at once; any other is
+        // remembered when "Generate" uploads it.
+        let uploaded = chosen.with_value(|chosen| chosen.kept.clone().zip(chosen.blob.clone()));
+        if let Some(((id, url), blob)) = uploaded {
+            keep(id, url, blob);
+        }
+    };
+    let on_forget = {
+        let proxy = job.proxy.clone();
+        move |()| {
+            let photo = shop.with_value(|shop| remembered::kept_photo(shop, js_sys::Date::now()));
+            shop.with_value(|shop| remembered::forget(shop));
+            remember.set(false);
+            chosen.update_value(Chosen::clear);
+            preview.set(None);
+            saved.set(false);
+            let proxy = proxy.clone();
+            dialog_clock.get_value().spawn(async move {
+                let deleted = match photo {
+                    Some(photo) => proxy.delete_upload(&photo.id).await.is_ok(),
+                    None => true,
+                };
+                notice.try_set(Some(if deleted {
+                    texts.photo_forgotten
+                } else {
+                    texts.network.0
+                }));
+            });
+            if let Some(input) = input_ref.get_untracked() {
+                let _ = input.focus();
+            }
+        }
+    };
+    let product_id = config.product_id.clone();
+    let look_name = config.product_name.clone();
+
     let on_submit = move |event: SubmitEvent| {
         event.prevent_default();
         if phase.with_untracked(Phase::is_busy) {
             return;
         }
-        let Some(file) = chosen.with_value(|chosen| chosen.blob.clone()) else {
+        let Some(photo) = chosen.with_value(Chosen::photo) else {
             report_problem(Problem::NoPhoto);
             return;
         };
+        notice.set(None);
         // "Generate" is disabled as soon as the run starts, and a disabled button drops
         // the focus, so the focus moves first to the progress region, which tells how
         // the run goes; the result or the error takes it from there when it appears.
@@ -244,9 +368,35 @@ pub fn TryOnDialog(
         let clock = job.clock.clone();
         let started_ms = clock.now_ms();
         let last_status = Rc::new(RefCell::new(None::<TaskStatus>));
+        let (product_id, look_name) = (product_id.clone(), look_name.clone());
         let report = move |next: Phase| {
             if !alive() {
                 return;
+            }
+            match &next {
+                // Every result becomes a look of the visit, and is the one shown.
+                Phase::Done {
+                    task_id,
+                    image_url,
+                    before_url,
+                } => {
+                    let look = Look {
+                        task_id: task_id.clone(),
+                        image_url: image_url.clone(),
+                        before_url: before_url.clone(),
+                        product_name: look_name.clone(),
+                        product_id: product_id.clone(),
+                        expires_at_ms: js_sys::Date::now() + retention_ms,
+                    };
+                    shop.with_value(|shop| {
+                        remembered::add_look(shop, look.clone());
+                        looks.set(remembered::looks(shop, js_sys::Date::now()));
+                    });
+                    shown.set(Some(look));
+                }
+                // The error says it already; the photo is dropped so the next is asked for.
+                Phase::Failed(Problem::Catalogue(ErrorKind::PhotoExpired)) => lose_photo(false),
+                _ => {}
             }
             match &next {
                 Phase::Waiting {
@@ -287,9 +437,26 @@ pub fn TryOnDialog(
             }
         };
         let flow_job = job.clone();
+        // A fresh photo, once stored, is not uploaded again by this dialog's next
+        // "Generate", and is remembered when the shopper asked for it.
+        let uploaded = move |upload: &UploadResponse, blob: &web_sys::Blob| {
+            let kept = (upload.id.clone(), upload.url.clone());
+            chosen.try_update_value(|chosen| chosen.kept = Some(kept));
+            if remember.try_get_untracked() == Some(true) {
+                keep(upload.id.clone(), upload.url.clone(), blob.clone());
+            }
+        };
         reveal_progress();
         job.clock.spawn(async move {
-            flow::run(&flow_job, &file, &report, &alive, signal.as_ref()).await;
+            flow::run(
+                &flow_job,
+                &photo,
+                &report,
+                &uploaded,
+                &alive,
+                signal.as_ref(),
+            )
+            .await;
         });
         job.clock
             .spawn(count_seconds(job.clock.clone(), phase, elapsed, alive));
@@ -325,13 +492,10 @@ pub fn TryOnDialog(
         on_close.run(());
     };
     let on_again = Callback::new(move |()| {
-        chosen.update_value(|chosen| {
-            chosen.blob = None;
-            if let Some(old) = chosen.preview.take() {
-                let _ = web_sys::Url::revoke_object_url(&old);
-            }
-        });
+        chosen.update_value(Chosen::clear);
         preview.set(None);
+        saved.set(false);
+        shown.set(None);
         phase.set(Phase::Idle);
         if let Some(input) = input_ref.get_untracked() {
             input.set_value("");
@@ -369,35 +533,27 @@ pub fn TryOnDialog(
         let none = modes.is_empty();
         move || none || busy()
     };
-    let accept = offer.accept_attribute();
     let face = offer.face;
     let best_effort = face == Some(FaceChoice::BestEffort);
     let offers = |size: Resolution| offer.offers_resolution(size);
     let one_size = offer.resolutions().len() < 2;
     let size = choices.get_untracked().resolution;
     let product_name = config.product_name.clone();
-    let result_product = product_name.clone();
+    // The result area shows the error of the last run, or the look shown: the newest
+    // result, or the one the shopper picked in "My looks"; nothing while a run is busy.
     let outcome = move || match phase.get() {
-        Phase::Done {
-            task_id,
-            image_url,
-            before_url,
-        } => Some(
-            view! {
-                <ResultView
-                    locale
-                    task_id
-                    image_url
-                    before_url
-                    product_name=result_product.clone()
-                    emitter
-                    on_again
-                />
-            }
-            .into_any(),
-        ),
         Phase::Failed(problem) => Some(view! { <ErrorView locale problem /> }.into_any()),
-        _ => None,
+        busy if busy.is_busy() => None,
+        _ => shown
+            .get()
+            .map(|look| view! { <ResultView locale look emitter on_again /> }.into_any()),
+    };
+    let on_show = move |look: Look| {
+        if !phase.with_untracked(Phase::is_busy) {
+            phase.set(Phase::Idle);
+            shown.set(Some(look));
+            reveal_progress();
+        }
     };
     let garment = config.kind.preview(&config.garments);
     let mode_group = format!("vto-mode-{n}");
@@ -406,8 +562,7 @@ pub fn TryOnDialog(
     let tips_base = config.asset_base.clone();
     // The view macro may evaluate attributes in any order, so every second use of an id
     // gets its own copy up front.
-    let (labelled_by, label_for, size_for) = (title_id.clone(), input_id.clone(), size_id.clone());
-    let described_by = format!("{hint_id} {consent_id}");
+    let (labelled_by, size_for) = (title_id.clone(), size_id.clone());
 
     view! {
         <div class="vto-backdrop" on:click=on_backdrop>
@@ -433,6 +588,9 @@ pub fn TryOnDialog(
                         "×"
                     </button>
                 </header>
+                // One column on a phone; beside each other on a desktop, where the form
+                // keeps its width and the result and the looks take the rest.
+                <div class="vto-body">
                 <form class="vto-form" on:submit=on_submit>
                     {garment
                         .map(|src| {
@@ -472,99 +630,24 @@ pub fn TryOnDialog(
                                 </fieldset>
                             }
                         })}
-                    <div class="vto-field">
-                        <label class="vto-label" for=label_for>
-                            {texts.your_photo}
-                        </label>
-                        <div
-                            class="vto-drop"
-                            class:vto-drop-active=move || dragging.get()
-                            on:dragover=move |event: DragEvent| {
-                                event.prevent_default();
-                                dragging.set(true);
-                            }
-                            on:dragleave=move |_| dragging.set(false)
-                            on:drop=on_drop
-                        >
-                            <input
-                                class="vto-file"
-                                id=input_id
-                                type="file"
-                                accept=accept.clone()
-                                aria-describedby=described_by
-                                node_ref=input_ref
-                                on:change=on_file("file")
-                            />
-                            <span class="vto-drop-text">{texts.drop_here}</span>
-                            {move || {
-                                preview
-                                    .get()
-                                    .map(|src| {
-                                        view! { <img class="vto-chosen" src=src alt=texts.chosen_alt /> }
-                                    })
-                            }}
-                        </div>
-                        <label class="vto-camera">
-                            <input
-                                class="vto-camera-input"
-                                type="file"
-                                accept=accept
-                                capture="environment"
-                                on:change=on_file("camera")
-                            />
-                            <span>{texts.take_photo}</span>
-                        </label>
-                        <p class="vto-hint" id=hint_id>
-                            {texts.photo_hint}
-                        </p>
-                        <details class="vto-tips">
-                            <summary>{texts.tips_summary}</summary>
-                            <ul class="vto-tips-list">
-                                <li class="vto-tip vto-tip-good">
-                                    <img src=format!("{tips_base}samples/person-1.jpg") alt="" />
-                                    <span>{texts.tip_good}</span>
-                                </li>
-                                <li class="vto-tip vto-tip-bad">
-                                    <img src=format!("{tips_base}samples/person-two.jpg") alt="" />
-                                    <span>{texts.tip_bad_group}</span>
-                                </li>
-                                <li class="vto-tip vto-tip-bad">
-                                    <img src=format!("{tips_base}samples/person-tiny.png") alt="" />
-                                    <span>{texts.tip_bad_small}</span>
-                                </li>
-                            </ul>
-                        </details>
-                        {samples
-                            .map(|base| {
-                                view! {
-                                    <fieldset class="vto-samples">
-                                        <legend class="vto-samples-legend">{texts.samples_legend}</legend>
-                                        {SAMPLE_MODELS
-                                            .iter()
-                                            .enumerate()
-                                            .map(|(index, &sample)| {
-                                                let pick = pick_sample.clone();
-                                                view! {
-                                                    <button
-                                                        type="button"
-                                                        class="vto-sample"
-                                                        data-sample=sample
-                                                        aria-label=i18n::sample_label(locale, index + 1)
-                                                        disabled=busy
-                                                        on:click=move |_| pick(sample)
-                                                    >
-                                                        <img src=format!("{base}samples/{sample}.jpg") alt="" />
-                                                    </button>
-                                                }
-                                            })
-                                            .collect_view()}
-                                    </fieldset>
-                                }
-                            })}
-                        <p class="vto-consent" id=consent_id>
-                            {i18n::consent(locale, config.retention_hours)}
-                        </p>
-                    </div>
+                    <PhotoPicker
+                        locale
+                        ids=picker_ids
+                        accept=offer.accept_attribute()
+                        busy=Signal::derive(busy)
+                        samples
+                        tips_base
+                        retention_hours=config.retention_hours
+                        preview
+                        saved
+                        remember
+                        notice
+                        input_ref
+                        on_file=move |(blob, source): (web_sys::Blob, &'static str)| choose(blob, source)
+                        on_sample=pick_sample
+                        on_remember
+                        on_forget
+                    />
                     <details class="vto-options">
                         <summary>{texts.options_summary}</summary>
                         // Options the upstream cannot do are drawn hidden rather than left out:
@@ -645,6 +728,8 @@ pub fn TryOnDialog(
                         </button>
                     </Show>
                     {outcome}
+                </div>
+                <MyLooks locale looks shown on_show title_id=looks_title_id />
                 </div>
             </div>
         </div>

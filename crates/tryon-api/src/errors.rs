@@ -354,6 +354,14 @@ catalogue! {
         en: ("This picture is no longer available.", "Please start a new try-on."),
         zh: ("该图片已不存在。", "请重新开始试衣。"),
     },
+    // A remembered photo outlives the page that chose it, not the shop's retention period:
+    // the widget learns from this that the shopper has to choose a photo again.
+    PhotoExpired => {
+        code: "Proxy.PhotoExpired", status: 404, retry: false,
+        message: "This photo is no longer stored: it was deleted or its retention period ended.",
+        en: ("Your saved photo is no longer kept.", "Please choose a photo again."),
+        zh: ("您保存的照片已不再保留。", "请重新选择照片。"),
+    },
     RequestTimeout => {
         code: "Proxy.RequestTimeout", status: 504, retry: true,
         message: "The try-on proxy did not finish this request in time.",

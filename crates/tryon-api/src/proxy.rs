@@ -9,6 +9,23 @@ pub const FILES_PATH: &str = "/api/v1/tryon/files";
 /// The proxy's public status: whether try-on is available for this shop.
 pub const STATUS_PATH: &str = "/api/v1/tryon/status";
 
+/// The path of one of the caller's own uploads: `GET` tells whether it is still kept (a
+/// [`StoredUpload`], or 404 `Proxy.PhotoExpired`), `DELETE` deletes it at once.
+pub fn upload_path(id: &str) -> String {
+    format!("{UPLOADS_PATH}/{id}")
+}
+
+/// Answer of `GET` on one of the caller's uploads: it is still kept, until `expires_at_ms`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredUpload {
+    pub id: String,
+    /// Public URL of the stored file, as the upload answered it.
+    pub url: String,
+    /// When the retention sweep deletes it (Unix milliseconds of the proxy's clock).
+    pub expires_at_ms: u64,
+    pub request_id: String,
+}
+
 /// Answer of a successful upload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UploadResponse {

@@ -31,7 +31,7 @@ use tryon_api::proxy::FILES_PATH;
 use tryon_api::wire::{MODEL_PARSING, MODEL_TRYON, MODEL_TRYON_PLUS};
 
 use crate::error::ApiError;
-use crate::ledger::UploadLimits;
+use crate::ledger::{FileKind, UploadLimits};
 use crate::state::AppState;
 use crate::storage::FileId;
 use tryon_clock::Clock;
@@ -317,6 +317,58 @@ pub fn own_file_id(state: &AppState, url: &str) -> Option<FileId> {
     url.strip_prefix(&prefix).and_then(FileId::parse)
 }
 
+/// The id of `raw_id` and when it expires, when it names an upload of `shopper` that is
+/// still within the retention period; 404 `Proxy.PhotoExpired` otherwise, whether the
+/// file is gone, past its period (the sweeper may not have reached it yet), another
+/// shopper's or not an upload at all: a caller learns nothing of files not theirs.
+pub fn own_upload(
+    state: &AppState,
+    shopper: &Shopper,
+    raw_id: &str,
+) -> Result<(FileId, u64), ApiError> {
+    kept_upload(state, raw_id, Some(shopper))
+}
+
+/// Like [`own_upload`], for whoever calls: the photo of a try-on or a segmentation. Its
+/// owner is not checked there, as before photos could be remembered: a file URL is
+/// unguessable, and the upstream itself fetches it without any identity.
+fn kept_upload(
+    state: &AppState,
+    raw_id: &str,
+    owner: Option<&Shopper>,
+) -> Result<(FileId, u64), ApiError> {
+    let expired = || ApiError::new(ErrorKind::PhotoExpired);
+    let id = FileId::parse(raw_id).ok_or_else(expired)?;
+    let entry = state
+        .ledger
+        .file(id.as_str())
+        .map_err(ApiError::internal)?
+        .ok_or_else(expired)?;
+    let expires_at_ms = entry
+        .created_ms
+        .saturating_add(state.retention.as_millis() as u64);
+    let usable = entry.kind == FileKind::Upload
+        && owner.is_none_or(|shopper| entry.shopper == shopper.key)
+        && state.clock.unix_ms() < expires_at_ms;
+    if usable {
+        Ok((id, expires_at_ms))
+    } else {
+        Err(expired())
+    }
+}
+
+/// Refuses a person photo on this proxy that is no longer kept (404 `Proxy.PhotoExpired`):
+/// a remembered photo may have been forgotten or swept since the widget last looked, and
+/// the try-on would otherwise fail upstream after the whole wait. Photos elsewhere are
+/// the upstream's to fetch, as before.
+pub fn check_person(state: &AppState, url: &str) -> Result<(), ApiError> {
+    let prefix = format!("{}{FILES_PATH}/", state.public_base_url);
+    match url.trim().strip_prefix(&prefix) {
+        Some(raw_id) => kept_upload(state, raw_id, None).map(|_| ()),
+        None => Ok(()),
+    }
+}
+
 /// Refuses a garment URL that is neither under an allowed prefix nor a crop this proxy
 /// produced, so that the shop pays only for its own products.
 pub fn check_garment(state: &AppState, url: &str) -> Result<(), ApiError> {
@@ -333,7 +385,7 @@ pub fn check_garment(state: &AppState, url: &str) -> Result<(), ApiError> {
     }
     let is_crop = own_file_id(state, url)
         .and_then(|id| state.ledger.file(id.as_str()).ok().flatten())
-        .is_some_and(|file| file.kind == crate::ledger::FileKind::Crop);
+        .is_some_and(|file| file.kind == FileKind::Crop);
     if is_crop {
         return Ok(());
     }

@@ -88,6 +88,10 @@ pub fn app(state: AppState) -> Router {
             UPLOADS_PATH,
             post(routes::upload).layer(DefaultBodyLimit::max(routes::MAX_UPLOAD_BYTES)),
         )
+        .route(
+            &format!("{UPLOADS_PATH}/{{id}}"),
+            get(routes::stored_upload).delete(routes::delete_upload),
+        )
         .route(&format!("{FILES_PATH}/{{id}}"), get(routes::serve_file))
         .route(CREATE_TASK_PATH, post(routes::create_task))
         .route(SEGMENT_PATH, post(routes::segment))

@@ -31,7 +31,7 @@ pub use segment::segment;
 pub use shopper::{SHOPPER_PATH, ShopperDeletion, delete_shopper};
 pub use status::shop_status;
 pub use tasks::{cancel_task, create_task, get_task};
-pub use uploads::{MAX_UPLOAD_BYTES, upload};
+pub use uploads::{MAX_UPLOAD_BYTES, UploadDeletion, delete_upload, stored_upload, upload};
 
 /// The id of the current request, as set by `SetRequestIdLayer`; echoed in every body.
 #[derive(Debug, Clone)]

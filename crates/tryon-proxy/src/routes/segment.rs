@@ -31,7 +31,9 @@ use super::{ReqId, body_refusal};
 use crate::error::ApiError;
 use crate::jobs::keep_file;
 use crate::ledger::FileKind;
-use crate::policy::{Shopper, check_origin, day_of, own_file_id, shop_cap_reached, today};
+use crate::policy::{
+    Shopper, check_origin, check_person, day_of, own_file_id, shop_cap_reached, today,
+};
 use crate::state::AppState;
 use crate::storage::FileId;
 use crate::upstream::{UpstreamError, shopper_error};
@@ -52,12 +54,12 @@ pub async fn segment(
         .map_err(|e| ApiError::with_detail(ErrorKind::InvalidParameter, e))?;
     // The shop pays for segmentation of its shoppers' own photos, with the one model.
     request.model = MODEL_PARSING.to_owned();
-    let is_upload = own_file_id(&state, request.input.image_url.trim())
-        .and_then(|id| state.ledger.file(id.as_str()).ok().flatten())
-        .is_some_and(|file| file.kind == FileKind::Upload);
-    if !is_upload {
+    // Only a photo uploaded here can be segmented, while it is kept: a remembered photo
+    // that was forgotten or swept since is told apart from one that never was.
+    if own_file_id(&state, request.input.image_url.trim()).is_none() {
         return Err(ApiError::new(ErrorKind::PersonNotUploaded));
     }
+    check_person(&state, &request.input.image_url)?;
     if state.adapter.capabilities().keep_own_garment != KeepOwnGarment::Segmentation {
         return keep_own_markers(&state, &request, &shopper, request_id)
             .await

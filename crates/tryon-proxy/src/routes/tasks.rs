@@ -18,7 +18,7 @@ use super::{ReqId, body_refusal};
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::jobs::KeyClaim;
-use crate::policy::{self, Shopper, check_garment, check_origin, shop_cap_reached};
+use crate::policy::{self, Shopper, check_garment, check_origin, check_person, shop_cap_reached};
 use crate::state::AppState;
 use crate::upstream::shopper_error;
 
@@ -64,6 +64,7 @@ pub async fn create_task(
         }));
     }
     let request = validate(&state, &bytes)?;
+    check_person(&state, &request.input.person_image_url)?;
     let day = policy::today(&state.clock);
     let job = admit(&state, &shopper, day, request, claim.as_ref())?;
     state.admission.enqueue(job.clone());

@@ -1,4 +1,4 @@
-//! `POST /api/v1/tryon/uploads`: accepts a photo's raw bytes, strips its metadata (EXIF, XMP, IPTC, text chunks: GPS and camera) in whatever format it comes, checks it against the input rules and stores it, within the shopper's upload limits and the shop's free-space floor.
+//! `POST /api/v1/tryon/uploads`, and `GET`/`DELETE` on one of the caller's uploads: accepts a photo's raw bytes, strips its metadata (EXIF, XMP, IPTC, text chunks: GPS and camera) in whatever format it comes, checks it against the input rules and stores it, within the shopper's upload limits and the shop's free-space floor.
 //!
 //! The limits count what is stored: the cleaned file's bytes, taken in the ledger before
 //! the write and given back if the write fails, so that a refused or failed upload counts
@@ -6,10 +6,11 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use tryon_api::proxy::UploadResponse;
+use serde::{Deserialize, Serialize};
+use tryon_api::proxy::{StoredUpload, UploadResponse};
 use tryon_api::rules::check_image;
 use tryon_api::{ErrorKind, ImageFormat, RuleViolation};
 
@@ -17,7 +18,7 @@ use super::{ReqId, body_refusal};
 use crate::error::ApiError;
 use crate::ledger::{FileKind, UploadTake};
 use crate::photo::strip_metadata;
-use crate::policy::{Shopper, day_of, ms_until_next_day};
+use crate::policy::{Shopper, day_of, ms_until_next_day, own_upload};
 use crate::state::AppState;
 use crate::storage::FileId;
 
@@ -78,6 +79,59 @@ pub async fn upload(
             request_id,
         }),
     ))
+}
+
+/// Answer of a deleted upload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadDeletion {
+    pub id: String,
+    pub deleted: bool,
+    pub request_id: String,
+}
+
+/// Tells a widget that remembers the shopper's photo whether the proxy still keeps it, and
+/// until when. Another shopper's upload, or a file that is not an upload, answers like a
+/// missing one: a caller learns nothing about files that are not theirs.
+pub async fn stored_upload(
+    State(state): State<AppState>,
+    ReqId(request_id): ReqId,
+    shopper: Shopper,
+    Path(raw_id): Path<String>,
+) -> Result<Json<StoredUpload>, ApiError> {
+    let (id, expires_at_ms) = own_upload(&state, &shopper, &raw_id)?;
+    Ok(Json(StoredUpload {
+        url: state.file_url(&id),
+        id: id.to_string(),
+        expires_at_ms,
+        request_id,
+    }))
+}
+
+/// Deletes one of the caller's uploads at once ("Forget my photo"), before its retention
+/// period ends. The results made from it stay until their own period ends: they are the
+/// shopper's looks, and "delete my data" removes everything.
+pub async fn delete_upload(
+    State(state): State<AppState>,
+    ReqId(request_id): ReqId,
+    shopper: Shopper,
+    Path(raw_id): Path<String>,
+) -> Result<Json<UploadDeletion>, ApiError> {
+    let (id, _) = own_upload(&state, &shopper, &raw_id)?;
+    state
+        .storage
+        .delete(&id)
+        .await
+        .map_err(ApiError::internal)?;
+    state
+        .ledger
+        .remove_file(id.as_str())
+        .map_err(ApiError::internal)?;
+    tracing::info!(file = %id, "a shopper deleted a photo");
+    Ok(Json(UploadDeletion {
+        id: id.to_string(),
+        deleted: true,
+        request_id,
+    }))
 }
 
 /// Writes the file and records it with its owner, so that the sweeper and "delete my

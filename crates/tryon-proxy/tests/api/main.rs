@@ -9,6 +9,7 @@ mod idempotency;
 mod limits;
 mod policy;
 mod properties;
+mod remembered;
 mod resilience;
 mod resubmission;
 mod retention;

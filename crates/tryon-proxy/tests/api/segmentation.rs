@@ -82,9 +82,19 @@ async fn keep_own_bottom_segments_the_upload_and_its_crop_is_a_valid_garment() {
 #[tokio::test]
 async fn segmentation_of_a_photo_not_uploaded_here_is_refused() {
     let app = crate::helpers::spawn_app().await;
-    for url in [
-        "https://elsewhere.example/person.jpg".to_owned(),
-        app.url(&format!("{FILES_PATH}/0123456789abcdef0123456789abcdef")),
+    // A file URL of this proxy whose file is not kept (an id is random, so it was most
+    // likely deleted or swept) is told apart: the shopper is asked for the photo again.
+    for (url, status, code) in [
+        (
+            "https://elsewhere.example/person.jpg".to_owned(),
+            400,
+            "Proxy.PersonNotUploaded",
+        ),
+        (
+            app.url(&format!("{FILES_PATH}/0123456789abcdef0123456789abcdef")),
+            404,
+            "Proxy.PhotoExpired",
+        ),
     ] {
         let response = app
             .http
@@ -97,8 +107,8 @@ async fn segmentation_of_a_photo_not_uploaded_here_is_refused() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status(), 400, "{url}");
-        assert_eq!(error_body(response).await.code, "Proxy.PersonNotUploaded");
+        assert_eq!(response.status(), status, "{url}");
+        assert_eq!(error_body(response).await.code, code);
     }
     let response = reqwest::Client::new()
         .post(app.url(SEGMENT_PATH))
