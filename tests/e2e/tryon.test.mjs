@@ -636,3 +636,134 @@ test("screenshots at 375 px and 1280 px wide", async () => {
     await page.close();
   }
 });
+
+/// The photo uploads a page has sent so far.
+const uploadsOf = (page) => {
+  const sent = [];
+  page.on("request", (request) => {
+    if (request.method() === "POST" && new URL(request.url()).pathname === "/api/v1/tryon/uploads") sent.push(request.url());
+  });
+  return sent;
+};
+const myLooks = (page) => page.getByRole("region", { name: "My looks" });
+const lookNames = (page) => myLooks(page).locator(".vto-look-name").allTextContents();
+const widgetStorage = (page) =>
+  page.evaluate(() => Object.keys(localStorage).filter((key) => key.startsWith("vto")).sort());
+
+test("a remembered photo makes another product's result with no upload, survives a reload, and is forgotten by the button", async () => {
+  const { page, errors, posts } = await openShop("#tee");
+  const uploads = uploadsOf(page);
+  await page.getByRole("button", { name: "Try it on" }).click();
+  const remember = page.getByLabel("Remember my photo on this shop");
+  assert.equal(await remember.isChecked(), false, "unticked by default");
+  await remember.check();
+  await page.getByLabel("Your photo").setInputFiles(sample("person-1.jpg"));
+  await page.getByRole("button", { name: "Generate" }).click();
+  await waitForResult(page);
+  assert.equal(uploads.length, 1);
+  const photoUrl = creates(posts)[0].body.input.person_image_url;
+  // The photo is remembered once its thumbnail is drawn, just after the upload.
+  await page.getByText("Your saved photo", { exact: true }).waitFor();
+  // Escape still closes after a result.
+  await page.keyboard.press("Escape");
+  await page.locator(".vto-dialog").waitFor({ state: "detached" });
+
+  // Another page of the shop, later: a reload, and without the cookie (as a browser that
+  // blocks the proxy's third-party cookie would be), only the remembered token says who it is.
+  await page.context().clearCookies();
+  await page.goto(`${baseUrl}#trousers`);
+  await page.reload();
+  const uploadsAfterReload = uploadsOf(page);
+  await page.locator("#trousers").getByRole("button", { name: "Try it on" }).click();
+  await page.getByText("Your saved photo", { exact: true }).waitFor();
+  assert.deepEqual(await lookNames(page), ["Classic Tee"], "the tee's look is remembered too");
+  await page.getByRole("button", { name: "Generate" }).click();
+  await waitForResult(page);
+  assert.equal(uploadsAfterReload.length, 0, "no upload for the second product");
+  const second = creates(posts).at(-1).body;
+  assert.equal(second.input.person_image_url, photoUrl, "the remembered photo made the trousers' picture");
+  assert.deepEqual(await lookNames(page), ["Wide-Leg Trousers", "Classic Tee"]);
+  assert.ok((await page.locator(".vto-chosen").getAttribute("src")).startsWith("data:image/jpeg"), "a thumbnail, not the photo");
+
+  // Forget my photo: deleted by the proxy and in the browser; the next dialog asks again.
+  await page.getByRole("button", { name: "Forget my photo" }).click();
+  await page.getByText("Your photo is forgotten: deleted in this browser and by the shop.").waitFor();
+  assert.equal((await page.request.get(photoUrl)).status(), 404, "the proxy deleted the photo");
+  assert.deepEqual(await widgetStorage(page), []);
+  await page.keyboard.press("Escape");
+  await page.reload();
+  await page.locator("#trousers").getByRole("button", { name: "Try it on" }).click();
+  await page.getByLabel("Your photo").waitFor();
+  assert.equal(await page.getByText("Your saved photo", { exact: true }).count(), 0);
+  assert.equal(await page.getByLabel("Remember my photo on this shop").isChecked(), false);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("without consent nothing survives a reload", async () => {
+  const { page, errors } = await openShop("#tee");
+  await tryOn(page);
+  await waitForResult(page);
+  assert.deepEqual(await lookNames(page), ["Classic Tee"], "this visit's look is listed");
+  assert.deepEqual(await widgetStorage(page), [], "nothing is written to the browser's storage");
+  await page.reload();
+  await page.getByRole("button", { name: "Try it on" }).click();
+  await page.getByLabel("Your photo").waitFor();
+  assert.equal(await page.getByText("Your saved photo", { exact: true }).count(), 0);
+  assert.equal(await myLooks(page).count(), 0, "no looks after the reload");
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("My looks: two products side by side, and a look's own product goes to the cart", async () => {
+  const { page, errors } = await openShop("#tee");
+  await tryOn(page);
+  await waitForResult(page);
+  await page.keyboard.press("Escape");
+  await page.goto(`${baseUrl}#trousers`);
+  await page.locator("#trousers").getByRole("button", { name: "Try it on" }).click();
+  await page.getByLabel("Your photo").setInputFiles(sample("person-1.jpg"));
+  await page.getByRole("button", { name: "Generate" }).click();
+  await waitForResult(page);
+  assert.deepEqual(await lookNames(page), ["Wide-Leg Trousers", "Classic Tee"]);
+  // The tee's look, picked in My looks, is shown large and its "Add to cart" adds the tee.
+  await myLooks(page).getByRole("button", { name: "Classic Tee" }).click();
+  await page.getByRole("button", { name: "Add to cart" }).click();
+  const carts = (await events(page)).filter((event) => event.type === "tryon:add-to-cart");
+  assert.equal(carts.at(-1).detail.productId, "tee-01");
+  const compare = myLooks(page).getByLabel("Compare");
+  await compare.nth(0).check();
+  await compare.nth(1).check();
+  const pair = page.getByRole("group", { name: "Side by side" });
+  assert.deepEqual(await pair.locator("figcaption").allTextContents(), ["Wide-Leg Trousers", "Classic Tee"]);
+  assert.deepEqual(errors, []);
+  await page.close();
+});
+
+test("screenshots of a result with My looks at 375 px and 1280 px wide", async () => {
+  for (const width of [375, 1280]) {
+    const { page, errors } = await openShop("#tee", { width, height: width < 500 ? 812 : 900 });
+    await tryOn(page);
+    await waitForResult(page);
+    await page.keyboard.press("Escape");
+    await page.goto(`${baseUrl}#trousers`);
+    await page.locator("#trousers").getByRole("button", { name: "Try it on" }).click();
+    await page.getByLabel("Your photo").setInputFiles(sample("person-2.jpg"));
+    await page.getByRole("button", { name: "Generate" }).click();
+    await waitForResult(page);
+    await myLooks(page).waitFor();
+    const overflow = await page.locator(".vto-dialog").evaluate((d) => d.scrollWidth - d.clientWidth);
+    assert.ok(overflow <= 0, `no sideways scrolling at ${width} px (${overflow})`);
+    if (width >= 960) {
+      // On a desktop the result stands beside the form, not under it.
+      const form = await page.locator(".vto-form").boundingBox();
+      const result = await page.locator(".vto-result-img").boundingBox();
+      assert.ok(result.x >= form.x + form.width, `the result is beside the form (${JSON.stringify({ form, result })})`);
+    }
+    await page.screenshot({ path: path.join(shotDir, `looks-${width}.png`) });
+    await myLooks(page).scrollIntoViewIfNeeded();
+    await page.screenshot({ path: path.join(shotDir, `looks-list-${width}.png`) });
+    assert.deepEqual(errors, []);
+    await page.close();
+  }
+});
