@@ -57,8 +57,12 @@ pub fn token_key(proxy: &str) -> String {
     ["vto-shopper:", proxy].concat()
 }
 
+/// The most looks listed and remembered: a busy visit's newest, while the browser's
+/// storage (a few megabytes per site, shared with the shop) stays small.
+pub const MAX_LOOKS: usize = 30;
+
 /// The looks to list: this page's and the remembered ones, without duplicates or expired
-/// ones, newest first (looks are appended as they are made).
+/// ones, newest first (looks are appended as they are made), at most [`MAX_LOOKS`].
 pub fn merge_looks(page: &[Look], remembered: &[Look], now_ms: f64) -> Vec<Look> {
     let mut merged: Vec<Look> = Vec::new();
     for look in remembered.iter().chain(page) {
@@ -67,6 +71,7 @@ pub fn merge_looks(page: &[Look], remembered: &[Look], now_ms: f64) -> Vec<Look>
         }
     }
     merged.reverse();
+    merged.truncate(MAX_LOOKS);
     merged
 }
 
@@ -112,11 +117,10 @@ pub fn add_look(proxy: &str, look: Look) {
         None => all.push((proxy.to_owned(), vec![look.clone()])),
     });
     if let Some(record) = read_record(proxy) {
-        let looks = Reflect::get(&record, &"looks".into())
-            .ok()
-            .and_then(|looks| looks.dyn_into::<Array>().ok())
-            .unwrap_or_default();
-        looks.push(&look_to_js(&look));
+        let mut kept = remembered_looks(proxy);
+        kept.push(look);
+        let newest = kept.len().saturating_sub(MAX_LOOKS);
+        let looks: Array = kept[newest..].iter().map(look_to_js).collect();
         let _ = Reflect::set(&record, &"looks".into(), &looks);
         write_record(proxy, &record);
     }
@@ -264,6 +268,16 @@ mod tests {
             .map(|look| look.task_id)
             .collect();
         assert_eq!(ids, ["new", "both", "kept"]);
+    }
+
+    #[test]
+    fn at_most_the_newest_looks_are_listed() {
+        let page: Vec<Look> = (0..MAX_LOOKS + 5)
+            .map(|n| look(&n.to_string(), 500.0))
+            .collect();
+        let merged = merge_looks(&page, &[], 0.0);
+        assert_eq!(merged.len(), MAX_LOOKS);
+        assert_eq!(merged[0].task_id, (MAX_LOOKS + 4).to_string());
     }
 
     #[test]
