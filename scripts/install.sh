@@ -2,7 +2,8 @@
 # Installs every tool the build, the demo and the tests need, skipping what is already there.
 # CI and new machines start bare, so nothing may be assumed installed; a fresh machine takes
 # about 13 minutes here (almost all of it compiling trunk and wasm-bindgen-cli), a warm one
-# a few seconds. Everything comes from the crate registry, Debian, npm or PyPI (FASHN's SDK):
+# a few seconds. Everything comes from the crate registry, Debian, npm (among them Shopify's
+# own libraries for the Shopify checks) or PyPI (FASHN's SDK):
 # nothing downloads from anywhere else, because nothing else is reachable.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -61,9 +62,18 @@ else
         || cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-step "npm tools: binaryen (wasm-opt) and playwright-core"
-if [ "$(wasm-opt --version 2>/dev/null)" = "wasm-opt version 132 (version_132)" ] \
-    && [ -f node_modules/playwright-core/package.json ]; then
+step "npm tools: binaryen (wasm-opt), playwright-core and the Shopify checks' tools"
+# Every package at the exact version package.json pins, so that adding one installs it.
+npm_tools_present() {
+    node -e '
+        const wanted = require("./package.json").devDependencies;
+        for (const [name, version] of Object.entries(wanted)) {
+            let found;
+            try { found = require(`./node_modules/${name}/package.json`).version; } catch {}
+            if (found !== version) process.exit(1);
+        }'
+}
+if [ "$(wasm-opt --version 2>/dev/null)" = "wasm-opt version 132 (version_132)" ] && npm_tools_present; then
     echo "present"
 else
     npm install --no-audit --no-fund
@@ -79,4 +89,4 @@ wasm-bindgen --version
 wasm-opt --version
 chromium --version
 chromedriver --version | head -n1
-node -e 'console.log("playwright-core " + require("./node_modules/playwright-core/package.json").version)'
+node -e 'for (const name of ["playwright-core", "@shopify/shopify-api", "@shopify/theme-check-node", "liquidjs"]) console.log(name + " " + require(`./node_modules/${name}/package.json`).version)'

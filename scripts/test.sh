@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, lints (native and wasm), native unit
 # and integration tests, FASHN's official Python SDK against the emulator, the widget's
-# browser tests in headless Chromium, and the end-to-end
-# test that drives Chromium through a try-on against the demo servers.
+# browser tests in headless Chromium, the end-to-end
+# test that drives Chromium through a try-on against the demo servers, and the Shopify
+# integration's checks (Theme Check, Shopify's own app proxy signature check, a try-on on a
+# stand-in storefront).
 # It installs what is missing first (idempotent), so it passes on a bare machine.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
@@ -106,6 +108,8 @@ timed "FASHN's Python SDK on the emulator" bash scripts/fashn-sdk-check.sh
 timed "widget browser tests (headless Chromium)" cargo test -p tryon-widget \
     --target wasm32-unknown-unknown --tests --offline
 timed "end-to-end try-on in Chromium" run_e2e
+# After the end-to-end step, which built the release bundle the extension ships.
+timed "Shopify: Theme Check, app proxy signatures, storefront" bash scripts/shopify-check.sh --reuse-dist
 
 printf '\nstep times\n'
 printf '  %s\n' "${STEP_TIMES[@]}"

@@ -442,6 +442,12 @@ catalogue! {
         en: ("This try-on could not be started twice.", "Please press \"Generate\" to start a new try-on."),
         zh: ("该试衣请求无法重复发起。", "请重新点击“生成”开始新的试衣。"),
     },
+    BadSignature => {
+        code: "Proxy.BadSignature", status: 401, retry: false,
+        message: "The request carries a Shopify app proxy signature that does not match its parameters or is more than 90 seconds old.",
+        en: ("Try-on is not set up correctly in this shop.", "Please reload the page and try again; if it keeps happening, the shop has been told."),
+        zh: ("本店的试衣服务配置有误。", "请刷新页面后重试；如仍无法使用，店铺已收到通知。"),
+    },
     NotReady => {
         code: "Proxy.NotReady", status: 503, retry: true,
         message: "The try-on proxy cannot serve try-ons right now (storage or upstream unavailable).",
@@ -537,6 +543,9 @@ mod tests {
         assert_eq!(ErrorKind::PayloadTooLarge.http_status(), 413);
         assert_eq!(ErrorKind::MethodNotAllowed.http_status(), 405);
         assert_eq!(ErrorKind::IdempotencyKeyReused.http_status(), 422);
+        // A refused app proxy signature is an authentication failure, which no retry fixes.
+        assert_eq!(ErrorKind::BadSignature.http_status(), 401);
+        assert!(!ErrorKind::BadSignature.retryable());
         assert_eq!(
             ErrorKind::from_wire("Proxy.IdempotencyKeyReused", ""),
             Some(ErrorKind::IdempotencyKeyReused)

@@ -36,6 +36,10 @@ pub const DEFAULT_UPLOAD_BYTES_PER_DAY: u64 = 200 * 1024 * 1024;
 /// `TRYON_MIN_FREE_BYTES` says otherwise: 1 GiB, so that the job database and the kept
 /// results still have room when photos have filled the disk.
 pub const DEFAULT_MIN_FREE_BYTES: u64 = 1024 * 1024 * 1024;
+/// The shortest `TRYON_SHOPIFY_API_SECRET` accepted: a Shopify app's client secret has 32
+/// hex digits (with a `shpss_` prefix in newer apps), so anything much shorter is a
+/// mistake, such as the app's public client id's first characters or a placeholder.
+pub const MIN_SHOPIFY_SECRET_LEN: usize = 16;
 /// How long photos, results and jobs are kept unless `TRYON_RETENTION_HOURS` says otherwise:
 /// as long as the upstream keeps its own results.
 pub const DEFAULT_RETENTION_HOURS: f64 = 24.0;
@@ -520,6 +524,25 @@ impl Settings {
             prices.push((model.clone(), tryon_api::generation::price_cny(&successor)));
         }
         let shopper_secret = get("TRYON_SHOPPER_SECRET").map(SecretString::from);
+        let shopify_api_secret = get("TRYON_SHOPIFY_API_SECRET").map(|secret| {
+            // The secret itself is never repeated, as for the upstream keys.
+            if secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                mistake(
+                    "TRYON_SHOPIFY_API_SECRET",
+                    "contains spaces or control characters".to_owned(),
+                );
+            } else if secret.len() < MIN_SHOPIFY_SECRET_LEN {
+                mistake(
+                    "TRYON_SHOPIFY_API_SECRET",
+                    format!(
+                        "is {} characters long, too short for a Shopify app's API secret key \
+                         (the client secret of the app's credentials has 32 characters or more)",
+                        secret.chars().count()
+                    ),
+                );
+            }
+            SecretString::from(secret)
+        });
 
         let retention_hours = match get("TRYON_RETENTION_HOURS") {
             None => DEFAULT_RETENTION_HOURS,
@@ -561,6 +584,7 @@ impl Settings {
                 uploads_per_hour,
                 upload_bytes_per_day,
                 min_free_bytes,
+                shopify_api_secret,
             };
             Ok(Settings {
                 upstream,
@@ -1064,6 +1088,39 @@ mod tests {
         );
         assert!(text.contains("\"flat-lay\""), "{text}");
         assert!(!text.contains("fa secret"), "{text}");
+    }
+
+    #[test]
+    fn the_shopify_secret_is_optional_checked_and_never_shown() {
+        assert!(settings(&[]).unwrap().policy.shopify_api_secret.is_none());
+        let secret = "shpss_0123456789abcdef0123456789abcdef";
+        let s = settings(&[("TRYON_SHOPIFY_API_SECRET", secret)]).unwrap();
+        assert_eq!(
+            s.policy
+                .shopify_api_secret
+                .as_ref()
+                .map(|s| s.expose_secret().to_owned()),
+            Some(secret.to_owned())
+        );
+        assert!(!format!("{s:?}").contains(secret));
+
+        for (bad, problem) in [
+            ("shpss_0123 456789abcdef0123456789abcdef", "spaces"),
+            ("hush", "4 characters long"),
+        ] {
+            let err = settings(&[
+                ("TRYON_SHOPIFY_API_SECRET", bad),
+                ("TRYON_LISTEN", "nowhere"),
+            ])
+            .unwrap_err();
+            let names: Vec<_> = err.mistakes.iter().map(|m| m.variable).collect();
+            assert_eq!(names, vec!["TRYON_LISTEN", "TRYON_SHOPIFY_API_SECRET"]);
+            let text = err.to_string();
+            assert!(text.contains(problem), "{text}");
+            assert!(!text.contains(bad), "{text}");
+            // One line per variable, under the heading.
+            assert_eq!(text.lines().count(), 3, "{text}");
+        }
     }
 
     #[test]

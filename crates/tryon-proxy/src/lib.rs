@@ -11,8 +11,9 @@
 //! [`photo`] cleans uploaded photos; [`idempotency`] makes a repeated create answer the job
 //! its key already made; [`error`] is the one error shape of every answer;
 //! [`policy`] holds the shop's rules (origins, garments, shopper identity and limits,
-//! caps), whose spend, daily counts and file index live in [`ledger`]; [`retention`]
-//! deletes what is older than the retention period.
+//! caps), whose spend, daily counts and file index live in [`ledger`]; [`shopify`]
+//! verifies the requests a shop's Shopify app proxy signs; [`retention`] deletes what is
+//! older than the retention period.
 //!
 //! Architecture invariants: the key never leaves [`upstream::UpstreamClient`] except in
 //! the upstream's Authorization header; browsers read job records, never cause an
@@ -31,6 +32,7 @@ pub mod photo;
 pub mod policy;
 pub mod retention;
 pub mod routes;
+pub mod shopify;
 pub mod startup;
 pub mod state;
 pub mod storage;

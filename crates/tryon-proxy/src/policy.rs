@@ -16,6 +16,13 @@
 //! widget that sends neither still has a (shared, coarser) daily limit. Tokens are
 //! `{random id}.{HMAC-SHA256 of the id}`: a forged or altered token is ignored, and IP
 //! addresses are kept only as keyed hashes, never in clear in the database.
+//!
+//! A request that came through the shop's Shopify app proxy, its signature verified
+//! ([`crate::shopify`]), with a logged-in customer is that customer's, whatever token it
+//! carries: the key is a keyed hash of the shop and the customer id (kept, like
+//! addresses, never in clear), so the customer's jobs, photos and limits are the same on
+//! every device. Without a customer it is a guest's, known by token as above, or else by
+//! the address Shopify reports in `X-Forwarded-For`, since the connection is Shopify's.
 
 use std::net::SocketAddr;
 
@@ -32,6 +39,7 @@ use tryon_api::wire::{MODEL_PARSING, MODEL_TRYON, MODEL_TRYON_PLUS};
 
 use crate::error::ApiError;
 use crate::ledger::{FileKind, UploadLimits};
+use crate::shopify::AppProxyCaller;
 use crate::state::AppState;
 use crate::storage::FileId;
 use tryon_clock::Clock;
@@ -84,6 +92,9 @@ pub struct PolicySettings {
     /// Uploads are refused when storing one would leave less free space than this in the
     /// data folder; 0 turns the floor off.
     pub min_free_bytes: u64,
+    /// The Shopify app's API secret (`TRYON_SHOPIFY_API_SECRET`): with it, requests that
+    /// Shopify's app proxy signed are verified and their customers recognised.
+    pub shopify_api_secret: Option<SecretString>,
 }
 
 impl PolicySettings {
@@ -117,6 +128,7 @@ impl PolicySettings {
             uploads_per_hour: 0,
             upload_bytes_per_day: 0,
             min_free_bytes: 0,
+            shopify_api_secret: None,
         }
     }
 
@@ -201,6 +213,15 @@ impl ShopperKeys {
     pub fn ip_key(&self, ip: &str) -> String {
         format!("ip:{}", self.mac_hex(&format!("ip:{ip}"), 12))
     }
+
+    /// The shopper key of a shop's logged-in customer: a keyed hash of the shop and the
+    /// customer id, so that the id is never stored in clear.
+    pub fn customer_key(&self, shop: &str, customer_id: &str) -> String {
+        format!(
+            "shopify:{}",
+            self.mac_hex(&format!("shopify:{shop}:{customer_id}"), 16)
+        )
+    }
 }
 
 fn hex_decode(hex: &str) -> Option<Vec<u8>> {
@@ -216,10 +237,23 @@ fn hex_decode(hex: &str) -> Option<Vec<u8>> {
 /// The caller of a request, as far as the shop's limits are concerned.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Shopper {
-    /// `t:{token id}` or `ip:{hash}`; what jobs, files and the daily count are keyed by.
+    /// `shopify:{hash}`, `t:{token id}` or `ip:{hash}`; what jobs, files and the daily
+    /// count are keyed by.
     pub key: String,
     /// The valid token the caller presented, if any.
     pub token: Option<String>,
+    /// What the shop's Shopify app proxy said of the caller, when the request came
+    /// through it with a verified signature.
+    pub app_proxy: Option<AppProxyCaller>,
+}
+
+impl Shopper {
+    /// Whether the shopper is a shop's logged-in customer (and keyed as one).
+    pub fn is_customer(&self) -> bool {
+        self.app_proxy
+            .as_ref()
+            .is_some_and(|caller| caller.customer().is_some())
+    }
 }
 
 impl FromRequestParts<AppState> for Shopper {
@@ -229,11 +263,14 @@ impl FromRequestParts<AppState> for Shopper {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        Ok(shopper_of(&parts.headers, parts, &state.shopper_keys))
+        Ok(shopper_of(parts, &state.shopper_keys))
     }
 }
 
-fn shopper_of(headers: &HeaderMap, parts: &Parts, keys: &ShopperKeys) -> Shopper {
+fn shopper_of(parts: &Parts, keys: &ShopperKeys) -> Shopper {
+    let headers = &parts.headers;
+    // Set only by the signature check, after it verified the request.
+    let app_proxy = parts.extensions.get::<AppProxyCaller>().cloned();
     let from_header = headers
         .get(SHOPPER_HEADER)
         .and_then(|v| v.to_str().ok())
@@ -247,21 +284,53 @@ fn shopper_of(headers: &HeaderMap, parts: &Parts, keys: &ShopperKeys) -> Shopper
         .find(|(name, _)| *name == SHOPPER_COOKIE)
         .map(|(_, value)| value.to_owned());
     // The header wins: a widget that sends it chose it on purpose.
-    for token in [from_header, from_cookie].into_iter().flatten() {
-        if let Some(key) = keys.verify(&token) {
-            return Shopper {
-                key,
-                token: Some(token.trim().to_owned()),
-            };
-        }
+    let token = [from_header, from_cookie]
+        .into_iter()
+        .flatten()
+        .find_map(|token| {
+            keys.verify(&token)
+                .map(|key| (key, token.trim().to_owned()))
+        });
+    // A customer Shopify vouches for is the same shopper on every device, so their key
+    // wins over this device's token (which is still echoed by the status call).
+    if let Some((shop, customer_id)) = app_proxy.as_ref().and_then(AppProxyCaller::customer) {
+        return Shopper {
+            key: keys.customer_key(shop, customer_id),
+            token: token.map(|(_, token)| token),
+            app_proxy,
+        };
     }
-    let ip = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string());
+    if let Some((key, token)) = token {
+        return Shopper {
+            key,
+            token: Some(token),
+            app_proxy,
+        };
+    }
+    // Through the app proxy the connection is Shopify's, shared by every shop's
+    // shoppers; Shopify names the shopper's own address in X-Forwarded-For. Elsewhere the
+    // header is whatever the caller wrote, so only the connection counts.
+    let forwarded = app_proxy.as_ref().and_then(|_| {
+        headers
+            .get("x-forwarded-for")?
+            .to_str()
+            .ok()?
+            .split(',')
+            .next()?
+            .trim()
+            .parse::<std::net::IpAddr>()
+            .ok()
+    });
+    let ip = forwarded.map(|ip| ip.to_string()).unwrap_or_else(|| {
+        parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or_else(|| "unknown".to_owned(), |c| c.0.ip().to_string())
+    });
     Shopper {
         key: keys.ip_key(&ip),
         token: None,
+        app_proxy,
     }
 }
 
@@ -289,14 +358,22 @@ pub fn is_https(state: &AppState, headers: &HeaderMap) -> bool {
 
 /// Refuses a paid call whose page origin is missing or not allowed. Browsers send
 /// `Origin` on every POST, same-origin ones included, so a missing one means a script
-/// outside a browser, which the shop's budget is not for.
-pub fn check_origin(state: &AppState, headers: &HeaderMap) -> Result<(), ApiError> {
+/// outside a browser, which the shop's budget is not for; except through the shop's
+/// Shopify app proxy, which forwards only some headers: its verified signature says the
+/// call was made on the shop's own storefront, so it stands in for a missing `Origin`
+/// (one that is present must still be allowed).
+pub fn check_origin(
+    state: &AppState,
+    headers: &HeaderMap,
+    shopper: &Shopper,
+) -> Result<(), ApiError> {
     if state.policy.any_origin {
         return Ok(());
     }
     let origin = headers.get(header::ORIGIN);
     match origin {
         Some(origin) if state.allowed_origins.iter().any(|o| o == origin) => Ok(()),
+        None if shopper.app_proxy.is_some() => Ok(()),
         Some(origin) => Err(ApiError::with_detail(
             ErrorKind::OriginNotAllowed,
             format!(
@@ -464,6 +541,90 @@ mod tests {
         assert_eq!(key, keys.ip_key("203.0.113.9"));
         assert_ne!(key, keys.ip_key("203.0.113.10"));
         assert!(!key.contains("203.0.113.9"));
+    }
+
+    /// The parts of a request from `peer` with `headers`, as the extractor sees them once
+    /// the signature check has run (`caller` set when it verified the request).
+    fn parts(headers: &[(&str, &str)], caller: Option<AppProxyCaller>) -> Parts {
+        let mut request = axum::http::Request::builder();
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let (mut parts, ()) = request.body(()).unwrap().into_parts();
+        parts
+            .extensions
+            .insert(ConnectInfo(SocketAddr::from(([198, 51, 100, 7], 443))));
+        if let Some(caller) = caller {
+            parts.extensions.insert(caller);
+        }
+        parts
+    }
+
+    fn caller(shop: &str, customer: Option<&str>) -> Option<AppProxyCaller> {
+        Some(AppProxyCaller {
+            shop: Some(shop.to_owned()),
+            customer_id: customer.map(str::to_owned),
+        })
+    }
+
+    #[test]
+    fn a_verified_customer_is_the_shopper_whatever_token_the_device_sends() {
+        let keys = keys();
+        let token = keys.issue();
+        let phone = shopper_of(
+            &parts(
+                &[(SHOPPER_HEADER, &token)],
+                caller("a.myshopify.com", Some("42")),
+            ),
+            &keys,
+        );
+        let laptop = shopper_of(&parts(&[], caller("a.myshopify.com", Some("42"))), &keys);
+        assert_eq!(phone.key, laptop.key, "the same customer on two devices");
+        assert_eq!(phone.key, keys.customer_key("a.myshopify.com", "42"));
+        assert!(phone.key.starts_with("shopify:") && !phone.key.contains("42"));
+        assert!(phone.is_customer());
+        assert_eq!(
+            phone.token.as_deref(),
+            Some(token.as_str()),
+            "the token is kept"
+        );
+
+        // Another customer, or the same id in another shop, is someone else.
+        let other = shopper_of(&parts(&[], caller("a.myshopify.com", Some("43"))), &keys);
+        let elsewhere = shopper_of(&parts(&[], caller("b.myshopify.com", Some("42"))), &keys);
+        assert_ne!(other.key, phone.key);
+        assert_ne!(elsewhere.key, phone.key);
+    }
+
+    #[test]
+    fn a_guest_through_the_app_proxy_is_known_by_token_or_forwarded_address() {
+        let keys = keys();
+        let token = keys.issue();
+        let guest = shopper_of(
+            &parts(&[(SHOPPER_HEADER, &token)], caller("a.myshopify.com", None)),
+            &keys,
+        );
+        assert_eq!(Some(guest.key), keys.verify(&token));
+        assert!(!shopper_of(&parts(&[], caller("a.myshopify.com", None)), &keys).is_customer());
+
+        // Without a token: the address Shopify forwards, not Shopify's own connection.
+        let forwarded = [("x-forwarded-for", "203.0.113.9, 10.0.0.1")];
+        let through_shopify =
+            shopper_of(&parts(&forwarded, caller("a.myshopify.com", None)), &keys);
+        assert_eq!(through_shopify.key, keys.ip_key("203.0.113.9"));
+        // An unsigned request's X-Forwarded-For is the caller's own word: ignored.
+        let unsigned = shopper_of(&parts(&forwarded, None), &keys);
+        assert_eq!(unsigned.key, keys.ip_key("198.51.100.7"));
+        assert_eq!(unsigned.app_proxy, None);
+        // A header that names no address leaves the connection's.
+        let garbled = shopper_of(
+            &parts(
+                &[("x-forwarded-for", "unknown")],
+                caller("a.myshopify.com", None),
+            ),
+            &keys,
+        );
+        assert_eq!(garbled.key, keys.ip_key("198.51.100.7"));
     }
 
     #[test]

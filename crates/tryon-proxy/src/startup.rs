@@ -39,6 +39,7 @@ use crate::persistence::{DbError, JobDb};
 use crate::policy::{SHOPPER_HEADER, ShopperKeys};
 use crate::retention;
 use crate::routes;
+use crate::shopify::{self, AppProxyKey};
 use crate::state::{AppState, Shared};
 use crate::storage::LocalStorage;
 use crate::upstream::{self, UpstreamClient};
@@ -83,6 +84,7 @@ pub fn app(state: AppState) -> Router {
         // One line per answered request at the default level, with its status and time.
         .on_response(DefaultOnResponse::new().level(Level::INFO));
 
+    let app_proxy = middleware::from_fn_with_state(state.clone(), shopify::check_app_proxy);
     Router::new()
         .route(
             UPLOADS_PATH,
@@ -109,7 +111,8 @@ pub fn app(state: AppState) -> Router {
         .fallback(routes::route_not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         // Layers run outside-in from the last one added: request id, trace, CORS, error
-        // bodies, panic catcher, time limit, handler.
+        // bodies, panic catcher, time limit, the app proxy signature check, handler.
+        .layer(app_proxy)
         .layer(middleware::from_fn(time_limit))
         .layer(CatchPanicLayer::custom(|_panic: Box<dyn Any + Send>| {
             ApiError::internal("a handler panicked").into_response()
@@ -285,6 +288,12 @@ pub async fn spawn(
         settings.clock.clone(),
     )
     .map_err(StartupError::Model)?;
+    if settings.policy.shopify_api_secret.is_some() {
+        tracing::info!(
+            "Shopify app proxy: requests signed by Shopify are verified with TRYON_SHOPIFY_API_SECRET \
+             and their logged-in customers recognised; unsigned requests keep the usual rules"
+        );
+    }
     if settings.adapter == UpstreamKind::Aitryon && embedded.is_none() {
         tracing::warn!(
             "TRYON_UPSTREAM=aitryon with a DashScope key: DashScope retired the aitryon models on \
@@ -302,6 +311,11 @@ pub async fn spawn(
         allowed_origins: settings.allowed_origins.clone(),
         policy: settings.policy.clone(),
         shopper_keys: ShopperKeys::new(shopper_secret),
+        app_proxy: settings
+            .policy
+            .shopify_api_secret
+            .clone()
+            .map(AppProxyKey::new),
         ledger,
         admission_gate: std::sync::Mutex::new(()),
         key_locks: Default::default(),

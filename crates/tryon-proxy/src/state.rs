@@ -14,6 +14,7 @@ use crate::idempotency::KeyLocks;
 use crate::jobs::{self, JobStore};
 use crate::ledger::Ledger;
 use crate::policy::{PolicySettings, ShopperKeys};
+use crate::shopify::AppProxyKey;
 use crate::storage::{FileId, Storage};
 use crate::upstream::{Adapter, UpstreamClient};
 
@@ -43,6 +44,9 @@ pub struct Shared {
     pub policy: PolicySettings,
     /// Signs shopper tokens.
     pub shopper_keys: ShopperKeys,
+    /// Checks the signatures of the shop's Shopify app proxy (`TRYON_SHOPIFY_API_SECRET`);
+    /// without it, signed requests are treated as unsigned.
+    pub app_proxy: Option<AppProxyKey>,
     /// Spend, daily counts and the index of hosted files.
     pub ledger: Ledger,
     /// Held while a paid call is checked against the caps and counted, so that

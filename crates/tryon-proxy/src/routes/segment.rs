@@ -48,7 +48,7 @@ pub async fn segment(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<SegmentResponse>, ApiError> {
-    check_origin(&state, &headers)?;
+    check_origin(&state, &headers, &shopper)?;
     let bytes = body.map_err(body_refusal)?;
     let mut request: SegmentRequest = serde_json::from_slice(&bytes)
         .map_err(|e| ApiError::with_detail(ErrorKind::InvalidParameter, e))?;

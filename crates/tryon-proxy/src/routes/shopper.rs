@@ -1,4 +1,8 @@
 //! `DELETE /api/v1/tryon/shopper`: deletes all of the calling shopper's photos, results, cut-outs, jobs and idempotency keys at once.
+//!
+//! A shop's logged-in customer (through its Shopify app proxy) deletes what they made as
+//! the customer on every device, and what this device made as a guest before they logged
+//! in, when its token comes along: both are theirs.
 
 use axum::Json;
 use axum::extract::State;
@@ -29,7 +33,38 @@ pub async fn delete_shopper(
     ReqId(request_id): ReqId,
     shopper: Shopper,
 ) -> Result<Json<ShopperDeletion>, ApiError> {
-    let jobs = state.jobs.of_shopper(&shopper.key);
+    let mut keys = vec![shopper.key.clone()];
+    if let Some(guest) = shopper
+        .token
+        .as_deref()
+        .and_then(|token| state.shopper_keys.verify(token))
+        .filter(|guest| *guest != shopper.key)
+    {
+        keys.push(guest);
+    }
+    let mut deletion = ShopperDeletion {
+        deleted_jobs: 0,
+        deleted_files: 0,
+        request_id,
+    };
+    for key in &keys {
+        let (jobs, files) = delete_data_of(&state, key).await?;
+        deletion.deleted_jobs += jobs;
+        deletion.deleted_files += files;
+    }
+    tracing::info!(
+        deleted_jobs = deletion.deleted_jobs,
+        deleted_files = deletion.deleted_files,
+        customer = shopper.is_customer(),
+        "a shopper deleted their data"
+    );
+    Ok(Json(deletion))
+}
+
+/// Deletes the jobs, idempotency keys and files kept under one shopper key; answers how
+/// many jobs and files went.
+async fn delete_data_of(state: &AppState, key: &str) -> Result<(u64, u64), ApiError> {
+    let jobs = state.jobs.of_shopper(key);
     let deleted_jobs = jobs.len() as u64;
     for job in jobs {
         let record = job.snapshot();
@@ -47,14 +82,10 @@ pub async fn delete_shopper(
         state.jobs.remove(&job.id);
     }
     // The keys went with their jobs; this also forgets any whose job was already gone.
-    state.jobs.forget_keys_of(&shopper.key);
+    state.jobs.forget_keys_of(key);
 
     let mut deleted_files = 0;
-    for raw in state
-        .ledger
-        .files_of(&shopper.key)
-        .map_err(ApiError::internal)?
-    {
+    for raw in state.ledger.files_of(key).map_err(ApiError::internal)? {
         if let Some(id) = FileId::parse(&raw) {
             state
                 .storage
@@ -65,10 +96,5 @@ pub async fn delete_shopper(
         state.ledger.remove_file(&raw).map_err(ApiError::internal)?;
         deleted_files += 1;
     }
-    tracing::info!(deleted_jobs, deleted_files, "a shopper deleted their data");
-    Ok(Json(ShopperDeletion {
-        deleted_jobs,
-        deleted_files,
-        request_id,
-    }))
+    Ok((deleted_jobs, deleted_files))
 }

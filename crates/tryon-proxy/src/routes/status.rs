@@ -17,15 +17,20 @@ pub async fn shop_status(
     shopper: Shopper,
     headers: HeaderMap,
 ) -> Response {
-    // A caller without a valid token gets one now; a caller with one keeps it.
+    // A caller without a valid token gets one now; a caller with one keeps it. A
+    // customer stays keyed as the customer: the token only serves this device once they
+    // log out.
     let (key, token, issued) = match &shopper.token {
         Some(token) => (shopper.key.clone(), token.clone(), false),
         None => {
             let token = state.shopper_keys.issue();
-            let key = state
-                .shopper_keys
-                .verify(&token)
-                .unwrap_or_else(|| shopper.key.clone());
+            let key = match shopper.is_customer() {
+                true => shopper.key.clone(),
+                false => state
+                    .shopper_keys
+                    .verify(&token)
+                    .unwrap_or_else(|| shopper.key.clone()),
+            };
             (key, token, true)
         }
     };

@@ -34,7 +34,7 @@ pub async fn create_task(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<CreateTaskResponse>, ApiError> {
-    check_origin(&state, &headers)?;
+    check_origin(&state, &headers, &shopper)?;
     let bytes = body.map_err(body_refusal)?;
     let key = idempotency::key_of(&headers)?;
     // With a key, the create holds it until it has answered, and a repeat is judged

@@ -15,6 +15,7 @@ mod resubmission;
 mod retention;
 mod security;
 mod segmentation;
+mod shopify;
 mod tasks;
 mod uploads;
 mod upstreams;
