@@ -83,3 +83,36 @@ impl Emitter {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::name;
+
+    #[test]
+    fn the_loader_forwards_every_event_to_shopifys_web_pixels() {
+        let loader = include_str!("../www/loader.js");
+        let forwarded = loader
+            .split("for (const name of [")
+            .nth(1)
+            .and_then(|rest| rest.split(']').next())
+            .expect("the loader's list of forwarded events");
+        for event in [
+            name::OPEN,
+            name::CLOSE,
+            name::PHOTO,
+            name::SUBMIT,
+            name::STATUS,
+            name::RESULT,
+            name::ERROR,
+            name::DOWNLOAD,
+            name::ADD_TO_CART,
+            "tryon:unavailable",
+        ] {
+            let short = event.trim_start_matches("tryon:");
+            assert!(
+                forwarded.contains(&["\"", short, "\""].concat()),
+                "{event} is not forwarded: {forwarded}"
+            );
+        }
+    }
+}

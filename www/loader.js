@@ -165,5 +165,21 @@
     }
   }
 
+  // Inside a Shopify storefront the try-on events also go to the shop's Web Pixels, as
+  // custom events (a pixel subscribes to "tryon:result", or to all_custom_events), with the
+  // same details: ids and codes, never the photo. Shopify's analytics is looked up when an
+  // event fires, since the storefront may define it after this script has run.
+  for (const name of ["open", "close", "photo", "submit", "status", "result", "error", "download", "add-to-cart", "unavailable"]) {
+    document.addEventListener("tryon:" + name, (event) => {
+      const analytics = window.Shopify && window.Shopify.analytics;
+      if (!analytics || typeof analytics.publish !== "function") return;
+      try {
+        analytics.publish(event.type, event.detail || {});
+      } catch (error) {
+        console.warn("virtual-tryon: Shopify.analytics.publish failed", error);
+      }
+    });
+  }
+
   customElements.define("virtual-tryon", VirtualTryon);
 })();
