@@ -16,9 +16,10 @@ cd "$REPO_ROOT"
 
 EXTENSION="$REPO_ROOT/integrations/shopify/extensions/virtual-tryon"
 # The loader is the block's javascript asset; the rest is what it imports on the first tap,
-# from next to itself. Theme app extension assets are one flat folder, so the sample models
-# (dist/samples/) cannot ship: the block turns them off.
-BUNDLE=(loader.js tryon-widget.js tryon-widget_bg.wasm widget.css)
+# from next to itself, and the widget's own pictures (sample models, photo guidance), which
+# the bundle keeps next to itself too: theme app extension assets are one flat folder.
+BUNDLE=(loader.js tryon-widget.js tryon-widget_bg.wasm widget.css
+    person-1.jpg person-2.jpg person-two.jpg person-tiny.png)
 
 mode="${1:-}"
 case "$mode" in

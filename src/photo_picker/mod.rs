@@ -10,7 +10,9 @@ use tryon_api::Locale;
 
 use crate::i18n;
 
-/// The sample models offered when the shopper has no photo at hand (files in `samples/`).
+/// The sample models offered when the shopper has no photo at hand: files next to the
+/// bundle (`index.html` copies them from `www/samples/`), in one flat folder as a Shopify
+/// theme app extension's assets must be.
 pub const SAMPLE_MODELS: [&str; 2] = ["person-1", "person-2"];
 
 /// The ids the field's elements carry, unique per dialog, which the dialog refers to too.
@@ -164,15 +166,15 @@ pub fn PhotoPicker(
                 <summary>{texts.tips_summary}</summary>
                 <ul class="vto-tips-list">
                     <li class="vto-tip vto-tip-good">
-                        <img src=[tips_base.as_str(), "samples/person-1.jpg"].concat() alt="" />
+                        <img src=[tips_base.as_str(), "person-1.jpg"].concat() alt="" />
                         <span>{texts.tip_good}</span>
                     </li>
                     <li class="vto-tip vto-tip-bad">
-                        <img src=[tips_base.as_str(), "samples/person-two.jpg"].concat() alt="" />
+                        <img src=[tips_base.as_str(), "person-two.jpg"].concat() alt="" />
                         <span>{texts.tip_bad_group}</span>
                     </li>
                     <li class="vto-tip vto-tip-bad">
-                        <img src=[tips_base.as_str(), "samples/person-tiny.png"].concat() alt="" />
+                        <img src=[tips_base.as_str(), "person-tiny.png"].concat() alt="" />
                         <span>{texts.tip_bad_small}</span>
                     </li>
                 </ul>
@@ -195,7 +197,7 @@ pub fn PhotoPicker(
                                             disabled=move || busy.get()
                                             on:click=move |_| on_sample.run(sample)
                                         >
-                                            <img src=[base.as_str(), "samples/", sample, ".jpg"].concat() alt="" />
+                                            <img src=[base.as_str(), sample, ".jpg"].concat() alt="" />
                                         </button>
                                     }
                                 })

@@ -211,7 +211,7 @@ pub fn TryOnDialog(
 
     let asset_base = config.asset_base.clone();
     let pick_sample = move |sample: &'static str| {
-        let url = format!("{asset_base}samples/{sample}.jpg");
+        let url = format!("{asset_base}{sample}.jpg");
         spawn_local(async move {
             match fetch_blob(&url).await {
                 Some(blob) => {
