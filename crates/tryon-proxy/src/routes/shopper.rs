@@ -1,4 +1,4 @@
-//! `DELETE /api/v1/tryon/shopper`: deletes all of the calling shopper's photos, results, cut-outs, jobs and idempotency keys at once.
+//! `DELETE /api/v1/tryon/shopper`: deletes all of the calling shopper's photos, results, cut-outs, jobs, idempotency keys and funnel events at once.
 
 use axum::Json;
 use axum::extract::State;
@@ -65,7 +65,17 @@ pub async fn delete_shopper(
         state.ledger.remove_file(&raw).map_err(ApiError::internal)?;
         deleted_files += 1;
     }
-    tracing::info!(deleted_jobs, deleted_files, "a shopper deleted their data");
+    // The dashboard's job rows hold no shopper key and stay; the events hold one and go.
+    let deleted_events = state
+        .analytics
+        .forget_shopper(&shopper.key)
+        .map_err(ApiError::internal)?;
+    tracing::info!(
+        deleted_jobs,
+        deleted_files,
+        deleted_events,
+        "a shopper deleted their data"
+    );
     Ok(Json(ShopperDeletion {
         deleted_jobs,
         deleted_files,
