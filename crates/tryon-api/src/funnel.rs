@@ -271,7 +271,7 @@ mod tests {
         assert_eq!(refused(r#"{"events":[]}"#), EventRefusal::Empty);
         let many = format!(
             r#"{{"events":[{}]}}"#,
-            vec![r#"{"name":"open","product":"a"}"#; MAX_EVENTS_PER_BATCH + 1].join(",")
+            [r#"{"name":"open","product":"a"}"#; MAX_EVENTS_PER_BATCH + 1].join(",")
         );
         assert_eq!(
             refused(&many),

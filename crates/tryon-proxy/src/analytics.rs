@@ -214,11 +214,14 @@ impl Analytics {
         let has_ledger: bool = connection
             .prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ledger'")?
             .exists([])?;
+        // A job is billed when it ends, never before it was made, so the bills of the
+        // period's jobs are all on or after its first day (the ledger is indexed by day).
         let billed = if has_ledger {
-            "LEFT JOIN (SELECT ref, SUM(images) AS images, SUM(cny) AS cny FROM ledger GROUP BY ref) AS bill
+            "LEFT JOIN (SELECT ref, SUM(images) AS images, SUM(cny) AS cny FROM ledger
+                        WHERE day >= ?2 GROUP BY ref) AS bill
              ON bill.ref = job_stats.id"
         } else {
-            "LEFT JOIN (SELECT NULL AS ref, NULL AS images, NULL AS cny) AS bill ON 0"
+            "LEFT JOIN (SELECT NULL AS ref, NULL AS images, NULL AS cny WHERE ?2 IS NOT NULL) AS bill ON 0"
         };
         let sql = format!(
             "SELECT id, created_ms, finished_ms, status, code, model, upstream, product,
@@ -227,7 +230,8 @@ impl Analytics {
              WHERE created_ms >= ?1 ORDER BY created_ms, id"
         );
         let mut statement = connection.prepare(&sql)?;
-        let rows = statement.query_map(params![since_ms as i64], |row| {
+        let since_day = crate::policy::day_of(since_ms);
+        let rows = statement.query_map(params![since_ms as i64, since_day], |row| {
             Ok(JobStat {
                 id: row.get(0)?,
                 created_ms: row.get::<_, i64>(1)? as u64,

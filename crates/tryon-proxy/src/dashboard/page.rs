@@ -194,13 +194,13 @@ fn cards(html: &mut String, summary: &Summary, w: &Words) {
         (Some(median), Some(p95)) => {
             let _ = write!(
                 html,
-                r#"<article class="card"><h2>{title}</h2><p class="big">{median}</p><p class="sub">{median_word} · {p95_word} {p95} · n = {n}</p></article>"#,
+                r#"<article class="card"><h2>{title}</h2><p class="big">{median}</p><p class="sub">{median_word} · {p95_word} {p95}<br>{results}</p></article>"#,
                 title = esc(w.time_to_result),
                 median = seconds(median),
                 median_word = esc(w.median),
                 p95_word = esc(w.p95),
                 p95 = seconds(p95),
-                n = time.samples,
+                results = esc(&w.results.replace("{n}", &time.samples.to_string())),
             );
         }
         _ => {
@@ -264,14 +264,14 @@ fn cap_card(
     html.push_str("</article>");
 }
 
-/// The smallest of 1, 2 or 5 times a power of ten at or above `value` (at least 1), so
-/// that a chart's top line is a round number.
+/// The smallest round number (1, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten) at or
+/// above `value`, at least 1: a chart's top line, close above its highest bar.
 fn nice_ceiling(value: f64) -> f64 {
     if value <= 1.0 {
         return 1.0;
     }
     let power = 10f64.powf(value.log10().floor());
-    [1.0, 2.0, 5.0, 10.0]
+    [1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0]
         .into_iter()
         .map(|step| step * power)
         .find(|ceiling| *ceiling >= value - 1e-9)
@@ -283,9 +283,24 @@ const SLOT: f64 = 10.0;
 const BAR: f64 = 7.0;
 /// A chart's height in its coordinates.
 const CHART_HEIGHT: f64 = 100.0;
+/// A chart is at least this many slots wide, so that today alone is one bar of a week's
+/// width, not a block across the whole chart.
+const MIN_SLOTS: usize = 7;
+
+/// A chart's width in its coordinates.
+fn chart_width(summary: &Summary) -> f64 {
+    SLOT * summary.per_day.len().max(MIN_SLOTS) as f64
+}
+
+/// The left edge of day `index`'s bar: the days are centred when they fill fewer slots
+/// than the chart has.
+fn bar_x(summary: &Summary, index: usize) -> f64 {
+    let empty = summary.per_day.len().max(MIN_SLOTS) - summary.per_day.len();
+    (index as f64 + empty as f64 / 2.0) * SLOT + (SLOT - BAR) / 2.0
+}
 
 fn chart_open(html: &mut String, summary: &Summary, label: &str, top: &str) {
-    let width = SLOT * summary.per_day.len().max(1) as f64;
+    let width = chart_width(summary);
     let _ = write!(
         html,
         r#"<figure class="chart"><div class="plot"><span class="ymax">{top}</span><svg viewBox="0 0 {width} {CHART_HEIGHT}" preserveAspectRatio="none" role="img" aria-label="{label}"><line class="grid" x1="0" x2="{width}" y1="0.5" y2="0.5" vector-effect="non-scaling-stroke"/><line class="grid" x1="0" x2="{width}" y1="50" y2="50" vector-effect="non-scaling-stroke"/><line class="axis" x1="0" x2="{width}" y1="{CHART_HEIGHT}" y2="{CHART_HEIGHT}" vector-effect="non-scaling-stroke"/>"#,
@@ -302,7 +317,7 @@ fn chart_close(html: &mut String, summary: &Summary, legend: &str) {
     match dates.len() {
         0 => {}
         1 => {
-            let _ = write!(html, "<span>{}</span>", dates[0]);
+            let _ = write!(html, r#"<span class="only">{}</span>"#, dates[0]);
         }
         n => {
             let _ = write!(
@@ -324,7 +339,7 @@ fn tryons_chart(html: &mut String, summary: &Summary, w: &Words) {
     let period = &summary.period;
     let _ = write!(
         html,
-        r#"<section class="panel"><h2>{title}</h2><p class="sub"><strong>{started}</strong> {lead}: {succeeded} {succeeded_word} · {failed} {failed_word}</p>"#,
+        r#"<section class="panel"><h2>{title}</h2><p class="sub">{lead} <strong>{started}</strong> · {succeeded} {succeeded_word} · {failed} {failed_word}</p>"#,
         title = esc(w.tryons_per_day),
         started = period.started,
         lead = esc(w.period_tryons),
@@ -336,7 +351,7 @@ fn tryons_chart(html: &mut String, summary: &Summary, w: &Words) {
     let top = nice_ceiling(summary.per_day.iter().map(|d| d.started).max().unwrap_or(0) as f64);
     chart_open(html, summary, w.tryons_per_day, &format!("{top}"));
     for (i, day) in summary.per_day.iter().enumerate() {
-        let x = i as f64 * SLOT + (SLOT - BAR) / 2.0;
+        let x = bar_x(summary, i);
         let _ = write!(
             html,
             "<g><title>{}: {} {}, {} {}, {} {}</title>",
@@ -380,26 +395,28 @@ fn tryons_chart(html: &mut String, summary: &Summary, w: &Words) {
 fn spend_chart(html: &mut String, summary: &Summary, w: &Words) {
     let _ = write!(
         html,
-        r#"<section class="panel"><h2>{title}</h2><p class="sub"><strong>{spend}</strong> {lead} · {images} {images_word}</p>"#,
+        r#"<section class="panel"><h2>{title}</h2><p class="sub"><strong>{spend}</strong> {lead} · {images}</p>"#,
         title = esc(w.spend_per_day),
         spend = money(summary.period.spend_cny),
         lead = esc(w.period_spend),
-        images = summary.period.images,
-        images_word = esc(w.images),
+        images = esc(&w
+            .images_billed
+            .replace("{n}", &summary.period.images.to_string())),
     );
     let cap = summary.caps.spend_cny;
     let highest = summary
         .per_day
         .iter()
         .map(|d| d.spend_cny)
-        .fold(cap.unwrap_or(0.0), f64::max);
-    let top = nice_ceiling(highest);
+        .fold(0.0, f64::max);
+    // A cap line gets a little room above it, so that it does not lie on the chart's edge.
+    let top = nice_ceiling(highest.max(cap.map_or(0.0, |cap| cap * 1.1)));
     chart_open(html, summary, w.spend_per_day, &money(top));
     for (i, day) in summary.per_day.iter().enumerate() {
         if day.spend_cny <= 0.0 {
             continue;
         }
-        let x = i as f64 * SLOT + (SLOT - BAR) / 2.0;
+        let x = bar_x(summary, i);
         let height = day.spend_cny / top * CHART_HEIGHT;
         let _ = write!(
             html,
@@ -414,7 +431,7 @@ fn spend_chart(html: &mut String, summary: &Summary, w: &Words) {
     let mut legend = format!(r#"<span class="key spend"></span>{}"#, esc(w.spend));
     if let Some(cap) = cap {
         let y = CHART_HEIGHT - cap / top * CHART_HEIGHT;
-        let width = SLOT * summary.per_day.len().max(1) as f64;
+        let width = chart_width(summary);
         let _ = write!(
             html,
             r#"<line class="cap" x1="0" x2="{width}" y1="{y:.2}" y2="{y:.2}" vector-effect="non-scaling-stroke"/>"#
@@ -477,9 +494,11 @@ fn failures(html: &mut String, summary: &Summary, lang: Lang) {
         );
         return;
     }
+    // The code and its meaning share a cell, one above the other, so that both stay
+    // readable in a phone's width.
     let _ = write!(
         html,
-        r#"<div class="scroll"><table class="codes"><thead><tr><th scope="col">{}</th><th scope="col">{}</th><th scope="col" class="num">{}</th></tr></thead><tbody>"#,
+        r#"<table class="codes"><thead><tr><th scope="col">{} · {}</th><th scope="col" class="num">{}</th></tr></thead><tbody>"#,
         esc(w.code),
         esc(w.meaning),
         esc(w.count)
@@ -487,21 +506,21 @@ fn failures(html: &mut String, summary: &Summary, lang: Lang) {
     for failure in &summary.failures_by_code {
         let meaning = ErrorKind::from_wire(&failure.code, "")
             .map(|kind| kind.explain(lang.locale()).what)
-            .unwrap_or("–");
+            .unwrap_or_default();
         let code = if failure.code.is_empty() {
-            "–"
+            w.no_code
         } else {
             failure.code.as_str()
         };
         let _ = write!(
             html,
-            r#"<tr><td><code>{}</code></td><td>{}</td><td class="num">{}</td></tr>"#,
+            r#"<tr><td><code>{}</code><span class="meaning">{}</span></td><td class="num">{}</td></tr>"#,
             esc(code),
             esc(meaning),
             failure.count
         );
     }
-    html.push_str("</tbody></table></div></section>");
+    html.push_str("</tbody></table></section>");
 }
 
 fn funnel(html: &mut String, summary: &Summary, w: &Words) {
@@ -716,11 +735,12 @@ mod tests {
     fn chart_tops_are_round_numbers() {
         assert_eq!(nice_ceiling(0.0), 1.0);
         assert_eq!(nice_ceiling(1.0), 1.0);
-        assert_eq!(nice_ceiling(3.0), 5.0);
-        assert_eq!(nice_ceiling(7.0), 10.0);
-        assert_eq!(nice_ceiling(12.0), 20.0);
+        assert_eq!(nice_ceiling(3.0), 3.0);
+        assert_eq!(nice_ceiling(7.0), 8.0);
+        assert_eq!(nice_ceiling(12.0), 15.0);
+        assert_eq!(nice_ceiling(22.0), 25.0);
         assert_eq!(nice_ceiling(50.0), 50.0);
-        assert_eq!(nice_ceiling(51.0), 100.0);
+        assert_eq!(nice_ceiling(81.0), 100.0);
     }
 
     #[test]

@@ -264,6 +264,8 @@ async fn every_dashboard_answer_is_no_store_with_a_strict_policy_and_no_cors() {
         }
         assert!(!policy.contains("unsafe-inline") && !policy.contains("script-src"));
         assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        // Same-origin, so that the page's own form posts keep their Origin.
+        assert_eq!(headers["referrer-policy"], "same-origin", "{path}");
         assert!(
             headers.get("access-control-allow-origin").is_none(),
             "{path}: no CORS for the dashboard"
