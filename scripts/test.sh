@@ -20,6 +20,9 @@ timed() {
     STEP_TIMES+=("$(printf '%-38s %5ds' "$name" $((SECONDS - started)))")
 }
 
+# The end-to-end proxies' admin token: a fixed test value, never a shop's.
+E2E_ADMIN_TOKEN="e2e-admin-token-not-a-secret"
+
 run_e2e() {
     trap stop_servers EXIT
     cargo build --quiet -p tryon-proxy
@@ -42,12 +45,15 @@ run_e2e() {
         # The shop's free-space floor (1 GiB by default) is lowered to 16 MiB: these runs
         # store a few hundred kilobytes, and a build machine's disk is often fuller than a
         # shop's; the floor itself is tested in tests/api/limits.rs.
+        # The dashboard is on, behind a fixed token that only these runs use
+        # (tests/e2e/dashboard.test.mjs signs in with it).
         SIM_TIME_SCALE="${SIM_TIME_SCALE:-0.05}" TRYON_UPSTREAM="$upstream" TRYON_DATA_DIR="$data" \
-            TRYON_MIN_FREE_BYTES="${TRYON_MIN_FREE_BYTES:-16777216}" \
+            TRYON_MIN_FREE_BYTES="${TRYON_MIN_FREE_BYTES:-16777216}" TRYON_ADMIN_TOKEN="$E2E_ADMIN_TOKEN" \
             start_proxy "$REPO_ROOT/target/debug/tryon-proxy"
         # A failing run does not stop the others, so that one log shows every upstream.
         E2E_UPSTREAM="$upstream" E2E_BASE_URL="http://127.0.0.1:$WIDGET_PORT/" \
             E2E_PROXY_URL="http://127.0.0.1:$PROXY_PORT" E2E_PROXY_LOG="$LOG_DIR/proxy.log" \
+            E2E_ADMIN_TOKEN="$E2E_ADMIN_TOKEN" \
             node --test --test-reporter=spec tests/e2e/ || failed+=("$upstream")
         stop_proxy
         rm -rf "$data"

@@ -82,6 +82,50 @@
     return bundle;
   }
 
+  // ---- Funnel events for the shop's dashboard (README "Dashboard"; the proxy's side is
+  // crates/tryon-proxy/src/routes/events.rs). Nothing leaves the page before the shopper's
+  // first tap: "shown" (the button came on screen) waits in a queue and goes with the first
+  // "open"; after that each step goes as it happens. A beacon carries product ids, step
+  // names, times, a result's task id and the status call's shopper token (a beacon cannot
+  // set headers), never the photo or any URL. It is sent as text/plain, which needs no CORS
+  // preflight: a beacon cannot make one.
+  const queued = new Map();
+  const tapped = new Set();
+  function funnel(el) {
+    // A browser without IntersectionObserver (Safari before 12.1) reports no "shown".
+    if (self.IntersectionObserver) {
+      const seen = new IntersectionObserver((entries) => {
+        if (entries.some((entry) => entry.isIntersecting)) {
+          seen.disconnect();
+          track(el, "shown", {});
+        }
+      });
+      seen.observe(el);
+    }
+    for (const step of ["open", "photo", "submit", "result", "add-to-cart"]) {
+      el.addEventListener("tryon:" + step, (event) => track(el, step, event.detail || {}));
+    }
+  }
+  function track(el, name, detail) {
+    const proxy = el.attr("proxy") || "";
+    const events = queued.get(proxy) || [];
+    const product = detail.productId || el.attr("product-id") || el.attr("product-name") || "";
+    events.push({ name, product, at: Date.now(), task: detail.taskId });
+    if (name === "open") tapped.add(proxy);
+    if (!tapped.has(proxy)) return queued.set(proxy, events);
+    queued.delete(proxy);
+    // The proxy takes at most 20 events a batch; a page of many buttons sends several.
+    while (events.length) {
+      const body = JSON.stringify({ token: el.token || undefined, events: events.splice(0, 20) });
+      try {
+        navigator.sendBeacon(proxy.replace(/\/+$/, "") + "/api/v1/tryon/events", body);
+      } catch (_) {
+        // A page whose policy forbids beacons simply sends none; the widget works on.
+      }
+    }
+  }
+  // ---- End of the funnel events.
+
   class VirtualTryon extends HTMLElement {
     static get observedAttributes() {
       return ["locale"];
@@ -103,6 +147,7 @@
       this.button = root.querySelector(".vto-open");
       this.button.textContent = words.tryItOn;
       this.button.addEventListener("click", () => this.open());
+      funnel(this);
       status(this.attr("proxy") || "").then((answer) => {
         this.token = (answer && answer.shopper_token) || "";
         if (answer && answer.available === false) {

@@ -454,6 +454,32 @@ catalogue! {
         en: ("The try-on service is temporarily unavailable.", "Please try again later."),
         zh: ("试衣服务暂时不可用。", "请稍后再试。"),
     },
+    // The funnel events and the shop's dashboard: never shown in the dialog (a beacon's
+    // answer is not read, and the dashboard is the shop owner's), but worded all the same.
+    InvalidEvent => {
+        code: "Proxy.InvalidEvent", status: 400, retry: false,
+        message: "The event batch is not JSON of known funnel events (see /api/v1/tryon/events).",
+        en: ("The page sent something the try-on service does not understand.", "Please reload the page."),
+        zh: ("页面发送的内容无法识别。", "请刷新页面。"),
+    },
+    EventRateLimit => {
+        code: "Proxy.EventRateLimit", status: 429, retry: true,
+        message: "This shopper has sent the most funnel events allowed within one minute.",
+        en: ("The page is sending too much at once.", "Please wait a moment."),
+        zh: ("页面发送过于频繁。", "请稍候片刻。"),
+    },
+    AdminTokenInQuery => {
+        code: "Proxy.AdminTokenInQuery", status: 400, retry: false,
+        message: "The admin token is refused in the query string, where it would be written to logs and browser history; send it as 'Authorization: Bearer <token>' or sign in with the form at /admin/.",
+        en: ("The admin token cannot be given in the address.", "Please sign in with the form on the dashboard page."),
+        zh: ("管理口令不能写在网址中。", "请在数据面板页面的登录表单中输入。"),
+    },
+    AdminUnauthorized => {
+        code: "Proxy.AdminUnauthorized", status: 401, retry: false,
+        message: "The shop's dashboard needs the admin token (TRYON_ADMIN_TOKEN) as a bearer header or a signed-in session.",
+        en: ("This page is for the shop's staff.", "Please sign in with the admin token."),
+        zh: ("此页面仅供店铺管理人员使用。", "请使用管理口令登录。"),
+    },
 }
 
 impl ErrorKind {

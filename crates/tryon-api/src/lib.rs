@@ -6,6 +6,7 @@
 
 pub mod errors;
 pub mod fashn;
+pub mod funnel;
 pub mod generation;
 pub mod idempotency;
 pub mod mode;

@@ -163,6 +163,7 @@ async fn burst() -> Result<()> {
         policy: PolicySettings::open(),
         retention: Duration::from_secs(3600),
         clock: tryon_clock::Clock::system(),
+        dashboard: Default::default(),
     };
     let proxy = tryon_proxy::startup::spawn(settings, std::future::pending()).await?;
     let base = format!("http://{}", proxy.addr);

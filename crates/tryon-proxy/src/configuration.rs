@@ -9,6 +9,7 @@ use axum::http::HeaderValue;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::admission::AdmissionLimits;
+use crate::dashboard::DashboardSettings;
 use crate::policy::{DEFAULT_PRICES_CNY, PolicySettings};
 use crate::upstream::FashnOptions;
 use tryon_api::Locale;
@@ -160,6 +161,8 @@ pub struct Settings {
     /// What every schedule, expiry, rate window and billing day is measured on: real
     /// time, or a test's manual clock (shared with the embedded emulator).
     pub clock: tryon_clock::Clock,
+    /// The shop owner's dashboard (`TRYON_ADMIN_TOKEN`) and the rate of funnel events.
+    pub dashboard: DashboardSettings,
 }
 
 /// One thing wrong with the environment, named by its variable.
@@ -570,6 +573,7 @@ impl Settings {
 
         let data_dir =
             PathBuf::from(get("TRYON_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()));
+        let dashboard = DashboardSettings::from_lookup(&get, &mut mistake);
 
         if mistakes.is_empty() {
             let policy = PolicySettings {
@@ -601,6 +605,7 @@ impl Settings {
                 policy,
                 retention: Duration::from_secs_f64(retention_hours * 3600.0),
                 clock: tryon_clock::Clock::system(),
+                dashboard,
             })
         } else {
             Err(ConfigError { mistakes })

@@ -13,7 +13,8 @@
 //! [`policy`] holds the shop's rules (origins, garments, shopper identity and limits,
 //! caps), whose spend, daily counts and file index live in [`ledger`]; [`shopify`]
 //! verifies the requests a shop's Shopify app proxy signs; [`retention`] deletes what is
-//! older than the retention period.
+//! older than the retention period. [`dashboard`] is the shop owner's page of figures
+//! under `/admin/`, fed by the job rows and funnel events of [`analytics`].
 //!
 //! Architecture invariants: the key never leaves [`upstream::UpstreamClient`] except in
 //! the upstream's Authorization header; browsers read job records, never cause an
@@ -21,7 +22,9 @@
 //! passes the origin, garment, shopper-limit and cap checks before anything is queued.
 
 pub mod admission;
+pub mod analytics;
 pub mod configuration;
+pub mod dashboard;
 pub mod embedded;
 pub mod error;
 pub mod idempotency;

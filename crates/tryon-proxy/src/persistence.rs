@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, params};
 use tryon_api::wire::CreateTaskRequest;
+use tryon_clock::Clock;
 
+use crate::analytics;
 use crate::jobs::JobRecord;
 
 /// One job as stored.
@@ -47,6 +49,8 @@ pub enum DbError {
 /// The job table.
 pub struct JobDb {
     connection: Mutex<Connection>,
+    /// When a job's dashboard row is first seen ended (see [`analytics::record_job`]).
+    clock: Clock,
 }
 
 impl JobDb {
@@ -88,9 +92,18 @@ impl JobDb {
             CREATE INDEX IF NOT EXISTS idempotency_keys_job ON idempotency_keys(job_id);
             CREATE INDEX IF NOT EXISTS idempotency_keys_created ON idempotency_keys(created_ms);",
         )?;
+        // Every save also writes the job's dashboard row, so its table must exist first.
+        analytics::migrate(&connection)?;
         Ok(JobDb {
             connection: Mutex::new(connection),
+            clock: Clock::system(),
         })
+    }
+
+    /// The same database, with the ends of jobs read from `clock` (the proxy's own).
+    pub fn with_clock(mut self, clock: Clock) -> JobDb {
+        self.clock = clock;
+        self
     }
 
     /// Writes a new job and, when its create carried one, its idempotency key, in one
@@ -105,14 +118,22 @@ impl JobDb {
         record: &JobRecord,
         key: Option<(&str, &str)>,
     ) -> Result<(), DbError> {
-        let request = serde_json::to_string(request)?;
-        let record = serde_json::to_string(record)?;
+        let request_json = serde_json::to_string(request)?;
+        let record_json = serde_json::to_string(record)?;
         let mut connection = self.lock();
         let transaction = connection.transaction()?;
         transaction.execute(
             "INSERT INTO jobs (id, created_ms, shopper, request, record) VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(id) DO UPDATE SET request = excluded.request, record = excluded.record",
-            params![id, created_ms as i64, shopper, request, record],
+            params![id, created_ms as i64, shopper, request_json, record_json],
+        )?;
+        analytics::record_job(
+            &transaction,
+            id,
+            created_ms,
+            &request.model,
+            record,
+            self.clock.unix_ms(),
         )?;
         if let Some((key, fingerprint)) = key {
             transaction.execute(
@@ -176,6 +197,7 @@ impl JobDb {
 
     /// Deletes a job's row and the idempotency keys that lead to it, in one transaction:
     /// a key whose job is gone (refused, swept or deleted by its shopper) is free again.
+    /// Its anonymous dashboard row stays (see [`analytics`]), for the month's figures.
     pub fn delete(&self, id: &str) -> Result<(), DbError> {
         let mut connection = self.lock();
         let transaction = connection.transaction()?;
@@ -304,6 +326,36 @@ mod tests {
         db.delete_keys_before(21).unwrap();
         assert!(db.load_keys().unwrap().is_empty());
         assert_eq!(db.load_all().unwrap().len(), 2, "only the keys were swept");
+    }
+
+    #[test]
+    fn a_deleted_job_keeps_its_dashboard_row_with_the_time_it_ended() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("jobs.sqlite3");
+        let time = tryon_clock::ManualClock::new();
+        let db = JobDb::open(&path).unwrap().with_clock(time.clock());
+        let request = CreateTaskRequest {
+            model: "aitryon".into(),
+            input: TryOnInput::default(),
+            parameters: None,
+        };
+        let mut record = JobRecord::pending(UpstreamKind::Aitryon);
+        let created = time.clock().unix_ms();
+        db.save_new("a", created, "t:a", &request, &record, None)
+            .unwrap();
+        time.advance(Duration::from_secs(12));
+        record.fail(tryon_api::ErrorKind::InvalidPerson, None);
+        db.save("a", created, "t:a", &request, &record).unwrap();
+        db.delete("a").unwrap();
+        assert!(db.load_all().unwrap().is_empty());
+        let rows = analytics::Analytics::open(&path)
+            .unwrap()
+            .jobs_since(0)
+            .unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!(rows[0].finished_ms, Some(created + 12_000));
+        assert_eq!(rows[0].code.as_deref(), Some("InvalidPerson"));
+        assert_eq!(rows[0].model, "aitryon");
     }
 
     #[test]

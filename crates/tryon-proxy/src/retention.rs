@@ -3,9 +3,12 @@
 //! Shopper photos are personal data and the shop keeps them no longer than it needs
 //! them: by default 24 h, as long as the upstream keeps its own results. The ledger is
 //! kept (it holds no photo and no address), and daily counts are pruned after two days.
+//! The dashboard's anonymous job rows and the widget's funnel events are kept 90 days
+//! ([`analytics::KEPT_FOR`]), whatever the retention period.
 
 use std::time::Duration;
 
+use crate::analytics;
 use crate::policy::today;
 use crate::state::AppState;
 use crate::storage::FileId;
@@ -23,6 +26,9 @@ pub struct Swept {
     pub jobs: u64,
     /// Idempotency keys forgotten (those of swept jobs included).
     pub keys: u64,
+    /// Funnel events and dashboard job rows older than 90 days.
+    pub events: u64,
+    pub job_rows: u64,
 }
 
 /// Runs [`sweep_once`] at start and then every sweep interval of the proxy's clock, for
@@ -37,6 +43,8 @@ pub async fn run_sweeper(state: AppState) {
                 files = swept.files,
                 jobs = swept.jobs,
                 keys = swept.keys,
+                events = swept.events,
+                job_rows = swept.job_rows,
                 "retention sweep"
             );
         }
@@ -80,6 +88,17 @@ pub async fn sweep_once(state: &AppState) -> Swept {
     swept.keys = state.jobs.forget_keys_before(cutoff);
     if let Err(err) = state.ledger.prune_days(today(&state.clock) - 2) {
         tracing::error!(error = %err, "old daily counts could not be pruned");
+    }
+    let kept_since = state
+        .clock
+        .unix_ms()
+        .saturating_sub(analytics::KEPT_FOR.as_millis() as u64);
+    match state.analytics.prune_before(kept_since) {
+        Ok((events, job_rows)) => {
+            swept.events = events;
+            swept.job_rows = job_rows;
+        }
+        Err(err) => tracing::error!(error = %err, "old funnel events could not be pruned"),
     }
     swept
 }

@@ -24,12 +24,15 @@ use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetReques
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 use tryon_api::ErrorKind;
+use tryon_api::funnel::{EVENTS_PATH, MAX_EVENTS_BODY_BYTES};
 use tryon_api::generation::{AITRYON_RETIRED_ON, CAPABILITIES_PATH, UpstreamKind};
 use tryon_api::proxy::{FILES_PATH, STATUS_PATH, UPLOADS_PATH};
 use tryon_api::wire::{CREATE_TASK_PATH, SEGMENT_PATH, TASKS_PATH};
 
 use crate::admission::{self, Admission};
+use crate::analytics::{Analytics, EventRate};
 use crate::configuration::{Settings, UpstreamSettings};
+use crate::dashboard::{self, auth::AdminKeys};
 use crate::embedded::{self, EmbeddedUpstream};
 use crate::error::{ApiError, fill_request_id, request_id_of};
 use crate::idempotency::IDEMPOTENCY_KEY;
@@ -103,11 +106,16 @@ pub fn app(state: AppState) -> Router {
             &format!("{TASKS_PATH}/{{job_id}}/cancel"),
             post(routes::cancel_task),
         )
+        .route(
+            EVENTS_PATH,
+            post(routes::post_events).layer(DefaultBodyLimit::max(MAX_EVENTS_BODY_BYTES)),
+        )
         .route(STATUS_PATH, get(routes::shop_status))
         .route(CAPABILITIES_PATH, get(routes::capabilities))
         .route("/healthz", get(routes::healthz))
         .route("/readyz", get(routes::readyz))
         .route("/metrics", get(routes::metrics))
+        .merge(dashboard::routes(&state))
         .fallback(routes::route_not_found)
         .method_not_allowed_fallback(routes::method_not_allowed)
         // Layers run outside-in from the last one added: request id, trace, CORS, error
@@ -119,6 +127,8 @@ pub fn app(state: AppState) -> Router {
         }))
         .layer(middleware::from_fn(fill_request_id))
         .layer(cors)
+        // Outside the CORS layer, so that it can take CORS off the dashboard's answers.
+        .layer(middleware::from_fn(dashboard::without_cors))
         .layer(PropagateRequestIdLayer::new(x_request_id.clone()))
         .layer(trace)
         .layer(SetRequestIdLayer::new(x_request_id, MakeRequestUuid))
@@ -215,6 +225,7 @@ pub async fn spawn(
 
     let db_path = settings.data_dir.join("jobs.sqlite3");
     let (jobs, restored) = JobDb::open(&db_path)
+        .map(|db| db.with_clock(settings.clock.clone()))
         .and_then(|db| {
             let stored = db.load_all()?;
             let keys = db.load_keys()?;
@@ -226,6 +237,10 @@ pub async fn spawn(
         })?;
 
     let ledger = Ledger::open(&db_path).map_err(|source| StartupError::Jobs {
+        path: db_path.display().to_string(),
+        source,
+    })?;
+    let analytics = Analytics::open(&db_path).map_err(|source| StartupError::Jobs {
         path: db_path.display().to_string(),
         source,
     })?;
@@ -317,6 +332,9 @@ pub async fn spawn(
             .clone()
             .map(AppProxyKey::new),
         ledger,
+        analytics,
+        event_rate: EventRate::new(settings.dashboard.events_per_minute),
+        admin: settings.dashboard.admin_token.clone().map(AdminKeys::new),
         admission_gate: std::sync::Mutex::new(()),
         key_locks: Default::default(),
         retention: settings.retention,
@@ -337,6 +355,11 @@ pub async fn spawn(
         clock: settings.clock.clone(),
         shutdown: stop_receiver,
     });
+    if state.admin.is_some() {
+        tracing::info!(
+            "the shop's dashboard is on at {public_base_url}/admin/ (TRYON_ADMIN_TOKEN)"
+        );
+    }
     tokio::spawn(admission::run_dispatcher(state.clone()));
     tokio::spawn(retention::run_sweeper(state.clone()));
     resume(&state, restored);

@@ -10,6 +10,8 @@ use tryon_api::Locale;
 use tryon_clock::Clock;
 
 use crate::admission::Admission;
+use crate::analytics::{Analytics, EventRate};
+use crate::dashboard::auth::AdminKeys;
 use crate::idempotency::KeyLocks;
 use crate::jobs::{self, JobStore};
 use crate::ledger::Ledger;
@@ -49,6 +51,12 @@ pub struct Shared {
     pub app_proxy: Option<AppProxyKey>,
     /// Spend, daily counts and the index of hosted files.
     pub ledger: Ledger,
+    /// The dashboard's job rows and the widget's funnel events.
+    pub analytics: Analytics,
+    /// The funnel events each shopper may still send this minute.
+    pub event_rate: EventRate,
+    /// The admin token's keys (`TRYON_ADMIN_TOKEN`); `None` turns the dashboard off.
+    pub admin: Option<AdminKeys>,
     /// Held while a paid call is checked against the caps and counted, so that
     /// concurrent calls cannot all take the last one.
     pub admission_gate: Mutex<()>,

@@ -1,6 +1,7 @@
 //! The HTTP endpoints, one module per resource, and the request-id extractor they share.
 
 mod capabilities;
+mod events;
 mod fallback;
 mod files;
 mod health;
@@ -23,6 +24,7 @@ use tryon_api::ErrorKind;
 use crate::error::ApiError;
 
 pub use capabilities::capabilities;
+pub use events::post_events;
 pub use fallback::{method_not_allowed, route_not_found};
 pub use files::serve_file;
 pub use health::{healthz, readyz};

@@ -1,4 +1,4 @@
-//! `DELETE /api/v1/tryon/shopper`: deletes all of the calling shopper's photos, results, cut-outs, jobs and idempotency keys at once.
+//! `DELETE /api/v1/tryon/shopper`: deletes all of the calling shopper's photos, results, cut-outs, jobs, idempotency keys and funnel events at once.
 //!
 //! A shop's logged-in customer (through its Shopify app proxy) deletes what they made as
 //! the customer on every device, and what this device made as a guest before they logged
@@ -95,6 +95,14 @@ async fn delete_data_of(state: &AppState, key: &str) -> Result<(u64, u64), ApiEr
         }
         state.ledger.remove_file(&raw).map_err(ApiError::internal)?;
         deleted_files += 1;
+    }
+    // The dashboard's job rows hold no shopper key and stay; the events hold one and go.
+    let deleted_events = state
+        .analytics
+        .forget_shopper(key)
+        .map_err(ApiError::internal)?;
+    if deleted_events > 0 {
+        tracing::info!(deleted_events, "a shopper's funnel events deleted");
     }
     Ok((deleted_jobs, deleted_files))
 }

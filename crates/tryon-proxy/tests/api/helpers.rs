@@ -16,6 +16,7 @@ use tryon_api::wire::{CREATE_TASK_PATH, ErrorBody, TaskQueryResponse, task_path}
 use tryon_clock::{Clock, ManualClock};
 use tryon_proxy::admission::AdmissionLimits;
 use tryon_proxy::configuration::{Settings, UpstreamChoice, UpstreamSettings};
+use tryon_proxy::dashboard::DashboardSettings;
 use tryon_proxy::policy::PolicySettings;
 use tryon_proxy::startup::{self, RunningProxy};
 use tryon_proxy::upstream::FashnOptions;
@@ -260,9 +261,6 @@ async fn spawn_at(
     public_base_url: Option<String>,
     clock: Clock,
 ) -> TestApp {
-    if std::env::var_os("TEST_LOG").is_some() {
-        tryon_proxy::telemetry::init("debug");
-    }
     let data_dir = data_dir.unwrap_or_else(|| tempfile::tempdir().expect("a temp folder"));
     let settings = Settings {
         upstream,
@@ -279,7 +277,49 @@ async fn spawn_at(
         policy,
         retention: retention.unwrap_or(Duration::from_secs(24 * 3600)),
         clock,
+        dashboard: DashboardSettings::default(),
     };
+    launch(settings, data_dir).await
+}
+
+/// The embedded emulator's seed API on `clock`, with the dashboard on behind
+/// `admin_token` and at most `events_per_minute` funnel events per shopper.
+pub async fn spawn_dashboard(clock: Clock, admin_token: &str, events_per_minute: u32) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("a temp folder");
+    let mut policy = PolicySettings::open();
+    // Caps the dashboard can show today's spend against.
+    policy.daily_image_cap = Some(100);
+    policy.spend_cap_cny = Some(50.0);
+    let settings = Settings {
+        upstream: UpstreamSettings::Embedded {
+            time_scale: TIME_SCALE,
+        },
+        adapter: UpstreamKind::Aitryon,
+        adapter_choice: UpstreamChoice::Configured,
+        model: "aitryon-plus".to_owned(),
+        fashn: FashnOptions::default(),
+        prompt_locale: Locale::ZhCn,
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        public_base_url: None,
+        allowed_origins: vec![SHOP_ORIGIN.parse().unwrap()],
+        data_dir: data_dir.path().to_owned(),
+        admission: AdmissionLimits::default(),
+        policy,
+        retention: Duration::from_secs(24 * 3600),
+        clock,
+        dashboard: DashboardSettings {
+            admin_token: Some(SecretString::from(admin_token.to_owned())),
+            events_per_minute,
+        },
+    };
+    launch(settings, data_dir).await
+}
+
+/// Starts a proxy with `settings`, whose data folder is `data_dir`.
+async fn launch(settings: Settings, data_dir: TempDir) -> TestApp {
+    if std::env::var_os("TEST_LOG").is_some() {
+        tryon_proxy::telemetry::init("debug");
+    }
     let (stop, stopped) = oneshot::channel::<()>();
     let proxy = startup::spawn(settings, async move {
         let _ = stopped.await;

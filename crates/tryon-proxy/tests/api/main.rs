@@ -3,6 +3,8 @@
 mod admission;
 mod binary;
 mod chaos;
+mod dashboard;
+mod events;
 mod fashn;
 mod helpers;
 mod idempotency;
