@@ -11,7 +11,8 @@ cd "$REPO_ROOT"
 
 TRUNK_VERSION="0.21.14"
 # python3-venv: the venv of FASHN's Python SDK, which checks the emulator's FASHN API.
-DEBIAN_PACKAGES=(chromium chromium-driver brotli python3-venv)
+# fonts-wqy-microhei: Chinese glyphs, so that the zh-CN screenshots show words, not boxes.
+DEBIAN_PACKAGES=(chromium chromium-driver brotli python3-venv fonts-wqy-microhei)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
