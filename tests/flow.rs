@@ -1132,7 +1132,7 @@ async fn a_remembered_photo_makes_the_next_products_try_on_with_no_upload() {
     // The shirt, on another dialog: the photo is chosen already, and no file is picked.
     let (page, _mounted) = mount_product(host, "Oxford Shirt", "shirt", &clock, carts.clone());
     tick().await;
-    let saved = wait_for(&page.0, ".vto-saved").await;
+    let saved = wait_for(&page.0, ".vto-saved:not([hidden])").await;
     assert!(saved.text_content().unwrap().contains("Your saved photo"));
     assert_eq!(listed_looks(&page.0), ["Classic Tee"]);
     press_generate(&page.0);
@@ -1204,8 +1204,13 @@ async fn without_consent_nothing_is_kept_in_the_browser() {
     // The next dialog of the page asks for a photo again; this page's looks stay listed.
     let (page, _mounted) = mount_product(host, "Oxford Shirt", "shirt", &clock, Rc::default());
     tick().await;
-    wait_for(&page.0, ".vto-looks").await;
-    assert!(page.0.query_selector(".vto-saved").unwrap().is_none());
+    wait_for(&page.0, ".vto-looks:not([hidden])").await;
+    assert!(
+        page.0
+            .query_selector(".vto-saved:not([hidden])")
+            .unwrap()
+            .is_none()
+    );
     assert!(page.0.query_selector("img.vto-chosen").unwrap().is_none());
     assert_eq!(listed_looks(&page.0), ["Classic Tee"]);
 }
@@ -1233,7 +1238,7 @@ async fn forget_my_photo_deletes_it_on_the_proxy_and_in_the_browser() {
     let clock = TestClock::running();
     let (page, _mounted) = mount_product(host, "Classic Tee", "tee", &clock, Rc::default());
     tick().await;
-    wait_for(&page.0, ".vto-saved").await;
+    wait_for(&page.0, ".vto-saved:not([hidden])").await;
     click(&page.0, ".vto-forget");
     let notice = wait_until(&page.0, "the forgotten notice", {
         let root = page.0.clone();
@@ -1249,7 +1254,12 @@ async fn forget_my_photo_deletes_it_on_the_proxy_and_in_the_browser() {
     );
     assert!(calls_to(host).contains(&"DELETE /api/v1/tryon/uploads/p9 ".to_owned()));
     assert_eq!(stored_for(host), (None, None));
-    assert!(page.0.query_selector(".vto-saved").unwrap().is_none());
+    assert!(
+        page.0
+            .query_selector(".vto-saved:not([hidden])")
+            .unwrap()
+            .is_none()
+    );
     let remember: web_sys::HtmlInputElement = page
         .0
         .query_selector("input.vto-remember-input")
@@ -1285,7 +1295,12 @@ async fn a_photo_the_shop_no_longer_keeps_is_noticed_and_a_new_one_asked_for() {
         page.0.query_selector("[role='alert']").unwrap().is_none(),
         "not an error"
     );
-    assert!(page.0.query_selector(".vto-saved").unwrap().is_none());
+    assert!(
+        page.0
+            .query_selector(".vto-saved:not([hidden])")
+            .unwrap()
+            .is_none()
+    );
     let (record, _) = stored_for(host);
     assert!(
         !record.expect("the consent stays").contains("p9"),

@@ -65,63 +65,60 @@ pub fn MyLooks(
             }
         })
     };
+    // The list is drawn again whenever the looks or the one shown change: a handful of
+    // items, and one drawing of plain values costs the bundle far less than a keyed list
+    // with reactive attributes on every item. Picking a look moves the focus to the
+    // result, so nothing focused is lost when the list is drawn again.
+    let items = move || {
+        let shown_id = shown.with(|shown| shown.as_ref().map(|look| look.task_id.clone()));
+        looks
+            .get()
+            .into_iter()
+            .map(|look| {
+                let is_shown = shown_id.as_deref() == Some(look.task_id.as_str());
+                let (is_ticked, tick) = (look.task_id.clone(), look.task_id.clone());
+                let (image_url, product_name) = (look.image_url.clone(), look.product_name.clone());
+                view! {
+                    <li class=if is_shown { "vto-look vto-look-shown" } else { "vto-look" }>
+                        <button
+                            type="button"
+                            class="vto-look-show"
+                            aria-pressed=if is_shown { "true" } else { "false" }
+                            on:click=move |_| on_show.run(look.clone())
+                        >
+                            <img src=image_url alt="" />
+                            <span class="vto-look-name">{product_name}</span>
+                        </button>
+                        <label class="vto-look-compare">
+                            <input
+                                type="checkbox"
+                                prop:checked=move || compared.with(|ticked| ticked.contains(&is_ticked))
+                                on:change=move |event| toggle(tick.clone(), event_target_checked(&event))
+                            />
+                            {texts.compare}
+                        </label>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    // One fixed structure, hidden while it has nothing to show, rather than views that
+    // come and go: that too keeps the bundle small.
     let labelled_by = title_id.clone();
     view! {
-        <Show when=move || looks.with(|looks| !looks.is_empty())>
-            <section class="vto-looks" aria-labelledby=labelled_by.clone()>
-                <h3 class="vto-looks-title" id=title_id.clone()>
-                    {texts.my_looks}
-                </h3>
-                <Show when=move || looks.with(|looks| looks.len() >= COMPARED_AT_ONCE)>
-                    <p class="vto-hint">{texts.compare_hint}</p>
-                </Show>
-                <ul class="vto-looks-list">
-                    <For
-                        each=move || looks.get()
-                        key=|look| look.task_id.clone()
-                        children=move |look: Look| {
-                            let task_id = look.task_id.clone();
-                            let (is_shown, is_ticked, tick) = (
-                                task_id.clone(),
-                                task_id.clone(),
-                                task_id,
-                            );
-                            let showing = Signal::derive(move || {
-                                shown.with(|shown| {
-                                    shown.as_ref().is_some_and(|look| look.task_id == is_shown)
-                                })
-                            });
-                            let chosen = look.clone();
-                            view! {
-                                <li class="vto-look" class:vto-look-shown=showing>
-                                    <button
-                                        type="button"
-                                        class="vto-look-show"
-                                        aria-pressed=move || if showing.get() { "true" } else { "false" }
-                                        on:click=move |_| on_show.run(chosen.clone())
-                                    >
-                                        <img src=look.image_url alt="" />
-                                        <span class="vto-look-name">{look.product_name}</span>
-                                    </button>
-                                    <label class="vto-look-compare">
-                                        <input
-                                            type="checkbox"
-                                            prop:checked=move || {
-                                                compared.with(|ticked| ticked.contains(&is_ticked))
-                                            }
-                                            on:change=move |event| {
-                                                toggle(tick.clone(), event_target_checked(&event))
-                                            }
-                                        />
-                                        {texts.compare}
-                                    </label>
-                                </li>
-                            }
-                        }
-                    />
-                </ul>
-                {side_by_side}
-            </section>
-        </Show>
+        <section
+            class="vto-looks"
+            aria-labelledby=labelled_by
+            hidden=move || looks.with(Vec::is_empty)
+        >
+            <h3 class="vto-looks-title" id=title_id>
+                {texts.my_looks}
+            </h3>
+            <p class="vto-hint" hidden=move || looks.with(|looks| looks.len() < COMPARED_AT_ONCE)>
+                {texts.compare_hint}
+            </p>
+            <ul class="vto-looks-list">{items}</ul>
+            {side_by_side}
+        </section>
     }
 }

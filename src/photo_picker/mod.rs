@@ -133,19 +133,17 @@ pub fn PhotoPicker(
                         })
                 }}
             </div>
-            <Show when=move || saved.get()>
-                <p class="vto-saved">
-                    <span>{texts.saved_photo}</span>
-                    <button
-                        type="button"
-                        class="vto-forget"
-                        disabled=move || busy.get()
-                        on:click=move |_| on_forget.run(())
-                    >
-                        {texts.forget_photo}
-                    </button>
-                </p>
-            </Show>
+            <p class="vto-saved" hidden=move || !saved.get()>
+                <span>{texts.saved_photo}</span>
+                <button
+                    type="button"
+                    class="vto-forget"
+                    disabled=busy
+                    on:click=move |_| on_forget.run(())
+                >
+                    {texts.forget_photo}
+                </button>
+            </p>
             <p class="vto-notice" role="status">
                 {move || notice.get()}
             </p>
@@ -194,7 +192,7 @@ pub fn PhotoPicker(
                                             class="vto-sample"
                                             data-sample=sample
                                             aria-label=i18n::sample_label(locale, index + 1)
-                                            disabled=move || busy.get()
+                                            disabled=busy
                                             on:click=move |_| on_sample.run(sample)
                                         >
                                             <img src=[base.as_str(), sample, ".jpg"].concat() alt="" />
