@@ -5,7 +5,7 @@
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
-use tryon_api::proxy::{StoredUpload, UPLOADS_PATH, UploadResponse, upload_path};
+use tryon_api::proxy::{UPLOADS_PATH, UploadResponse, upload_path};
 use tryon_api::wire::{
     CREATE_TASK_PATH, CancelResponse, CreateTaskRequest, CreateTaskResponse, ErrorBody,
     SEGMENT_PATH, SegmentRequest, SegmentResponse, TaskQueryResponse, cancel_path, task_path,
@@ -130,12 +130,23 @@ impl Proxy {
         decode(request.send().await).await
     }
 
-    /// Asks whether the proxy still keeps the shopper's upload `id` (a remembered photo),
-    /// and until when; 404 `Proxy.PhotoExpired` once it is gone or not the shopper's.
-    pub async fn stored_upload(&self, id: &str) -> Result<StoredUpload, ApiError> {
+    /// Asks whether the proxy still keeps the shopper's upload `id` (a remembered photo):
+    /// `Ok(false)` once it answers 404 `Proxy.PhotoExpired` (gone, or not the shopper's).
+    /// Only the status is read: the dialog needs nothing else, and a body type of its own
+    /// would cost the bundle its reader.
+    pub async fn upload_is_kept(&self, id: &str) -> Result<bool, ApiError> {
         let escaped = String::from(js_sys::encode_uri_component(id));
         let url = endpoint(&self.base, &upload_path(&escaped));
-        decode(self.identify(Request::get(&url)).send().await).await
+        let response = self
+            .identify(Request::get(&url))
+            .send()
+            .await
+            .map_err(|error| ApiError::Network(error.to_string()))?;
+        match response.status() {
+            200..=299 => Ok(true),
+            404 => Ok(false),
+            status => Err(ApiError::Status(status)),
+        }
     }
 
     /// Deletes the shopper's upload `id` on the proxy ("Forget my photo"). A photo that is

@@ -16,7 +16,7 @@ use tryon_api::proxy::UploadResponse;
 use tryon_api::{ErrorKind, Resolution, TaskStatus};
 use wasm_bindgen::JsCast;
 
-use crate::api::{ApiError, Proxy};
+use crate::api::Proxy;
 use crate::clock::Clock;
 use crate::config::WidgetConfig;
 use crate::error_view::ErrorView;
@@ -252,12 +252,8 @@ pub fn TryOnDialog(
     if let Some(photo) = remembered_photo {
         let proxy = job.proxy.clone();
         job.clock.spawn(async move {
-            let answer = proxy.stored_upload(&photo.id).await;
             // Only the proxy's "not kept" loses the photo: offline, it may still be there.
-            if matches!(
-                answer,
-                Err(ApiError::Service { status: 404, .. } | ApiError::Status(404))
-            ) {
+            if proxy.upload_is_kept(&photo.id).await == Ok(false) {
                 lose_photo(true);
             }
         });
