@@ -2,16 +2,20 @@
 //!
 //! Every body is a contract type from `tryon_api`; this module only moves them over HTTP
 //! and sorts failures into [`ApiError`], so that the flow above it stays free of `fetch`.
+//! The browser's own `JSON` parses and writes the bodies, and [`crate::body`] maps them to
+//! and from the contract types: a JSON reader and writer in Rust would cost the bundle
+//! far more than these few calls into JavaScript.
 
 use gloo_net::http::{Request, RequestBuilder, Response};
-use serde::de::DeserializeOwned;
 use tryon_api::proxy::{UPLOADS_PATH, UploadResponse};
 use tryon_api::wire::{
     CREATE_TASK_PATH, CancelResponse, CreateTaskRequest, CreateTaskResponse, ErrorBody,
     SEGMENT_PATH, SegmentRequest, SegmentResponse, TaskQueryResponse, cancel_path, task_path,
 };
 use tryon_api::{ErrorKind, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, TaskStatus};
+use wasm_bindgen::JsValue;
 
+use crate::body::{self, Answer};
 use crate::problem::Problem;
 
 /// The header that carries the anonymous shopper token for pages whose browsers block the
@@ -126,17 +130,14 @@ impl Proxy {
             .post(UPLOADS_PATH)
             .header("Content-Type", content_type)
             .body(blob.clone())
-            .map_err(|error| ApiError::Network(error.to_string()))?;
+            .map_err(|error| ApiError::Network(words(error)))?;
         decode(request.send().await).await
     }
 
     /// Cuts the shopper's own garment out of their photo (the keep-own modes); the proxy
     /// re-hosts the crops, so their URLs pass its garment policy.
     pub async fn segment(&self, body: &SegmentRequest) -> Result<SegmentResponse, ApiError> {
-        let request = self
-            .post(SEGMENT_PATH)
-            .json(body)
-            .map_err(|error| ApiError::Decode(error.to_string()))?;
+        let request = with_json(self.post(SEGMENT_PATH), &body::segment(body))?;
         decode(request.send().await).await
     }
 
@@ -151,9 +152,8 @@ impl Proxy {
         // No `X-DashScope-Async` header: the proxy adds it upstream.
         let request = self
             .post(CREATE_TASK_PATH)
-            .header(IDEMPOTENCY_KEY_HEADER, key.as_str())
-            .json(body)
-            .map_err(|error| ApiError::Decode(error.to_string()))?;
+            .header(IDEMPOTENCY_KEY_HEADER, key.as_str());
+        let request = with_json(request, &body::create_task(body))?;
         decode(request.send().await).await
     }
 
@@ -184,22 +184,54 @@ impl Proxy {
     }
 }
 
+/// What a gloo-net error says, read from its fields rather than through its `Display`:
+/// Leptos turns on gloo-net's `json` feature, whose error variant would bring serde_json's
+/// error messages into the bundle with that `Display`, though the widget never meets one.
+fn words(error: gloo_net::Error) -> String {
+    match error {
+        gloo_net::Error::JsError(error) => error.message,
+        gloo_net::Error::GlooError(message) => message,
+        _ => String::new(),
+    }
+}
+
+/// `request` with `body` as its JSON text, labelled as JSON.
+fn with_json(request: RequestBuilder, body: &JsValue) -> Result<Request, ApiError> {
+    let text = js_sys::JSON::stringify(body)
+        .map_err(|_| ApiError::Decode("JSON.stringify refused the body".to_owned()))?;
+    request
+        .header("Content-Type", "application/json")
+        .body(text)
+        .map_err(|error| ApiError::Decode(words(error)))
+}
+
 /// Reads a success body as `T`, or an error body as [`ApiError::Service`].
-async fn decode<T: DeserializeOwned>(
-    sent: Result<Response, gloo_net::Error>,
-) -> Result<T, ApiError> {
-    let response = sent.map_err(|error| ApiError::Network(error.to_string()))?;
+async fn decode<T: Answer>(sent: Result<Response, gloo_net::Error>) -> Result<T, ApiError> {
+    T::read(&answer(sent).await?).map_err(unreadable)
+}
+
+/// The error of an answer whose field `name` is missing or of the wrong kind.
+fn unreadable(body::Unreadable(name): body::Unreadable) -> ApiError {
+    ApiError::Decode(["unreadable field ", name].concat())
+}
+
+/// The parsed JSON body of a success answer, or the error an error answer stands for. It
+/// is the part of [`decode`] that is the same for every type, kept out of the generic
+/// function so that the bundle holds it once rather than once per answer type.
+async fn answer(sent: Result<Response, gloo_net::Error>) -> Result<JsValue, ApiError> {
+    let response = sent.map_err(|error| ApiError::Network(words(error)))?;
     let status = response.status();
     let text = response
         .text()
         .await
-        .map_err(|error| ApiError::Network(error.to_string()))?;
+        .map_err(|error| ApiError::Network(words(error)))?;
+    let parsed = js_sys::JSON::parse(&text);
     if response.ok() {
-        serde_json::from_str(&text).map_err(|error| ApiError::Decode(error.to_string()))
+        parsed.map_err(|_| ApiError::Decode("the answer is not JSON".to_owned()))
     } else {
-        match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(body) => Err(ApiError::Service { status, body }),
-            Err(_) => Err(ApiError::Status(status)),
+        match parsed.ok().map(|value| ErrorBody::read(&value)) {
+            Some(Ok(body)) => Err(ApiError::Service { status, body }),
+            _ => Err(ApiError::Status(status)),
         }
     }
 }

@@ -428,10 +428,16 @@ pub fn format_problem(locale: Locale, format: ImageFormat, offer: &Offer) -> (St
     }
 }
 
-/// A file size in the unit a shopper reads most easily.
+/// A file size in the unit a shopper reads most easily: megabytes with one decimal,
+/// rounded half to even as `{:.1}` rounds, or whole kilobytes rounded up. The tenths are
+/// counted in integers because formatting a float would add the float printer to the bundle.
 fn size_text(bytes: u64) -> String {
-    if bytes >= 1024 * 1024 {
-        format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0))
+    const MB: u64 = 1024 * 1024;
+    if bytes >= MB {
+        let (whole, rest) = (bytes * 10 / MB, bytes * 10 % MB);
+        let round_up = rest > MB / 2 || (rest == MB / 2 && whole % 2 == 1);
+        let tenths = whole + u64::from(round_up);
+        format!("{}.{} MB", tenths / 10, tenths % 10)
     } else {
         format!("{} KB", bytes.div_ceil(1024))
     }
@@ -463,6 +469,18 @@ mod tests {
         );
         assert_eq!(what, "照片文件太大（6.0 MB）。");
         assert_eq!(next, "请选择不超过 5MB 的照片。");
+    }
+
+    #[test]
+    fn sizes_in_megabytes_read_as_the_float_printer_would_write_them() {
+        let megabyte = 1024 * 1024;
+        // Every quarter megabyte is among them: 1.25 and 1.75 MB lie exactly halfway.
+        let quarters = (4..160).map(|quarter| quarter * megabyte / 4);
+        for bytes in (megabyte..40 * megabyte).step_by(9_973).chain(quarters) {
+            let float = format!("{:.1} MB", bytes as f64 / (1024.0 * 1024.0));
+            assert_eq!(size_text(bytes), float, "{bytes} bytes");
+        }
+        assert_eq!(size_text(megabyte - 1), "1024 KB");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! browser APIs are only *called* in the browser.
 
 pub mod api;
+pub mod body;
 pub mod clock;
 pub mod config;
 pub mod error_view;
