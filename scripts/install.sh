@@ -61,8 +61,9 @@ else
         || cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-step "npm tools: binaryen (wasm-opt) and playwright-core"
+step "npm tools: binaryen (wasm-opt), esbuild and playwright-core"
 if [ "$(wasm-opt --version 2>/dev/null)" = "wasm-opt version 132 (version_132)" ] \
+    && [ -f node_modules/esbuild/package.json ] \
     && [ -f node_modules/playwright-core/package.json ]; then
     echo "present"
 else
@@ -79,4 +80,5 @@ wasm-bindgen --version
 wasm-opt --version
 chromium --version
 chromedriver --version | head -n1
+node -e 'console.log("esbuild " + require("esbuild").version)'
 node -e 'console.log("playwright-core " + require("./node_modules/playwright-core/package.json").version)'
