@@ -125,18 +125,7 @@ pub fn ResultView(
 
 /// Downloads `href` and saves it under `file_name` through a temporary object URL.
 async fn save_as(href: &str, file_name: &str) -> Result<(), ()> {
-    let response = gloo_net::http::Request::get(href)
-        .send()
-        .await
-        .map_err(|_| ())?;
-    if !response.ok() {
-        return Err(());
-    }
-    let promise = web_sys::Response::from(response).blob().map_err(|_| ())?;
-    let blob: web_sys::Blob = wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .map_err(|_| ())?
-        .unchecked_into();
+    let blob = crate::api::fetch_blob(href).await.ok_or(())?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| ())?;
     let document = web_sys::window()
         .and_then(|window| window.document())
