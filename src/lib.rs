@@ -44,7 +44,6 @@ pub fn mount_in_shadow(
     shopper_token: String,
     capabilities: &JsValue,
 ) -> Result<RwSignal<bool>, JsValue> {
-    console_error_panic_hook::set_once();
     let mut config = WidgetConfig::from_element(&host);
     config.asset_base = asset_base;
     config.shopper_token = Some(shopper_token).filter(|token| !token.is_empty());
