@@ -105,7 +105,7 @@ async fn the_status_view_speaks_chinese_and_shows_the_queue() {
         queue_position: Some(3),
     });
     let _mounted = leptos::mount::mount_to(root.clone(), move || {
-        view! { <StatusView locale=Locale::ZhCn phase elapsed=Signal::stored(12) /> }
+        view! { <StatusView locale=Locale::ZhCn phase elapsed=RwSignal::new(12) /> }
     });
     tick().await;
     assert_eq!(text(&root, ".vto-status-stage"), "生成中");
@@ -270,7 +270,7 @@ async fn only_the_stage_is_live_and_the_wait_has_an_estimate() {
     let root = detached();
     let phase = RwSignal::new(Phase::Segmenting);
     let _mounted = leptos::mount::mount_to(root.clone(), move || {
-        view! { <StatusView locale=Locale::En phase elapsed=Signal::stored(5) /> }
+        view! { <StatusView locale=Locale::En phase elapsed=RwSignal::new(5) /> }
     });
     tick().await;
     assert_eq!(text(&root, ".vto-status-stage"), "Finding your own clothes");
