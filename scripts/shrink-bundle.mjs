@@ -3,6 +3,8 @@
 // Trunk runs this as a post-build hook (Trunk.toml) with TRUNK_STAGING_DIR set; debug
 // builds are left readable. Every byte here is paid on a shopper's first tap (or, for the
 // loader, on every product page), so:
+// - the classes that wasm-streams exports for Leptos's streaming server functions, which
+//   the widget never uses, are cut from the glue and their exports from the WebAssembly;
 // - wasm-opt renames every import and export of the WebAssembly to a name of one or two
 //   letters (wasm-bindgen's carry a 16-digit hash each, in the wasm and in the glue, and
 //   hashes compress badly), drops the producers and target-features sections, and runs
@@ -25,6 +27,23 @@ if (!dir) throw new Error("TRUNK_STAGING_DIR is not set: this script runs as tru
 const wasmFile = path.join(dir, "tryon-widget_bg.wasm");
 const glueFile = path.join(dir, "tryon-widget.js");
 
+let glue = readFileSync(glueFile, "utf8");
+
+// Leptos turns on the streaming of its server functions, whose wasm-streams exports three
+// classes to JavaScript. Exported, they and everything they call survive the linker,
+// though the widget never uses them; so their glue goes here, and their exports below.
+for (const name of ["IntoUnderlyingByteSource", "IntoUnderlyingSink", "IntoUnderlyingSource"]) {
+  const dispose = `if \\(Symbol\\.dispose\\) ${name}\\.prototype\\[Symbol\\.dispose\\] = ${name}\\.prototype\\.free;\\n`;
+  for (const part of [
+    new RegExp(`^export class ${name} \\{\\n[\\s\\S]*?^\\}\\n(?:${dispose})?`, "m"),
+    new RegExp(`^const ${name}Finalization = [\\s\\S]*?;\\n`, "m"),
+  ]) {
+    if (!part.test(glue)) throw new Error(`the glue's ${name} is not laid out as expected (${part})`);
+    glue = glue.replace(part, "");
+  }
+  if (new RegExp(`\\b${name}\\b`).test(glue)) throw new Error(`the glue still uses ${name}`);
+}
+
 // The npm binaryen (Trunk.toml pins version 132), not whatever wasm-opt PATH finds first.
 const wasmOpt = path.join(repoRoot, "node_modules", ".bin", "wasm-opt");
 const mapping = JSON.parse(
@@ -33,6 +52,8 @@ const mapping = JSON.parse(
     [
       wasmFile,
       "--enable-reference-types",
+      "--remove-exports",
+      "--pass-arg=remove-exports@*intounderlying*",
       "-Oz",
       "--flatten",
       "--rereloop",
@@ -48,7 +69,6 @@ const mapping = JSON.parse(
 );
 
 const escape = (name) => name.replace(/[$]/g, "\\$&");
-let glue = readFileSync(glueFile, "utf8");
 for (const [, from, to] of mapping.imports) {
   // Each import is one key of the glue's import object, and appears nowhere else.
   const key = new RegExp(`^(\\s*)${escape(from)}:`, "m");
@@ -76,7 +96,8 @@ glue = glue.replace(/\bwasm\.([A-Za-z_$][\w$]*)/g, (whole, name) => {
 });
 
 const minify = (source, options) => transformSync(source, { minify: true, legalComments: "none", ...options }).code;
-writeFileSync(glueFile, minify(glue, { format: "esm", loader: "js" }));
+// Tree shaking drops what the removed classes alone used (their enum of stream types).
+writeFileSync(glueFile, minify(glue, { format: "esm", loader: "js", treeShaking: true }));
 for (const [file, loader] of [["loader.js", "js"], ["widget.css", "css"]]) {
   const target = path.join(dir, file);
   writeFileSync(target, minify(readFileSync(target, "utf8"), { loader }));
