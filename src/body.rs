@@ -8,6 +8,8 @@
 //! `null`, and fields the widget does not know are ignored. The browser tests hold every
 //! reader and writer here to serde_json's reading and writing of the same contract type.
 
+use std::cell::Cell;
+
 use js_sys::{Array, Object, Reflect};
 use tryon_api::TaskStatus;
 use tryon_api::mode::ClothesType;
@@ -28,221 +30,255 @@ pub trait Answer: Sized {
     fn read(value: &JsValue) -> Result<Self, Unreadable>;
 }
 
-/// The value of `name` in `object` (`undefined` when absent), or [`Unreadable`] when
-/// `object` is not a JSON object at all.
-fn field(object: &JsValue, name: &'static str) -> Result<JsValue, Unreadable> {
-    if !object.is_object() || Array::is_array(object) {
-        return Err(Unreadable(name));
-    }
-    Reflect::get(object, &JsValue::from_str(name)).map_err(|_| Unreadable(name))
-}
-
-/// Whether `value` stands for a missing optional field.
-fn absent(value: &JsValue) -> bool {
-    value.is_undefined() || value.is_null()
-}
-
-fn text(object: &JsValue, name: &'static str) -> Result<String, Unreadable> {
-    field(object, name)?.as_string().ok_or(Unreadable(name))
-}
-
-/// An optional text: absent or `null` is `None`.
-fn maybe_text(object: &JsValue, name: &'static str) -> Result<Option<String>, Unreadable> {
-    let value = field(object, name)?;
-    if absent(&value) {
-        return Ok(None);
-    }
-    value.as_string().map(Some).ok_or(Unreadable(name))
-}
-
-/// A whole number from `min` to `max`, as serde reads one into an integer type. The one
-/// difference: `JSON.parse` makes the same number of `3`, `3.0` and `3e0`, so all three
-/// are read, where serde_json takes only the first as an integer.
-fn whole_number(
-    value: &JsValue,
-    name: &'static str,
-    min: f64,
-    max: f64,
-) -> Result<f64, Unreadable> {
-    value
-        .as_f64()
-        .filter(|number| number.fract() == 0.0 && (min..=max).contains(number))
-        .ok_or(Unreadable(name))
-}
-
 /// The widest whole number a JavaScript number holds exactly.
 const EXACT: f64 = 9_007_199_254_740_991.0;
 
-fn count_of(value: &JsValue, name: &'static str) -> Result<u32, Unreadable> {
-    whole_number(value, name, 0.0, f64::from(u32::MAX)).map(|number| number as u32)
-}
-
-fn count(object: &JsValue, name: &'static str) -> Result<u32, Unreadable> {
-    count_of(&field(object, name)?, name)
-}
-
-fn maybe_count(object: &JsValue, name: &'static str) -> Result<Option<u32>, Unreadable> {
-    let value = field(object, name)?;
-    if absent(&value) {
-        return Ok(None);
-    }
-    count_of(&value, name).map(Some)
-}
-
-/// The object under `name`, checked to be one.
-fn object(object: &JsValue, name: &'static str) -> Result<JsValue, Unreadable> {
-    let value = field(object, name)?;
-    if value.is_object() && !Array::is_array(&value) {
-        Ok(value)
-    } else {
-        Err(Unreadable(name))
+/// Reads `value` with `build`, which takes every field from the [`Fields`] it is given;
+/// the answer is what it built, or the first field it found unreadable.
+fn read_with<T>(value: &JsValue, build: impl FnOnce(&Fields<'_>) -> T) -> Result<T, Unreadable> {
+    let unreadable = Cell::new(None);
+    let built = build(&Fields {
+        object: value.clone(),
+        unreadable: &unreadable,
+    });
+    match unreadable.get() {
+        None => Ok(built),
+        Some(name) => Err(Unreadable(name)),
     }
 }
 
-fn list(object: &JsValue, name: &'static str) -> Result<Array, Unreadable> {
-    let value = field(object, name)?;
-    if Array::is_array(&value) {
-        Ok(Array::from(&value))
-    } else {
-        Err(Unreadable(name))
+/// The fields of one JSON object. A field that is missing or of the wrong kind reads as
+/// an empty value and is remembered (the first one only), so that a whole answer is
+/// read without stopping at every field: stopping would cost the bundle the code that
+/// drops, at every field, the ones read before it.
+struct Fields<'a> {
+    object: JsValue,
+    unreadable: &'a Cell<Option<&'static str>>,
+}
+
+impl<'a> Fields<'a> {
+    fn fail(&self, name: &'static str) {
+        if self.unreadable.get().is_none() {
+            self.unreadable.set(Some(name));
+        }
     }
-}
 
-fn status(object: &JsValue, name: &'static str) -> Result<TaskStatus, Unreadable> {
-    text(object, name).map(TaskStatus::from)
-}
-
-fn usage(object: &JsValue) -> Result<Option<Usage>, Unreadable> {
-    if absent(&field(object, "usage")?) {
-        return Ok(None);
-    }
-    let usage = self::object(object, "usage")?;
-    Ok(Some(Usage {
-        image_count: count(&usage, "image_count")?,
-    }))
-}
-
-/// A list of optional texts (segmentation's URLs, one per region).
-fn maybe_texts(object: &JsValue, name: &'static str) -> Result<Vec<Option<String>>, Unreadable> {
-    list(object, name)?
-        .iter()
-        .map(|item| {
-            if absent(&item) {
-                Ok(None)
-            } else {
-                item.as_string().map(Some).ok_or(Unreadable(name))
-            }
+    /// The value of `name` (`undefined` when absent); unreadable when this is not a JSON
+    /// object at all.
+    fn get(&self, name: &'static str) -> JsValue {
+        if !self.object.is_object() || Array::is_array(&self.object) {
+            self.fail(name);
+            return JsValue::UNDEFINED;
+        }
+        Reflect::get(&self.object, &JsValue::from_str(name)).unwrap_or_else(|_| {
+            self.fail(name);
+            JsValue::UNDEFINED
         })
-        .collect()
-}
+    }
 
-/// A list of optional boxes of four whole numbers (segmentation's `bbox`).
-fn maybe_boxes(object: &JsValue, name: &'static str) -> Result<Vec<Option<[i64; 4]>>, Unreadable> {
-    list(object, name)?
-        .iter()
-        .map(|item| {
-            if absent(&item) {
-                return Ok(None);
-            }
-            if !Array::is_array(&item) {
-                return Err(Unreadable(name));
-            }
-            let corners = Array::from(&item);
-            if corners.length() != 4 {
-                return Err(Unreadable(name));
-            }
-            let mut found = [0; 4];
-            for (slot, corner) in found.iter_mut().zip(corners.iter()) {
-                *slot = whole_number(&corner, name, -EXACT, EXACT)? as i64;
-            }
-            Ok(Some(found))
+    /// The value of `name`, `None` when it is absent or `null` (an optional field).
+    fn maybe(&self, name: &'static str) -> Option<JsValue> {
+        Some(self.get(name)).filter(|value| !value.is_undefined() && !value.is_null())
+    }
+
+    fn text(&self, name: &'static str) -> String {
+        self.text_of(&self.get(name), name)
+    }
+
+    fn maybe_text(&self, name: &'static str) -> Option<String> {
+        self.maybe(name).map(|value| self.text_of(&value, name))
+    }
+
+    fn text_of(&self, value: &JsValue, name: &'static str) -> String {
+        value.as_string().unwrap_or_else(|| {
+            self.fail(name);
+            String::new()
         })
-        .collect()
+    }
+
+    /// A whole number from `min` to `max`, as serde reads one into an integer type. The
+    /// one difference: `JSON.parse` makes the same number of `3`, `3.0` and `3e0`, so all
+    /// three are read, where serde_json takes only the first as an integer.
+    fn whole_of(&self, value: &JsValue, name: &'static str, min: f64, max: f64) -> f64 {
+        match value.as_f64() {
+            Some(number) if number.fract() == 0.0 && (min..=max).contains(&number) => number,
+            _ => {
+                self.fail(name);
+                0.0
+            }
+        }
+    }
+
+    fn count(&self, name: &'static str) -> u32 {
+        self.whole_of(&self.get(name), name, 0.0, f64::from(u32::MAX)) as u32
+    }
+
+    fn maybe_count(&self, name: &'static str) -> Option<u32> {
+        self.maybe(name)
+            .map(|value| self.whole_of(&value, name, 0.0, f64::from(u32::MAX)) as u32)
+    }
+
+    fn status(&self, name: &'static str) -> TaskStatus {
+        TaskStatus::from(self.text(name))
+    }
+
+    /// The object under `name`, whose fields are read like these.
+    fn object(&self, name: &'static str) -> Fields<'a> {
+        self.object_of(self.get(name), name)
+    }
+
+    fn object_of(&self, value: JsValue, name: &'static str) -> Fields<'a> {
+        if !value.is_object() || Array::is_array(&value) {
+            self.fail(name);
+        }
+        Fields {
+            object: value,
+            unreadable: self.unreadable,
+        }
+    }
+
+    fn usage(&self) -> Option<Usage> {
+        self.maybe("usage").map(|usage| Usage {
+            image_count: self.object_of(usage, "usage").count("image_count"),
+        })
+    }
+
+    /// The items of the list under `name`.
+    fn list(&self, name: &'static str) -> Vec<JsValue> {
+        let value = self.get(name);
+        if Array::is_array(&value) {
+            Array::from(&value).to_vec()
+        } else {
+            self.fail(name);
+            Vec::new()
+        }
+    }
+
+    /// A list of optional texts (segmentation's URLs, one per region).
+    fn maybe_texts(&self, name: &'static str) -> Vec<Option<String>> {
+        self.list(name)
+            .iter()
+            .map(|item| (!item.is_null()).then(|| self.text_of(item, name)))
+            .collect()
+    }
+
+    /// A list of optional boxes of four whole numbers (segmentation's `bbox`).
+    fn maybe_boxes(&self, name: &'static str) -> Vec<Option<[i64; 4]>> {
+        self.list(name)
+            .iter()
+            .map(|item| {
+                if item.is_null() {
+                    return None;
+                }
+                let corners = if Array::is_array(item) {
+                    Array::from(item).to_vec()
+                } else {
+                    Vec::new()
+                };
+                if corners.len() != 4 {
+                    self.fail(name);
+                }
+                let mut found = [0; 4];
+                for (slot, corner) in found.iter_mut().zip(&corners) {
+                    *slot = self.whole_of(corner, name, -EXACT, EXACT) as i64;
+                }
+                Some(found)
+            })
+            .collect()
+    }
 }
 
 impl Answer for UploadResponse {
     fn read(value: &JsValue) -> Result<Self, Unreadable> {
-        Ok(UploadResponse {
-            id: text(value, "id")?,
-            url: text(value, "url")?,
-            format: text(value, "format")?,
-            width: count(value, "width")?,
-            height: count(value, "height")?,
-            bytes: whole_number(&field(value, "bytes")?, "bytes", 0.0, EXACT)? as u64,
-            request_id: text(value, "request_id")?,
+        read_with(value, |answer| UploadResponse {
+            id: answer.text("id"),
+            url: answer.text("url"),
+            format: answer.text("format"),
+            width: answer.count("width"),
+            height: answer.count("height"),
+            bytes: answer.whole_of(&answer.get("bytes"), "bytes", 0.0, EXACT) as u64,
+            request_id: answer.text("request_id"),
         })
     }
 }
 
 impl Answer for CreateTaskResponse {
     fn read(value: &JsValue) -> Result<Self, Unreadable> {
-        let output = object(value, "output")?;
-        Ok(CreateTaskResponse {
-            output: CreatedTask {
-                task_id: text(&output, "task_id")?,
-                task_status: status(&output, "task_status")?,
-            },
-            request_id: text(value, "request_id")?,
+        read_with(value, |answer| {
+            let output = answer.object("output");
+            CreateTaskResponse {
+                output: CreatedTask {
+                    task_id: output.text("task_id"),
+                    task_status: output.status("task_status"),
+                },
+                request_id: answer.text("request_id"),
+            }
         })
     }
 }
 
 impl Answer for TaskQueryResponse {
     fn read(value: &JsValue) -> Result<Self, Unreadable> {
-        let output = object(value, "output")?;
-        Ok(TaskQueryResponse {
-            request_id: text(value, "request_id")?,
-            output: TaskOutput {
-                task_id: text(&output, "task_id")?,
-                task_status: status(&output, "task_status")?,
-                image_url: maybe_text(&output, "image_url")?,
-                submit_time: maybe_text(&output, "submit_time")?,
-                scheduled_time: maybe_text(&output, "scheduled_time")?,
-                end_time: maybe_text(&output, "end_time")?,
-                code: maybe_text(&output, "code")?,
-                message: maybe_text(&output, "message")?,
-                queue_position: maybe_count(&output, "queue_position")?,
-            },
-            usage: usage(value)?,
+        read_with(value, |answer| {
+            let output = answer.object("output");
+            TaskQueryResponse {
+                request_id: answer.text("request_id"),
+                output: TaskOutput {
+                    task_id: output.text("task_id"),
+                    task_status: output.status("task_status"),
+                    image_url: output.maybe_text("image_url"),
+                    submit_time: output.maybe_text("submit_time"),
+                    scheduled_time: output.maybe_text("scheduled_time"),
+                    end_time: output.maybe_text("end_time"),
+                    code: output.maybe_text("code"),
+                    message: output.maybe_text("message"),
+                    queue_position: output.maybe_count("queue_position"),
+                },
+                usage: answer.usage(),
+            }
         })
     }
 }
 
 impl Answer for SegmentResponse {
     fn read(value: &JsValue) -> Result<Self, Unreadable> {
-        let output = object(value, "output")?;
-        Ok(SegmentResponse {
-            output: SegmentOutput {
-                parsing_img_url: maybe_texts(&output, "parsing_img_url")?,
-                crop_img_url: maybe_texts(&output, "crop_img_url")?,
-                bbox: maybe_boxes(&output, "bbox")?,
-            },
-            usage: usage(value)?,
-            request_id: text(value, "request_id")?,
+        read_with(value, |answer| {
+            let output = answer.object("output");
+            SegmentResponse {
+                output: SegmentOutput {
+                    parsing_img_url: output.maybe_texts("parsing_img_url"),
+                    crop_img_url: output.maybe_texts("crop_img_url"),
+                    bbox: output.maybe_boxes("bbox"),
+                },
+                usage: answer.usage(),
+                request_id: answer.text("request_id"),
+            }
         })
     }
 }
 
 impl Answer for CancelResponse {
     fn read(value: &JsValue) -> Result<Self, Unreadable> {
-        Ok(CancelResponse {
-            request_id: text(value, "request_id")?,
+        read_with(value, |answer| CancelResponse {
+            request_id: answer.text("request_id"),
         })
     }
 }
 
 impl Answer for ErrorBody {
     fn read(value: &JsValue) -> Result<Self, Unreadable> {
-        // `request_id` defaults to empty when absent, but, as in serde, not when `null`.
-        let request_id = field(value, "request_id")?;
-        Ok(ErrorBody {
-            code: text(value, "code")?,
-            message: text(value, "message")?,
-            request_id: if request_id.is_undefined() {
-                String::new()
-            } else {
-                request_id.as_string().ok_or(Unreadable("request_id"))?
-            },
+        read_with(value, |answer| {
+            // `request_id` defaults to empty when absent, but, as in serde, not when `null`.
+            let request_id = answer.get("request_id");
+            ErrorBody {
+                code: answer.text("code"),
+                message: answer.text("message"),
+                request_id: if request_id.is_undefined() {
+                    String::new()
+                } else {
+                    answer.text_of(&request_id, "request_id")
+                },
+            }
         })
     }
 }
