@@ -609,3 +609,31 @@ fn the_capabilities_answer_becomes_the_offered_options() {
             .is_empty()
     );
 }
+
+#[wasm_bindgen_test]
+fn downloads_are_named_after_the_product() {
+    use tryon_widget::i18n::download_name;
+    assert_eq!(download_name("Classic Tee"), "Classic-Tee-try-on.jpg");
+    assert_eq!(download_name("  "), "try-on.jpg");
+    assert_eq!(download_name("连衣裙"), "连衣裙-try-on.jpg");
+    // Letters and digits of every script stay, as char::is_alphanumeric keeps them; any
+    // other character becomes a dash, and dashes at either end go.
+    for name in [
+        "Été Ⅻ №5 (ß) Ω٣",
+        "«Robe» d’été, 100 % lin",
+        "T恤（白色）、短袖",
+        "-x-",
+    ] {
+        let expected: String = name
+            .trim()
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '-' })
+            .collect();
+        let expected = expected.trim_matches('-');
+        assert_eq!(
+            download_name(name),
+            format!("{expected}-try-on.jpg"),
+            "{name}"
+        );
+    }
+}
