@@ -637,3 +637,37 @@ fn downloads_are_named_after_the_product() {
         );
     }
 }
+
+#[wasm_bindgen_test]
+async fn the_comparison_slider_moves_the_split() {
+    use tryon_widget::events::Emitter;
+    use tryon_widget::result_view::ResultView;
+    let root = detached();
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        view! {
+            <ResultView
+                locale=Locale::En
+                task_id="t".to_owned()
+                image_url="https://p/result".to_owned()
+                before_url="https://p/before".to_owned()
+                product_name="Classic Tee".to_owned()
+                emitter=StoredValue::new_local(Emitter::default())
+                on_again=|()| {}
+            />
+        }
+    });
+    tick().await;
+    let range: web_sys::HtmlInputElement =
+        find(&root, ".vto-compare-range").unwrap().unchecked_into();
+    assert_eq!(range.value(), "50", "the split starts in the middle");
+    range.set_value("30");
+    range
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    let compare = find(&root, ".vto-compare").unwrap();
+    assert_eq!(
+        compare.get_attribute("style").as_deref(),
+        Some("--vto-split: 30%"),
+        "the styles of the photo and the line read the split from the box"
+    );
+}
