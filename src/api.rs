@@ -174,6 +174,7 @@ impl Proxy {
         let escaped = String::from(js_sys::encode_uri_component(task_id));
         let mut url = endpoint(&self.base, &task_path(&escaped));
         if let Some(since) = since {
+            // The status came from the network as well, so the values are escaped too.
             let mut separator = '?';
             for (name, value) in long_poll_params(since) {
                 url.push(separator);
