@@ -63,7 +63,7 @@ else
         || cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION"
 fi
 
-step "npm tools: binaryen (wasm-opt), playwright-core and the Shopify checks' tools"
+step "npm tools: binaryen (wasm-opt), esbuild, playwright-core and the Shopify checks' tools"
 # Every package at the exact version package.json pins, so that adding one installs it.
 npm_tools_present() {
     node -e '
@@ -90,4 +90,4 @@ wasm-bindgen --version
 wasm-opt --version
 chromium --version
 chromedriver --version | head -n1
-node -e 'for (const name of ["playwright-core", "@shopify/shopify-api", "@shopify/theme-check-node", "liquidjs"]) console.log(name + " " + require(`./node_modules/${name}/package.json`).version)'
+node -e 'for (const name of ["esbuild", "playwright-core", "@shopify/shopify-api", "@shopify/theme-check-node", "liquidjs"]) console.log(name + " " + require(`./node_modules/${name}/package.json`).version)'

@@ -1,17 +1,21 @@
-// Serves an already built bundle (dist/) as `trunk serve` does, and forwards /api/ to the try-on proxy as Trunk.toml's [[proxy]] says.
+// Serves an already built bundle (dist/) as `trunk serve` does, compressed as a shop's CDN would, and forwards /api/ to the try-on proxy as Trunk.toml's [[proxy]] says.
 //
 // `trunk serve` always builds the bundle before it serves it, so a step that has just run
 // `trunk build --release` would build it twice; this server serves what is there. It does
-// what the end-to-end tests need of trunk's server: files by their type, index.html for a
-// path that names no file (trunk's single-page fallback), and /api/ forwarded unchanged
+// what the end-to-end tests need of trunk's server: files by their type (compressed with
+// brotli or gzip when the browser takes it, as the bundle reaches shoppers), index.html for
+// a path that names no file (trunk's single-page fallback), and /api/ forwarded unchanged
 // (method, headers, body, streaming answers and held long polls) to the backend that
 // Trunk.toml names, so that the two cannot drift apart.
 //
 // Usage: node scripts/serve-dist.mjs [--port 8080] [--address 127.0.0.1] [DIST]
 import { createReadStream, readFileSync, statSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import http from "node:http";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import zlib from "node:zlib";
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -76,17 +80,47 @@ function fileFor(dist, pathname) {
   return null;
 }
 
-function serveFile(dist, request, response, pathname) {
+/// Files that are sent compressed when the browser takes it, as a shop's CDN sends them:
+/// everything but the images, which are compressed already.
+const COMPRESSED_AS = [
+  ["br", (bytes) => promisify(zlib.brotliCompress)(bytes, { params: { [zlib.constants.BROTLI_PARAM_QUALITY]: 11 } })],
+  ["gzip", (bytes) => promisify(zlib.gzip)(bytes, { level: 9 })],
+];
+const IMAGES = new Set([".png", ".jpg", ".jpeg", ".webp", ".ico"]);
+
+/// Each file's compressed bytes, made on its first request and kept while it is unchanged.
+const compressions = new Map();
+function compressedBody(file, stat, encoding, compress) {
+  const key = `${encoding} ${file}`;
+  const kept = compressions.get(key);
+  if (kept?.mtime === stat.mtimeMs) return kept.body;
+  const body = readFile(file).then(compress);
+  compressions.set(key, { mtime: stat.mtimeMs, body });
+  return body;
+}
+
+async function serveFile(dist, request, response, pathname) {
   const found = fileFor(dist, pathname);
   if (!found || !["GET", "HEAD"].includes(request.method)) {
     response.writeHead(found ? 405 : 404).end();
     return;
   }
-  response.writeHead(200, {
+  const headers = {
     "content-type": TYPES[path.extname(found.file).toLowerCase()] ?? "application/octet-stream",
-    "content-length": found.stat.size,
     "last-modified": found.stat.mtime.toUTCString(),
-  });
+    vary: "accept-encoding",
+  };
+  const accepted = request.headers["accept-encoding"] ?? "";
+  const [encoding, compress] = IMAGES.has(path.extname(found.file).toLowerCase())
+    ? []
+    : (COMPRESSED_AS.find(([name]) => new RegExp(`\\b${name}\\b`).test(accepted)) ?? []);
+  if (encoding) {
+    const body = await compressedBody(found.file, found.stat, encoding, compress);
+    response.writeHead(200, { ...headers, "content-encoding": encoding, "content-length": body.length });
+    response.end(request.method === "HEAD" ? undefined : body);
+    return;
+  }
+  response.writeHead(200, { ...headers, "content-length": found.stat.size });
   if (request.method === "HEAD") response.end();
   else createReadStream(found.file).pipe(response);
 }
@@ -128,7 +162,11 @@ statSync(path.join(dist, "index.html"));
 const server = http.createServer((request, response) => {
   const url = new URL(request.url ?? "/", `http://${request.headers.host ?? address}`);
   if (url.pathname.startsWith(proxy.rewrite)) forward(proxy, request, response, url);
-  else serveFile(dist, request, response, url.pathname);
+  else
+    serveFile(dist, request, response, url.pathname).catch((error) => {
+      if (!response.headersSent) response.writeHead(500, { "content-type": "text/plain" });
+      response.end(`the file could not be served: ${error.message}`);
+    });
 });
 // Long polls are held for up to 25 s by the proxy; nothing here cuts them short.
 server.requestTimeout = 0;

@@ -1,17 +1,21 @@
-//! The widget's only I/O edge: the proxy calls (upload, check or delete a remembered upload, segment, create with its idempotency key, long-poll, cancel a task) over gloo-net.
+//! The widget's only I/O edge: the proxy calls (upload, check or delete a remembered upload, segment, create with its idempotency key, long-poll, cancel a task) over the browser's `fetch`.
 //!
 //! Every body is a contract type from `tryon_api`; this module only moves them over HTTP
 //! and sorts failures into [`ApiError`], so that the flow above it stays free of `fetch`.
+//! The browser's own `JSON` parses and writes the bodies, and [`crate::body`] maps them to
+//! and from the contract types: a JSON reader and writer in Rust would cost the bundle
+//! far more than these few calls into JavaScript.
 
-use gloo_net::http::{Request, RequestBuilder, Response};
-use serde::de::DeserializeOwned;
 use tryon_api::proxy::{UPLOADS_PATH, UploadResponse, upload_path};
 use tryon_api::wire::{
     CREATE_TASK_PATH, CancelResponse, CreateTaskRequest, CreateTaskResponse, ErrorBody,
     SEGMENT_PATH, SegmentRequest, SegmentResponse, TaskQueryResponse, cancel_path, task_path,
 };
 use tryon_api::{ErrorKind, IDEMPOTENCY_KEY_HEADER, IdempotencyKey, TaskStatus};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
 
+use crate::body::{self, Answer};
 use crate::problem::Problem;
 
 /// The header that carries the anonymous shopper token for pages whose browsers block the
@@ -44,6 +48,14 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// The HTTP status of an error answer; `None` when there was no answer to read.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Service { status, .. } | ApiError::Status(status) => Some(*status),
+            ApiError::Network(_) | ApiError::Decode(_) => None,
+        }
+    }
+
     /// Whether asking again later may succeed. Polling retries these quietly, because a
     /// query is free and a shopper should not lose a paid picture to a network hiccup.
     pub fn is_transient(&self) -> bool {
@@ -97,37 +109,32 @@ pub fn long_poll_params(since: &TaskStatus) -> [(&'static str, String); 2] {
     ]
 }
 
+/// What one call sends besides its method and URL.
+#[derive(Default)]
+struct Call<'a> {
+    /// The body, and its content type.
+    body: Option<(JsValue, &'a str)>,
+    /// The create's idempotency key.
+    key: Option<&'a str>,
+    /// Ends a held query at once when the shopper leaves.
+    abort: Option<&'a web_sys::AbortSignal>,
+}
+
 impl Proxy {
-    /// Adds the shopper's identity: the token header when known, and cookies on
-    /// cross-origin calls (same-origin calls send them anyway).
-    fn identify(&self, request: RequestBuilder) -> RequestBuilder {
-        let request = if self.base.is_empty() {
-            request
-        } else {
-            request.credentials(web_sys::RequestCredentials::Include)
-        };
-        match &self.token {
-            Some(token) => request.header(SHOPPER_HEADER, token),
-            None => request,
-        }
-    }
-
-    fn post(&self, path: &str) -> RequestBuilder {
-        self.identify(Request::post(&endpoint(&self.base, path)))
-    }
-
     /// Stores the shopper's photo on the proxy, which answers with a URL the upstream can fetch.
     pub async fn upload_photo(
         &self,
         blob: &web_sys::Blob,
         content_type: &str,
     ) -> Result<UploadResponse, ApiError> {
-        let request = self
-            .post(UPLOADS_PATH)
-            .header("Content-Type", content_type)
-            .body(blob.clone())
-            .map_err(|error| ApiError::Network(error.to_string()))?;
-        decode(request.send().await).await
+        let call = Call {
+            body: Some((blob.into(), content_type)),
+            ..Call::default()
+        };
+        read(
+            self.call("POST", &endpoint(&self.base, UPLOADS_PATH), call)
+                .await,
+        )
     }
 
     /// Asks whether the proxy still keeps the shopper's upload `id` (a remembered photo):
@@ -137,15 +144,10 @@ impl Proxy {
     pub async fn upload_is_kept(&self, id: &str) -> Result<bool, ApiError> {
         let escaped = String::from(js_sys::encode_uri_component(id));
         let url = endpoint(&self.base, &upload_path(&escaped));
-        let response = self
-            .identify(Request::get(&url))
-            .send()
-            .await
-            .map_err(|error| ApiError::Network(error.to_string()))?;
-        match response.status() {
-            200..=299 => Ok(true),
-            404 => Ok(false),
-            status => Err(ApiError::Status(status)),
+        match self.call("GET", &url, Call::default()).await {
+            Ok(_) => Ok(true),
+            Err(error) if error.status() == Some(404) => Ok(false),
+            Err(error) => Err(error),
         }
     }
 
@@ -154,25 +156,23 @@ impl Proxy {
     pub async fn delete_upload(&self, id: &str) -> Result<(), ApiError> {
         let escaped = String::from(js_sys::encode_uri_component(id));
         let url = endpoint(&self.base, &upload_path(&escaped));
-        let response = self
-            .identify(Request::delete(&url))
-            .send()
-            .await
-            .map_err(|error| ApiError::Network(error.to_string()))?;
-        match response.status() {
-            200..=299 | 404 => Ok(()),
-            status => Err(ApiError::Status(status)),
+        match self.call("DELETE", &url, Call::default()).await {
+            Err(error) if error.status() != Some(404) => Err(error),
+            _ => Ok(()),
         }
     }
 
     /// Cuts the shopper's own garment out of their photo (the keep-own modes); the proxy
     /// re-hosts the crops, so their URLs pass its garment policy.
     pub async fn segment(&self, body: &SegmentRequest) -> Result<SegmentResponse, ApiError> {
-        let request = self
-            .post(SEGMENT_PATH)
-            .json(body)
-            .map_err(|error| ApiError::Decode(error.to_string()))?;
-        decode(request.send().await).await
+        let call = Call {
+            body: Some(json(&body::segment(body))?),
+            ..Call::default()
+        };
+        read(
+            self.call("POST", &endpoint(&self.base, SEGMENT_PATH), call)
+                .await,
+        )
     }
 
     /// Creates the asynchronous try-on task. `key` is the attempt's idempotency key: the
@@ -184,12 +184,15 @@ impl Proxy {
         key: &IdempotencyKey,
     ) -> Result<CreateTaskResponse, ApiError> {
         // No `X-DashScope-Async` header: the proxy adds it upstream.
-        let request = self
-            .post(CREATE_TASK_PATH)
-            .header(IDEMPOTENCY_KEY_HEADER, key.as_str())
-            .json(body)
-            .map_err(|error| ApiError::Decode(error.to_string()))?;
-        decode(request.send().await).await
+        let call = Call {
+            body: Some(json(&body::create_task(body))?),
+            key: Some(key.as_str()),
+            ..Call::default()
+        };
+        read(
+            self.call("POST", &endpoint(&self.base, CREATE_TASK_PATH), call)
+                .await,
+        )
     }
 
     /// Asks for the state of one task; with `since`, the proxy holds the answer until the
@@ -202,41 +205,121 @@ impl Proxy {
     ) -> Result<TaskQueryResponse, ApiError> {
         // The id came from the network, so it is escaped before it becomes part of a path.
         let escaped = String::from(js_sys::encode_uri_component(task_id));
-        let url = endpoint(&self.base, &task_path(&escaped));
-        let mut request = Request::get(&url);
+        let mut url = endpoint(&self.base, &task_path(&escaped));
         if let Some(since) = since {
-            // gloo-net encodes the parameters; a query already in the URL would gain a stray `&`.
-            request = request.query(long_poll_params(since));
+            // The status came from the network as well, so the values are escaped too.
+            let mut separator = '?';
+            for (name, value) in long_poll_params(since) {
+                url.push(separator);
+                separator = '&';
+                url.push_str(name);
+                url.push('=');
+                url.push_str(&String::from(js_sys::encode_uri_component(&value)));
+            }
         }
-        let request = self.identify(request).abort_signal(abort);
-        decode(request.send().await).await
+        let call = Call {
+            abort,
+            ..Call::default()
+        };
+        read(self.call("GET", &url, call).await)
     }
 
     /// Asks the proxy to cancel a task; the service only cancels tasks that are still queued.
     pub async fn cancel_task(&self, task_id: &str) -> Result<CancelResponse, ApiError> {
         let escaped = String::from(js_sys::encode_uri_component(task_id));
-        decode(self.post(&cancel_path(&escaped)).send().await).await
+        let url = endpoint(&self.base, &cancel_path(&escaped));
+        read(self.call("POST", &url, Call::default()).await)
+    }
+
+    /// Sends one call with the shopper's identity (the token header when known, and
+    /// cookies on cross-origin calls; same-origin calls send them anyway) and answers the
+    /// parsed JSON body of a success, or the error an error answer stands for. Every call
+    /// goes through this one function, whatever it answers, so that the bundle holds the
+    /// waiting on `fetch` once rather than once per call.
+    async fn call(&self, method: &str, url: &str, call: Call<'_>) -> Result<JsValue, ApiError> {
+        let headers = web_sys::Headers::new().map_err(network)?;
+        let init = web_sys::RequestInit::new();
+        init.set_method(method);
+        if !self.base.is_empty() {
+            init.set_credentials(web_sys::RequestCredentials::Include);
+        }
+        if let Some(token) = &self.token {
+            headers.set(SHOPPER_HEADER, token).map_err(network)?;
+        }
+        if let Some(key) = call.key {
+            headers.set(IDEMPOTENCY_KEY_HEADER, key).map_err(network)?;
+        }
+        if let Some((body, content_type)) = &call.body {
+            headers.set("Content-Type", content_type).map_err(network)?;
+            init.set_body(body);
+        }
+        init.set_headers(&headers);
+        init.set_signal(call.abort);
+        let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(network)?;
+        let response = fetch(&request).await.map_err(network)?;
+        let status = response.status();
+        let text = JsFuture::from(response.text().map_err(network)?)
+            .await
+            .map_err(network)?
+            .as_string()
+            .unwrap_or_default();
+        let parsed = js_sys::JSON::parse(&text);
+        if response.ok() {
+            parsed.map_err(|_| ApiError::Decode("the answer is not JSON".to_owned()))
+        } else {
+            match parsed.ok().map(|value| ErrorBody::read(&value)) {
+                Some(Ok(body)) => Err(ApiError::Service { status, body }),
+                _ => Err(ApiError::Status(status)),
+            }
+        }
     }
 }
 
-/// Reads a success body as `T`, or an error body as [`ApiError::Service`].
-async fn decode<T: DeserializeOwned>(
-    sent: Result<Response, gloo_net::Error>,
-) -> Result<T, ApiError> {
-    let response = sent.map_err(|error| ApiError::Network(error.to_string()))?;
-    let status = response.status();
-    let text = response
-        .text()
-        .await
-        .map_err(|error| ApiError::Network(error.to_string()))?;
-    if response.ok() {
-        serde_json::from_str(&text).map_err(|error| ApiError::Decode(error.to_string()))
-    } else {
-        match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(body) => Err(ApiError::Service { status, body }),
-            Err(_) => Err(ApiError::Status(status)),
-        }
+/// Fetches a file the page may read (a sample model, a result to save) as a blob; `None`
+/// when it cannot be had.
+pub async fn fetch_blob(url: &str) -> Option<web_sys::Blob> {
+    let request = web_sys::Request::new_with_str(url).ok()?;
+    let response = fetch(&request).await.ok()?;
+    if !response.ok() {
+        return None;
     }
+    JsFuture::from(response.blob().ok()?)
+        .await
+        .ok()?
+        .dyn_into()
+        .ok()
+}
+
+/// The page's own `fetch` of `request`, looked up when it is called (so that tests can
+/// put a fake in its place).
+async fn fetch(request: &web_sys::Request) -> Result<web_sys::Response, JsValue> {
+    let window = web_sys::window().ok_or_else(|| JsValue::from_str("no window"))?;
+    JsFuture::from(window.fetch_with_request(request))
+        .await
+        .map(JsCast::unchecked_into)
+}
+
+/// `body` as the JSON text of a call, labelled as JSON.
+fn json(body: &JsValue) -> Result<(JsValue, &'static str), ApiError> {
+    let text = js_sys::JSON::stringify(body)
+        .map_err(|_| ApiError::Decode("JSON.stringify refused the body".to_owned()))?;
+    Ok((text.into(), "application/json"))
+}
+
+/// Reads a call's answer as `T`.
+fn read<T: Answer>(answer: Result<JsValue, ApiError>) -> Result<T, ApiError> {
+    T::read(&answer?)
+        .map_err(|body::Unreadable(name)| ApiError::Decode(["unreadable field ", name].concat()))
+}
+
+/// A call that got no answer: the browser's words for why.
+fn network(error: JsValue) -> ApiError {
+    ApiError::Network(
+        error
+            .dyn_ref::<js_sys::Error>()
+            .map(|error| String::from(error.message()))
+            .unwrap_or_default(),
+    )
 }
 
 #[cfg(test)]

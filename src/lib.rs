@@ -9,6 +9,7 @@
 //! browser APIs are only *called* in the browser.
 
 pub mod api;
+pub mod body;
 pub mod clock;
 pub mod config;
 pub mod error_view;
@@ -46,7 +47,6 @@ pub fn mount_in_shadow(
     shopper_token: String,
     capabilities: &JsValue,
 ) -> Result<RwSignal<bool>, JsValue> {
-    console_error_panic_hook::set_once();
     let mut config = WidgetConfig::from_element(&host);
     config.asset_base = asset_base;
     config.shopper_token = Some(shopper_token).filter(|token| !token.is_empty());

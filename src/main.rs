@@ -46,5 +46,11 @@ mod exports {
 }
 
 fn main() {
-    // Nothing starts on load: the loader calls `mount` when the shopper taps.
+    // Nothing mounts on load: the loader calls `mount` when the shopper taps. A panic (a
+    // bug) still says in the console what went wrong, besides the browser's own error for
+    // the trap, which carries the stack.
+    #[cfg(target_arch = "wasm32")]
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&info.to_string().into());
+    }));
 }

@@ -105,7 +105,7 @@ async fn the_status_view_speaks_chinese_and_shows_the_queue() {
         queue_position: Some(3),
     });
     let _mounted = leptos::mount::mount_to(root.clone(), move || {
-        view! { <StatusView locale=Locale::ZhCn phase elapsed=Signal::stored(12) /> }
+        view! { <StatusView locale=Locale::ZhCn phase elapsed=RwSignal::new(12) /> }
     });
     tick().await;
     assert_eq!(text(&root, ".vto-status-stage"), "生成中");
@@ -270,7 +270,7 @@ async fn only_the_stage_is_live_and_the_wait_has_an_estimate() {
     let root = detached();
     let phase = RwSignal::new(Phase::Segmenting);
     let _mounted = leptos::mount::mount_to(root.clone(), move || {
-        view! { <StatusView locale=Locale::En phase elapsed=Signal::stored(5) /> }
+        view! { <StatusView locale=Locale::En phase elapsed=RwSignal::new(5) /> }
     });
     tick().await;
     assert_eq!(text(&root, ".vto-status-stage"), "Finding your own clothes");
@@ -607,5 +607,71 @@ fn the_capabilities_answer_becomes_the_offered_options() {
         Offer::from_capabilities(&less)
             .modes_for(GarmentKind::Top)
             .is_empty()
+    );
+}
+
+#[wasm_bindgen_test]
+fn downloads_are_named_after_the_product() {
+    use tryon_widget::i18n::download_name;
+    assert_eq!(download_name("Classic Tee"), "Classic-Tee-try-on.jpg");
+    assert_eq!(download_name("  "), "try-on.jpg");
+    assert_eq!(download_name("连衣裙"), "连衣裙-try-on.jpg");
+    // Letters and digits of every script stay, as char::is_alphanumeric keeps them; any
+    // other character becomes a dash, and dashes at either end go.
+    for name in [
+        "Été Ⅻ №5 (ß) Ω٣",
+        "«Robe» d’été, 100 % lin",
+        "T恤（白色）、短袖",
+        "-x-",
+    ] {
+        let expected: String = name
+            .trim()
+            .chars()
+            .map(|c| if c.is_alphanumeric() { c } else { '-' })
+            .collect();
+        let expected = expected.trim_matches('-');
+        assert_eq!(
+            download_name(name),
+            format!("{expected}-try-on.jpg"),
+            "{name}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn the_comparison_slider_moves_the_split() {
+    use tryon_widget::events::Emitter;
+    use tryon_widget::result_view::ResultView;
+    let root = detached();
+    let _mounted = leptos::mount::mount_to(root.clone(), move || {
+        view! {
+            <ResultView
+                locale=Locale::En
+                look=tryon_widget::remembered::Look {
+                    task_id: "t".to_owned(),
+                    image_url: "https://p/result".to_owned(),
+                    before_url: "https://p/before".to_owned(),
+                    product_name: "Classic Tee".to_owned(),
+                    product_id: "tee".to_owned(),
+                    expires_at_ms: 0.0,
+                }
+                emitter=StoredValue::new_local(Emitter::default())
+                on_again=|()| {}
+            />
+        }
+    });
+    tick().await;
+    let range: web_sys::HtmlInputElement =
+        find(&root, ".vto-compare-range").unwrap().unchecked_into();
+    assert_eq!(range.value(), "50", "the split starts in the middle");
+    range.set_value("30");
+    range
+        .dispatch_event(&web_sys::Event::new("input").unwrap())
+        .unwrap();
+    let compare = find(&root, ".vto-compare").unwrap();
+    assert_eq!(
+        compare.get_attribute("style").as_deref(),
+        Some("--vto-split: 30%"),
+        "the styles of the photo and the line read the split from the box"
     );
 }

@@ -1,10 +1,11 @@
-// The try-on loader: defines <virtual-tryon>, draws its button in a shadow root, and loads the WebAssembly bundle on the first tap.
+// The try-on loader: defines <virtual-tryon>, draws its button in a shadow root, and loads the WebAssembly bundle on the first sign of a tap.
 //
-// This file is the only thing a product page pays for before a shopper taps (budget: 5 KB
-// brotli). It is a classic script, not a module, so that `document.currentScript` tells it
-// where it was loaded from: the bundle (`tryon-widget.js`, `tryon-widget_bg.wasm`) and the
-// dialog's styles (`widget.css`) sit next to it under fixed names (Trunk.toml sets
-// `filehash = false`), so one loader URL is all a shop needs to know.
+// This file is the only thing a product page pays for before a shopper shows an intent to
+// tap (budget: 5 KB brotli). It is a classic script, not a module, so that
+// `document.currentScript` tells it where it was loaded from: the bundle
+// (`tryon-widget.js`, `tryon-widget_bg.wasm`) and the dialog's styles (`widget.css`) sit
+// next to it under fixed names (Trunk.toml sets `filehash = false`), so one loader URL is
+// all a shop needs to know.
 (() => {
   "use strict";
   if (customElements.get("virtual-tryon")) return;
@@ -52,9 +53,10 @@
     return statuses.get(proxy);
   }
 
-  // What the proxy's upstream can do, asked once per proxy on the first tap (never on page
-  // load: a product page pays for the status call only) and in parallel with the bundle
-  // download; the dialog offers nothing else. A failed call gives null: everything.
+  // What the proxy's upstream can do, asked once per proxy on the first sign of a tap
+  // (never on page load: a product page pays for the status call only) and in parallel
+  // with the bundle download; the dialog offers nothing else. A failed call gives null:
+  // everything.
   const capabilities = new Map();
   function capabilitiesOf(proxy) {
     if (!capabilities.has(proxy)) {
@@ -69,12 +71,21 @@
     return capabilities.get(proxy);
   }
 
-  // The bundle is imported and initialised once, however many elements the page has.
+  // The bundle is imported and initialised once, however many elements the page has. The
+  // WebAssembly is fetched and compiled while the glue downloads, not after it; a server
+  // that does not call it application/wasm (which streaming compilation requires) costs
+  // a second, cached fetch instead of a broken widget.
   let bundle;
   function loadBundle() {
     if (!bundle) {
-      bundle = import(base + "tryon-widget.js").then(async (mod) => {
-        await mod.default({ module_or_path: base + "tryon-widget_bg.wasm" });
+      const wasm = base + "tryon-widget_bg.wasm";
+      const compiled = WebAssembly.compileStreaming(fetch(wasm)).catch(() =>
+        fetch(wasm)
+          .then((r) => r.arrayBuffer())
+          .then((bytes) => WebAssembly.compile(bytes)),
+      );
+      bundle = Promise.all([import(base + "tryon-widget.js"), compiled]).then(async ([mod, module]) => {
+        await mod.default({ module_or_path: module });
         return mod;
       });
       bundle.catch(() => (bundle = undefined));
@@ -126,6 +137,10 @@
   }
   // ---- End of the funnel events.
 
+  // The first signs that a shopper is about to tap: the pointer over the button, a finger
+  // or pen on it, or keyboard focus. Any of them starts the downloads of the first tap.
+  const INTENT = ["pointerenter", "pointerdown", "touchstart", "focus"];
+
   class VirtualTryon extends HTMLElement {
     static get observedAttributes() {
       return ["locale"];
@@ -148,6 +163,7 @@
       this.button.textContent = words.tryItOn;
       this.button.addEventListener("click", () => this.open());
       funnel(this);
+      for (const type of INTENT) this.button.addEventListener(type, () => this.prepare(), { passive: true });
       status(this.attr("proxy") || "").then((answer) => {
         this.token = (answer && answer.shopper_token) || "";
         if (answer && answer.available === false) {
@@ -176,6 +192,23 @@
       this.dispatchEvent(new CustomEvent(type, { bubbles: true, composed: true, detail: { productId, ...detail } }));
     }
 
+    // Starts everything the dialog needs (the bundle, its styles, the capabilities), once;
+    // the answer is the dialog's styles loading, settled either way.
+    prepare() {
+      if (!this.styled) {
+        const styles = document.createElement("link");
+        styles.rel = "stylesheet";
+        styles.href = base + "widget.css";
+        this.styled = new Promise((done) => {
+          styles.onload = styles.onerror = done;
+        });
+        this.shadowRoot.appendChild(styles);
+      }
+      loadBundle().catch(() => {});
+      capabilitiesOf(this.attr("proxy") || "");
+      return this.styled;
+    }
+
     // Opens the dialog; a shop may also call it itself (element.open()).
     async open() {
       this.emit("tryon:open", { kind: this.attr("garment-kind") || "" });
@@ -184,13 +217,7 @@
       this.loading = true;
       this.button.setAttribute("aria-busy", "true");
       try {
-        const styles = document.createElement("link");
-        styles.rel = "stylesheet";
-        styles.href = base + "widget.css";
-        const styled = new Promise((done) => {
-          styles.onload = styles.onerror = done;
-        });
-        this.shadowRoot.appendChild(styles);
+        const styled = this.prepare();
         // The shopper token is worth a short wait, not a stuck dialog: a slow status answer
         // gives up after three seconds (the proxy's cookie still identifies the shopper).
         const proxy = this.attr("proxy") || "";

@@ -32,8 +32,6 @@ pub fn ResultView(
         ..
     } = look;
     let texts = i18n::texts(locale);
-    // Percent of the width that shows the photo before; the rest shows the result.
-    let split = RwSignal::new(50_u32);
     let added = RwSignal::new(false);
     let file_name = i18n::download_name(&product_name);
     let (download_href, task_for_download, task_for_cart) =
@@ -94,23 +92,16 @@ pub fn ResultView(
                     alt=texts.result_alt
                     on:load=reveal_on_load
                 />
-                <img
-                    class="vto-before-img"
-                    src=before_url
-                    alt=texts.before_alt
-                    style=move || format!("clip-path: inset(0 {}% 0 0)", 100 - split.get())
-                />
-                <span class="vto-compare-line" aria-hidden="true" style=move || format!("left: {}%", split.get())></span>
+                <img class="vto-before-img" src=before_url alt=texts.before_alt />
+                <span class="vto-compare-line" aria-hidden="true"></span>
                 <input
                     class="vto-compare-range"
                     type="range"
                     min="0"
                     max="100"
-                    prop:value=move || split.get().to_string()
+                    value="50"
                     aria-label=texts.compare_label
-                    on:input=move |event| {
-                        split.set(event_target_value(&event).parse().unwrap_or(50));
-                    }
+                    on:input=move_split
                 />
             </div>
             <figcaption>{texts.result_caption}</figcaption>
@@ -134,18 +125,7 @@ pub fn ResultView(
 
 /// Downloads `href` and saves it under `file_name` through a temporary object URL.
 async fn save_as(href: &str, file_name: &str) -> Result<(), ()> {
-    let response = gloo_net::http::Request::get(href)
-        .send()
-        .await
-        .map_err(|_| ())?;
-    if !response.ok() {
-        return Err(());
-    }
-    let promise = web_sys::Response::from(response).blob().map_err(|_| ())?;
-    let blob: web_sys::Blob = wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .map_err(|_| ())?
-        .unchecked_into();
+    let blob = crate::api::fetch_blob(href).await.ok_or(())?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| ())?;
     let document = web_sys::window()
         .and_then(|window| window.document())
@@ -163,6 +143,17 @@ async fn save_as(href: &str, file_name: &str) -> Result<(), ()> {
     })
     .forget();
     Ok(())
+}
+
+/// Moves the split to the range input's value. The split is a custom property of the
+/// comparison box (`--vto-split`, the percent of the width that shows the photo before),
+/// which the styles of the photo and of the line read: styles bound to a signal would
+/// cost the bundle more than this one handler.
+fn move_split(event: leptos::ev::Event) {
+    let range: web_sys::HtmlInputElement = event_target(&event);
+    if let Some(compare) = range.parent_element() {
+        let _ = compare.set_attribute("style", &["--vto-split: ", &range.value(), "%"].concat());
+    }
 }
 
 /// Brings the result into view once the picture has loaded: the dialog scrolled to the

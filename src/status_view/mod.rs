@@ -23,11 +23,9 @@ pub fn StatusView(
     /// The language of the text.
     locale: Locale,
     /// Where the try-on stands.
-    #[prop(into)]
-    phase: Signal<Phase>,
+    phase: RwSignal<Phase>,
     /// Seconds since "Generate" was pressed.
-    #[prop(into)]
-    elapsed: Signal<u32>,
+    elapsed: RwSignal<u32>,
 ) -> impl IntoView {
     let headline = move || phase.with(|phase| headline(locale, phase));
     let stage = move || {
@@ -46,6 +44,24 @@ pub fn StatusView(
         })
     };
     let busy = move || phase.with(Phase::is_busy);
+    // One effect marks the current and the finished steps. A reactive class on every step
+    // would do the same, but each reactive attribute is code of its own in the bundle.
+    let steps = NodeRef::<leptos::html::Ol>::new();
+    Effect::new(move |_| {
+        let now = stage();
+        let Some(list) = steps.get() else {
+            return;
+        };
+        let items = list.children();
+        for (index, step) in STEPS.into_iter().enumerate() {
+            if let Some(item) = items.item(index as u32) {
+                let classes = item.class_list();
+                let _ = classes.toggle_with_force("vto-step-current", now == Some(step));
+                let done = now.is_some_and(|now| step_index(step) < step_index(now));
+                let _ = classes.toggle_with_force("vto-step-done", done);
+            }
+        }
+    });
     view! {
         <div class="vto-status">
             <div class="vto-status-live" role="status" aria-live="polite">
@@ -71,23 +87,11 @@ pub fn StatusView(
             <Show when=move || stage().is_some()>
                 // The step list repeats the headline visually, so it stays out of the live
                 // region and is hidden from screen readers.
-                <ol class="vto-steps" aria-hidden="true">
-                    {STEPS
-                        .into_iter()
-                        .map(|step| {
-                            view! {
-                                <li
-                                    class="vto-step"
-                                    class:vto-step-current=move || stage() == Some(step)
-                                    class:vto-step-done=move || {
-                                        stage().is_some_and(|now| step_index(step) < step_index(now))
-                                    }
-                                >
-                                    {i18n::stage_label(locale, step)}
-                                </li>
-                            }
-                        })
-                        .collect_view()}
+                <ol class="vto-steps" aria-hidden="true" node_ref=steps>
+                    <li class="vto-step">{i18n::stage_label(locale, STEPS[0])}</li>
+                    <li class="vto-step">{i18n::stage_label(locale, STEPS[1])}</li>
+                    <li class="vto-step">{i18n::stage_label(locale, STEPS[2])}</li>
+                    <li class="vto-step">{i18n::stage_label(locale, STEPS[3])}</li>
                 </ol>
             </Show>
         </div>

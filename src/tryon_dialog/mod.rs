@@ -16,7 +16,7 @@ use tryon_api::proxy::UploadResponse;
 use tryon_api::{ErrorKind, Resolution, TaskStatus};
 use wasm_bindgen::JsCast;
 
-use crate::api::Proxy;
+use crate::api::{self, Proxy};
 use crate::clock::Clock;
 use crate::config::WidgetConfig;
 use crate::error_view::ErrorView;
@@ -213,7 +213,7 @@ pub fn TryOnDialog(
     let pick_sample = move |sample: &'static str| {
         let url = format!("{asset_base}{sample}.jpg");
         spawn_local(async move {
-            match fetch_blob(&url).await {
+            match api::fetch_blob(&url).await {
                 Some(blob) => {
                     if let Some(input) = input_ref.get_untracked() {
                         input.set_value("");
@@ -730,20 +730,6 @@ pub fn TryOnDialog(
             </div>
         </div>
     }
-}
-
-/// Fetches a same-site file (a sample model) as a blob.
-async fn fetch_blob(url: &str) -> Option<web_sys::Blob> {
-    let response = gloo_net::http::Request::get(url).send().await.ok()?;
-    if !response.ok() {
-        return None;
-    }
-    let promise = web_sys::Response::from(response).blob().ok()?;
-    wasm_bindgen_futures::JsFuture::from(promise)
-        .await
-        .ok()?
-        .dyn_into()
-        .ok()
 }
 
 /// What Tab can land on inside the dialog.

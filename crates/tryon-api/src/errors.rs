@@ -54,20 +54,62 @@ macro_rules! catalogue {
             /// The exact documented `message`.
             pub fn message(self) -> &'static str { match self { $( ErrorKind::$kind => $message ),* } }
 
+            /// The `message`, for an entry whose code other entries share: the only ones
+            /// whose message `from_wire` needs. Whether a code is shared is settled at
+            /// compile time, so a program that reads only these (the widget) carries
+            /// none of the other messages.
+            fn message_if_code_shared(self) -> Option<&'static str> {
+                const CODES: &[&str] = &[ $( $code ),* ];
+                match self {
+                    $( ErrorKind::$kind => if const { shared(CODES, $code) } { Some($message) } else { None } ),*
+                }
+            }
+
             /// Whether sending the same request again later can succeed.
             pub fn retryable(self) -> bool { match self { $( ErrorKind::$kind => $retry ),* } }
 
             /// The shopper-facing explanation and next step.
             pub fn explain(self, locale: Locale) -> Explanation {
-                match (self, locale) {
-                    $(
-                        (ErrorKind::$kind, Locale::En) => Explanation { what: $en_what, next: $en_next },
-                        (ErrorKind::$kind, Locale::ZhCn) => Explanation { what: $zh_what, next: $zh_next },
-                    )*
-                }
+                // A table, not a match: the texts are data, which costs the widget's
+                // bundle less than code that picks each pair. Each row holds the
+                // languages in the order of `Locale`'s variants.
+                const TEXTS: &[[Explanation; 2]] = &[ $( [
+                    Explanation { what: $en_what, next: $en_next },
+                    Explanation { what: $zh_what, next: $zh_next },
+                ] ),* ];
+                TEXTS[self as usize][locale as usize]
             }
         }
     };
+}
+
+/// Whether `code` is the code of more than one entry of `codes`.
+const fn shared(codes: &[&str], code: &str) -> bool {
+    let mut count = 0;
+    let mut index = 0;
+    while index < codes.len() {
+        if same(codes[index], code) {
+            count += 1;
+        }
+        index += 1;
+    }
+    count > 1
+}
+
+/// `a == b`, in a constant.
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut index = 0;
+    while index < a.len() {
+        if a[index] != b[index] {
+            return false;
+        }
+        index += 1;
+    }
+    true
 }
 
 catalogue! {
@@ -506,8 +548,8 @@ impl ErrorKind {
         let message = message.trim();
         same_code()
             .find(|kind| {
-                message
-                    .strip_prefix(kind.message())
+                kind.message_if_code_shared()
+                    .and_then(|known| message.strip_prefix(known))
                     .is_some_and(|rest| rest.is_empty() || rest.starts_with(" ("))
             })
             .or_else(|| same_code().next())
@@ -517,6 +559,35 @@ impl ErrorKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_explanation_is_in_the_language_asked_for() {
+        for kind in ErrorKind::ALL {
+            let (en, zh) = (kind.explain(Locale::En), kind.explain(Locale::ZhCn));
+            assert!(en.what.is_ascii() && en.next.is_ascii(), "{kind:?}: {en:?}");
+            assert!(
+                !zh.what.is_ascii() && !zh.next.is_ascii(),
+                "{kind:?}: {zh:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn only_the_messages_of_shared_codes_are_kept_for_telling_entries_apart() {
+        for kind in ErrorKind::ALL {
+            let sharing = ErrorKind::ALL
+                .iter()
+                .filter(|other| other.code() == kind.code())
+                .count();
+            let expected = (sharing > 1).then_some(kind.message());
+            assert_eq!(kind.message_if_code_shared(), expected, "{kind:?}");
+        }
+        assert!(
+            ErrorKind::ALL
+                .iter()
+                .any(|kind| kind.message_if_code_shared().is_some())
+        );
+    }
 
     #[test]
     fn every_entry_has_text_in_both_languages_and_a_sane_status() {
