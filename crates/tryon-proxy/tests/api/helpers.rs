@@ -1,4 +1,4 @@
-//! Shared test fixtures: `spawn_app()` on port 0 with a temp data folder, HTTP helpers and generated images.
+//! Shared test fixtures: `spawn_app()` on port 0 with a temp data folder (and this run's file store: the folder, or S3 with `TRYON_TEST_S3_ENDPOINT`), HTTP helpers and generated images.
 
 use std::io::Cursor;
 use std::net::SocketAddr;
@@ -20,6 +20,8 @@ use tryon_proxy::policy::PolicySettings;
 use tryon_proxy::startup::{self, RunningProxy};
 use tryon_proxy::upstream::FashnOptions;
 
+use crate::store_backend::TestStore;
+
 /// Emulated time runs 50 times faster: a 20 s task takes about 0.4 s.
 pub const TIME_SCALE: f64 = 0.02;
 /// How long a wait for an event may take before the test calls the proxy hung. No
@@ -35,6 +37,8 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub proxy: RunningProxy,
+    /// Where the proxy keeps its files (see `store_backend`).
+    pub store: TestStore,
     stop: oneshot::Sender<()>,
     data_dir: TempDir,
 }
@@ -158,6 +162,7 @@ pub async fn spawn_app_adapter(
         listen,
         None,
         Clock::system(),
+        None,
     )
     .await
 }
@@ -202,6 +207,7 @@ pub async fn spawn_app_on_clock(
         listen,
         None,
         time.clock(),
+        None,
     )
     .await
 }
@@ -222,6 +228,7 @@ pub async fn spawn_qwen_behind(model: &str, public_base_url: &str) -> TestApp {
         SocketAddr::from(([127, 0, 0, 1], 0)),
         Some(public_base_url.to_owned()),
         Clock::system(),
+        None,
     )
     .await
 }
@@ -242,6 +249,27 @@ pub async fn restart_with(adapter: Adapter, addr: SocketAddr, data_dir: TempDir)
         addr,
         None,
         Clock::system(),
+        None,
+    )
+    .await
+}
+
+/// The seed's API on the embedded emulator whose object store gives up on a call after
+/// `store_timeout` (with the data folder the bound does not apply).
+pub async fn spawn_app_with_store_timeout(store_timeout: Duration) -> TestApp {
+    spawn_at(
+        Adapter::aitryon(),
+        UpstreamSettings::Embedded {
+            time_scale: TIME_SCALE,
+        },
+        AdmissionLimits::default(),
+        None,
+        PolicySettings::open(),
+        None,
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        None,
+        Clock::system(),
+        Some(store_timeout),
     )
     .await
 }
@@ -259,11 +287,13 @@ async fn spawn_at(
     listen: SocketAddr,
     public_base_url: Option<String>,
     clock: Clock,
+    store_timeout: Option<Duration>,
 ) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         tryon_proxy::telemetry::init("debug");
     }
     let data_dir = data_dir.unwrap_or_else(|| tempfile::tempdir().expect("a temp folder"));
+    let (store, storage) = TestStore::for_data_dir(data_dir.path(), store_timeout).await;
     let settings = Settings {
         upstream,
         adapter: adapter.kind,
@@ -275,6 +305,7 @@ async fn spawn_at(
         public_base_url,
         allowed_origins: vec![SHOP_ORIGIN.parse().unwrap()],
         data_dir: data_dir.path().to_owned(),
+        storage,
         admission,
         policy,
         retention: retention.unwrap_or(Duration::from_secs(24 * 3600)),
@@ -290,6 +321,7 @@ async fn spawn_at(
         base: format!("http://{}", proxy.addr),
         http: shop_page_client(),
         proxy,
+        store,
         stop,
         data_dir,
     }
@@ -343,11 +375,20 @@ impl TestApp {
         self.data_dir
     }
 
-    /// How many files the proxy keeps in its data folder: what fills the shop's disk.
-    pub fn stored_files(&self) -> usize {
-        std::fs::read_dir(self.data_dir.path().join("files"))
-            .map(|entries| entries.count())
-            .unwrap_or(0)
+    /// How many files the proxy keeps in its store (the data folder's `files/`, or its
+    /// prefix of the bucket): what fills the shop's disk.
+    pub async fn stored_files(&self) -> usize {
+        self.store.count().await
+    }
+
+    /// How many files the data folder's own `files/` holds, whichever store is in use.
+    pub fn local_files(&self) -> usize {
+        crate::store_backend::local_files(self.data_dir.path())
+    }
+
+    /// The data folder of the running proxy.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
     }
 
     pub fn url(&self, path: &str) -> String {
