@@ -3,14 +3,15 @@
 # CI and new machines start bare, so nothing may be assumed installed; a fresh machine takes
 # about 13 minutes here (almost all of it compiling trunk and wasm-bindgen-cli), a warm one
 # a few seconds. Everything comes from the crate registry, Debian, npm (among them Shopify's
-# own libraries for the Shopify checks) or PyPI (FASHN's SDK):
+# own libraries for the Shopify checks) or PyPI (FASHN's SDK, moto's S3 server):
 # nothing downloads from anywhere else, because nothing else is reachable.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
 
 TRUNK_VERSION="0.21.14"
-# python3-venv: the venv of FASHN's Python SDK, which checks the emulator's FASHN API.
+# python3-venv: the venvs of FASHN's Python SDK, which checks the emulator's FASHN API, and
+# of moto, the S3-compatible server of the proxy's storage tests.
 # fonts-wqy-microhei: Chinese glyphs, so that the zh-CN screenshots show words, not boxes.
 DEBIAN_PACKAGES=(chromium chromium-driver brotli python3-venv fonts-wqy-microhei)
 
@@ -83,6 +84,8 @@ fi
 # FASHN's official SDK comes from PyPI into a venv under target/ (idempotent; the check
 # script owns the pinned version so that the two cannot disagree).
 bash scripts/fashn-sdk-check.sh --install
+# So does moto, the S3-compatible server the proxy's tests store their files in.
+bash scripts/s3-test.sh --install
 
 step "tool versions"
 trunk --version

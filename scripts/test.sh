@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every check and test of the project: formatting, lints (native and wasm), native unit
-# and integration tests, FASHN's official Python SDK against the emulator, the widget's
+# and integration tests (the proxy's on both file stores: the local folder and S3 on moto),
+# FASHN's official Python SDK against the emulator, the widget's
 # browser tests in headless Chromium, the end-to-end
 # test that drives Chromium through a try-on against the demo servers, and the Shopify
 # integration's checks (Theme Check, Shopify's own app proxy signature check, a try-on on a
@@ -109,6 +110,10 @@ timed "clippy (native, all targets)" cargo clippy --workspace --all-targets --of
 timed "clippy (wasm32: widget, contract)" cargo clippy -p tryon-widget -p tryon-api \
     --target wasm32-unknown-unknown --all-targets --offline -- -D warnings
 timed "native unit and integration tests" cargo test --workspace --offline
+# The proxy's integration tests once more with their files in an S3-compatible server (moto,
+# from PyPI): the same tests on the other store, and the S3-only ones, which the step
+# above lists as ignored.
+timed "proxy integration tests on S3 (moto)" bash scripts/s3-test.sh
 timed "FASHN's Python SDK on the emulator" bash scripts/fashn-sdk-check.sh
 # Doctests report success under the wasm runner even when they fail, so only --tests runs here.
 timed "widget browser tests (headless Chromium)" cargo test -p tryon-widget \

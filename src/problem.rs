@@ -181,6 +181,17 @@ mod tests {
             "Photos cannot be uploaded in this shop right now."
         );
         assert_eq!(full.explain(Locale::ZhCn).next, "请稍后再试。");
+
+        let down = Problem::from_body(&ErrorKind::StorageUnavailable.body("r"));
+        assert_eq!(down, Problem::Catalogue(ErrorKind::StorageUnavailable));
+        assert_eq!(
+            down.explain(Locale::En).what,
+            "Photos cannot be saved or shown in this shop right now."
+        );
+        assert_eq!(
+            down.explain(Locale::ZhCn).what,
+            "本店暂时无法保存或显示照片。"
+        );
     }
 
     #[test]

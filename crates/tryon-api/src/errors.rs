@@ -466,6 +466,14 @@ catalogue! {
         en: ("Photos cannot be uploaded in this shop right now.", "Please try again later."),
         zh: ("本店暂时无法接收照片。", "请稍后再试。"),
     },
+    // The store itself (the folder, or the object store) failed or did not answer in
+    // time: nothing was kept, and the same request succeeds once the store is back.
+    StorageUnavailable => {
+        code: "Proxy.StorageUnavailable", status: 503, retry: true,
+        message: "The shop's photo storage could not be reached, so nothing was stored or read.",
+        en: ("Photos cannot be saved or shown in this shop right now.", "Please try again in a moment."),
+        zh: ("本店暂时无法保存或显示照片。", "请稍后重试。"),
+    },
     DailyImageCap => {
         code: "Proxy.DailyImageCap", status: 503, retry: false,
         message: "The shop has reached today's number of try-on images.",

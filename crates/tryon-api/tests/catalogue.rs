@@ -204,4 +204,18 @@ fn the_upload_limit_is_a_429_with_two_reasons_and_a_full_store_a_507_to_retry_la
         let text = full.explain(locale);
         assert!(!text.what.is_empty() && !text.next.is_empty());
     }
+
+    // A store that is down is a passing fault of the shop's, told apart from a full one.
+    let down = ErrorKind::from_wire("Proxy.StorageUnavailable", "").unwrap();
+    assert_eq!(down, ErrorKind::StorageUnavailable);
+    assert_eq!(down.http_status(), 503);
+    assert!(
+        down.retryable(),
+        "the same request succeeds once the store is back"
+    );
+    assert_eq!(
+        down.explain(Locale::En).next,
+        "Please try again in a moment."
+    );
+    assert_eq!(down.explain(Locale::ZhCn).next, "请稍后重试。");
 }

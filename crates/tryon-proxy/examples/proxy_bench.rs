@@ -156,6 +156,7 @@ async fn burst() -> Result<()> {
         public_base_url: None,
         allowed_origins: vec![ORIGIN.parse()?],
         data_dir: data.path().to_owned(),
+        storage: tryon_proxy::configuration::StorageSettings::Local { folder: None },
         admission: AdmissionLimits {
             create_wait: Duration::ZERO,
             ..AdmissionLimits::default()

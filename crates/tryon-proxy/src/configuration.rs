@@ -23,7 +23,8 @@ pub const DEFAULT_BASE_URL: &str = "https://dashscope.aliyuncs.com";
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8787";
 /// The widget's development origins, allowed unless `TRYON_ALLOWED_ORIGINS` says otherwise.
 pub const DEFAULT_ALLOWED_ORIGINS: &str = "http://127.0.0.1:8080,http://localhost:8080";
-/// Where uploads, results and job records live unless `TRYON_DATA_DIR` says otherwise.
+/// Where the job records (and, unless `TRYON_STORAGE_URL` names another store, the
+/// uploads and results) live unless `TRYON_DATA_DIR` says otherwise.
 pub const DEFAULT_DATA_DIR: &str = ".tryon-data";
 /// Try-ons one shopper may start per day unless `TRYON_SHOPPER_DAILY_LIMIT` says otherwise.
 pub const DEFAULT_SHOPPER_DAILY_LIMIT: u32 = 20;
@@ -44,6 +45,144 @@ pub const MIN_SHOPIFY_SECRET_LEN: usize = 16;
 /// How long photos, results and jobs are kept unless `TRYON_RETENTION_HOURS` says otherwise:
 /// as long as the upstream keeps its own results.
 pub const DEFAULT_RETENTION_HOURS: f64 = 24.0;
+
+/// The S3-compatible store's settings read besides `TRYON_STORAGE_URL`: the standard
+/// variables of AWS's own tools, so that a shop's existing credentials work unchanged.
+pub const AWS_VARIABLES: &[&str] = &[
+    "AWS_ENDPOINT_URL",
+    "AWS_ENDPOINT",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ALLOW_HTTP",
+    "AWS_VIRTUAL_HOSTED_STYLE_REQUEST",
+];
+/// Further credential sources passed to `object_store` as they are: an ECS task's or an
+/// EKS pod's own credentials, a web identity's session name and STS endpoint (the crate
+/// reads `AWS_WEB_IDENTITY_TOKEN_FILE` and `AWS_ROLE_ARN` from the process itself).
+pub const AWS_PASSTHROUGH_VARIABLES: &[&str] = &[
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_CONTAINER_CREDENTIALS_FULL_URI",
+    "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
+    "AWS_ROLE_SESSION_NAME",
+    "AWS_ENDPOINT_URL_STS",
+    "AWS_METADATA_ENDPOINT",
+];
+
+/// Where the photos, results and crops are kept (`TRYON_STORAGE_URL`).
+#[derive(Debug, Clone)]
+pub enum StorageSettings {
+    /// A local folder: the data folder's `files/` (`folder: None`, the default), or the
+    /// folder a `file:///...` URL names, which several replicas may share (a network
+    /// mount).
+    Local { folder: Option<PathBuf> },
+    /// An S3-compatible object store (`s3://bucket/prefix` and the `AWS_*` variables).
+    S3(S3Settings),
+}
+
+impl StorageSettings {
+    /// What the start-up log says about the store: its URL, endpoint and region, never a
+    /// key.
+    pub fn summary(&self, data_dir: &std::path::Path) -> String {
+        match self {
+            StorageSettings::Local { folder: None } => {
+                format!("the local folder {}", data_dir.join("files").display())
+            }
+            StorageSettings::Local {
+                folder: Some(folder),
+            } => format!("the local folder {}", folder.display()),
+            StorageSettings::S3(s3) => format!(
+                "the object store {} at {} (region {}, {})",
+                s3.url(),
+                s3.endpoint.as_deref().unwrap_or("AWS S3"),
+                s3.region.as_deref().unwrap_or("us-east-1"),
+                if s3.access_key_id.is_some() {
+                    "a key from AWS_ACCESS_KEY_ID"
+                } else {
+                    "the environment's own credentials"
+                }
+            ),
+        }
+    }
+}
+
+/// An S3-compatible object store: AWS S3 itself, or any store speaking its API (MinIO,
+/// Ceph, Cloudflare R2, Alibaba OSS in S3 mode, moto in the tests).
+#[derive(Clone)]
+pub struct S3Settings {
+    /// The bucket, from the URL's host.
+    pub bucket: String,
+    /// The key prefix, from the URL's path, without leading or trailing `/`; may be empty.
+    pub prefix: String,
+    /// `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT`): the store's address; `None` is AWS S3.
+    pub endpoint: Option<String>,
+    /// `AWS_REGION`, else `AWS_DEFAULT_REGION`; `None` is `us-east-1`, the crate's default.
+    pub region: Option<String>,
+    pub access_key_id: Option<SecretString>,
+    pub secret_access_key: Option<SecretString>,
+    pub session_token: Option<SecretString>,
+    /// `AWS_ALLOW_HTTP`: plain HTTP to the endpoint, for a store on a private network.
+    pub allow_http: bool,
+    /// `AWS_VIRTUAL_HOSTED_STYLE_REQUEST`: `bucket.host/key` instead of `host/bucket/key`.
+    pub virtual_hosted_style: bool,
+    /// The [`AWS_PASSTHROUGH_VARIABLES`] that are set, as they are.
+    pub other: Vec<(&'static str, String)>,
+    /// The longest one call to the store may take, its retries included.
+    pub call_timeout: Duration,
+}
+
+impl S3Settings {
+    /// Settings for `s3://{bucket}/{prefix}` with nothing else set.
+    pub fn new(bucket: impl Into<String>, prefix: impl Into<String>) -> S3Settings {
+        S3Settings {
+            bucket: bucket.into(),
+            prefix: prefix.into(),
+            endpoint: None,
+            region: None,
+            access_key_id: None,
+            secret_access_key: None,
+            session_token: None,
+            allow_http: false,
+            virtual_hosted_style: false,
+            other: Vec::new(),
+            call_timeout: crate::storage::DEFAULT_CALL_TIMEOUT,
+        }
+    }
+
+    /// `s3://bucket/prefix`, as logged and as the readiness answer names the store.
+    pub fn url(&self) -> String {
+        if self.prefix.is_empty() {
+            format!("s3://{}", self.bucket)
+        } else {
+            format!("s3://{}/{}", self.bucket, self.prefix)
+        }
+    }
+}
+
+// The keys must never reach a log line, so Debug is written by hand instead of derived.
+impl fmt::Debug for S3Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let set = |value: &Option<SecretString>| value.as_ref().map(|_| "[redacted]");
+        f.debug_struct("S3Settings")
+            .field("bucket", &self.bucket)
+            .field("prefix", &self.prefix)
+            .field("endpoint", &self.endpoint)
+            .field("region", &self.region)
+            .field("access_key_id", &set(&self.access_key_id))
+            .field("secret_access_key", &set(&self.secret_access_key))
+            .field("session_token", &set(&self.session_token))
+            .field("allow_http", &self.allow_http)
+            .field("virtual_hosted_style", &self.virtual_hosted_style)
+            .field(
+                "other",
+                &self.other.iter().map(|(name, _)| *name).collect::<Vec<_>>(),
+            )
+            .field("call_timeout", &self.call_timeout)
+            .finish()
+    }
+}
 
 /// Which service answers the try-on calls.
 #[derive(Clone)]
@@ -150,8 +289,11 @@ pub struct Settings {
     pub public_base_url: Option<String>,
     /// Browser origins allowed by CORS and for creates (`*` is kept in the policy instead).
     pub allowed_origins: Vec<HeaderValue>,
-    /// Folder of stored files and the job database.
+    /// Folder of the job database and the shopper secret, and of the stored files unless
+    /// [`Settings::storage`] names another store.
     pub data_dir: PathBuf,
+    /// Where photos, results and crops are kept (`TRYON_STORAGE_URL`).
+    pub storage: StorageSettings,
     /// The upstream account's limits; the documented ones unless a test says otherwise.
     pub admission: AdmissionLimits,
     /// The shop's rules for every create: origins, garments, per-shopper and daily caps.
@@ -574,6 +716,7 @@ impl Settings {
         let data_dir =
             PathBuf::from(get("TRYON_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()));
         let dashboard = DashboardSettings::from_lookup(&get, &mut mistake);
+        let storage = storage_settings(&get, &mut mistake);
 
         if mistakes.is_empty() {
             let policy = PolicySettings {
@@ -601,6 +744,7 @@ impl Settings {
                 public_base_url,
                 allowed_origins,
                 data_dir,
+                storage,
                 admission,
                 policy,
                 retention: Duration::from_secs_f64(retention_hours * 3600.0),
@@ -620,6 +764,256 @@ impl Settings {
             UpstreamSettings::Embedded { .. } => false,
         }
     }
+}
+
+/// Reads `TRYON_STORAGE_URL` and, for an object store, the `AWS_*` variables through
+/// `get`, reporting every mistake on its own variable. The `AWS_*` variables mean nothing
+/// to a local folder and are not read for one: other tools on the host may use them.
+fn storage_settings(
+    get: &impl Fn(&str) -> Option<String>,
+    mistake: &mut impl FnMut(&'static str, String),
+) -> StorageSettings {
+    const VARIABLE: &str = "TRYON_STORAGE_URL";
+    const FORMS: &str = "use s3://bucket/optional/prefix (any S3-compatible store, with the AWS_* variables) or file:///absolute/folder";
+    let local = StorageSettings::Local { folder: None };
+    let Some(raw) = get(VARIABLE) else {
+        return local;
+    };
+    let url = match url::Url::parse(&raw) {
+        Ok(url) => url,
+        Err(_) => {
+            mistake(VARIABLE, format!("{raw:?} is not a URL; {FORMS}"));
+            return local;
+        }
+    };
+    // Credentials in the URL would be logged with it; they belong in the AWS_* variables.
+    if !url.username().is_empty() || url.password().is_some() {
+        mistake(
+            VARIABLE,
+            "carries credentials; put them in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+                .to_owned(),
+        );
+        return local;
+    }
+    if url.query().is_some() || url.fragment().is_some() || url.port().is_some() {
+        mistake(
+            VARIABLE,
+            format!(
+                "{raw:?} has a port, query or fragment; the store's address goes in AWS_ENDPOINT_URL"
+            ),
+        );
+        return local;
+    }
+    match url.scheme() {
+        "file" => match url.to_file_path() {
+            Ok(folder) => StorageSettings::Local {
+                folder: Some(folder),
+            },
+            Err(()) => {
+                mistake(
+                    VARIABLE,
+                    format!("{raw:?} is not a local folder such as file:///srv/tryon/files"),
+                );
+                local
+            }
+        },
+        "s3" => {
+            let bucket = url.host_str().unwrap_or_default().to_owned();
+            if bucket.is_empty() {
+                mistake(VARIABLE, format!("{raw:?} names no bucket; {FORMS}"));
+                return local;
+            }
+            if !valid_bucket(&bucket) {
+                mistake(
+                    VARIABLE,
+                    format!(
+                        "{bucket:?} is not an S3 bucket name (3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit)"
+                    ),
+                );
+                return local;
+            }
+            let prefix = url.path().trim_matches('/').to_owned();
+            // S3's safe key characters only, and no empty, "." or ".." segment: the
+            // prefix then means the same to every store and tool that lists the bucket.
+            let safe = prefix
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/!-_.*'()".contains(&b));
+            if !safe || object_store::path::Path::parse(&prefix).is_err() {
+                mistake(
+                    VARIABLE,
+                    format!(
+                        "the prefix {prefix:?} must be segments of letters, digits and !-_.*'() separated by single slashes, none of them . or .."
+                    ),
+                );
+                return local;
+            }
+            s3_settings(get, mistake, bucket, prefix)
+        }
+        scheme => {
+            mistake(
+                VARIABLE,
+                format!("{scheme:?} is not a storage scheme; {FORMS}"),
+            );
+            local
+        }
+    }
+}
+
+/// The `AWS_*` half of an `s3://` store, each variable checked on its own line, then
+/// the whole as `object_store` sees it.
+fn s3_settings(
+    get: &impl Fn(&str) -> Option<String>,
+    mistake: &mut impl FnMut(&'static str, String),
+    bucket: String,
+    prefix: String,
+) -> StorageSettings {
+    let mut found: Vec<(&'static str, String)> = Vec::new();
+    let s3 = aws_variables(
+        get,
+        &mut |variable, problem| found.push((variable, problem)),
+        bucket,
+        prefix,
+    );
+    // Whatever else the crate refuses is reported now, with the other mistakes, rather
+    // than at the first upload; after a mistake of its own variables, the crate would
+    // only repeat it.
+    if found.is_empty()
+        && let Err(err) = crate::storage::ObjectStorage::builder(&s3).build()
+    {
+        found.push((
+            "TRYON_STORAGE_URL",
+            format!("the object store refuses it: {err}"),
+        ));
+    }
+    for (variable, problem) in found {
+        mistake(variable, problem);
+    }
+    StorageSettings::S3(s3)
+}
+
+/// Reads the `AWS_*` variables of an `s3://` store.
+fn aws_variables(
+    get: &impl Fn(&str) -> Option<String>,
+    mistake: &mut dyn FnMut(&'static str, String),
+    bucket: String,
+    prefix: String,
+) -> S3Settings {
+    let mut s3 = S3Settings::new(bucket, prefix);
+    let boolean = |variable: &'static str, mistake: &mut dyn FnMut(&'static str, String)| {
+        let raw = get(variable)?;
+        match raw.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Some(true),
+            "false" | "0" | "no" | "off" => Some(false),
+            _ => {
+                mistake(variable, format!("{raw:?} is not true or false"));
+                None
+            }
+        }
+    };
+    s3.allow_http = boolean("AWS_ALLOW_HTTP", mistake).unwrap_or(false);
+    s3.virtual_hosted_style = boolean("AWS_VIRTUAL_HOSTED_STYLE_REQUEST", mistake).unwrap_or(false);
+
+    // AWS's tools read AWS_ENDPOINT_URL; object_store also knows AWS_ENDPOINT. Both
+    // are accepted, and two different ones are a mistake rather than a guess.
+    let endpoint_url = get("AWS_ENDPOINT_URL");
+    let endpoint = get("AWS_ENDPOINT");
+    if let (Some(url), Some(other)) = (&endpoint_url, &endpoint)
+        && url.trim_end_matches('/') != other.trim_end_matches('/')
+    {
+        mistake(
+            "AWS_ENDPOINT",
+            format!("{other:?} differs from AWS_ENDPOINT_URL {url:?}; set only one of them"),
+        );
+    }
+    let named = if endpoint_url.is_some() {
+        "AWS_ENDPOINT_URL"
+    } else {
+        "AWS_ENDPOINT"
+    };
+    if let Some(raw) = endpoint_url.or(endpoint) {
+        let endpoint = raw.trim_end_matches('/').to_owned();
+        match url::Url::parse(&endpoint) {
+            Ok(url) if url.scheme() == "https" || url.scheme() == "http" => {
+                if url.scheme() == "http" && !s3.allow_http {
+                    mistake(
+                        named,
+                        format!(
+                            "{raw:?} is plain http, which is refused unless AWS_ALLOW_HTTP=true (for a store on a private network only)"
+                        ),
+                    );
+                }
+                if !url.username().is_empty() || url.password().is_some() {
+                    mistake(
+                        named,
+                        "carries credentials; put them in AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY".to_owned(),
+                    );
+                } else {
+                    s3.endpoint = Some(endpoint);
+                }
+            }
+            _ => mistake(
+                named,
+                format!("{raw:?} is not an http or https URL such as https://s3.example.com"),
+            ),
+        }
+    }
+
+    s3.region = get("AWS_REGION").or_else(|| get("AWS_DEFAULT_REGION"));
+    if let Some(region) = &s3.region
+        && !region
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        let variable = if get("AWS_REGION").is_some() {
+            "AWS_REGION"
+        } else {
+            "AWS_DEFAULT_REGION"
+        };
+        mistake(
+            variable,
+            format!("{region:?} is not a region name such as eu-central-1"),
+        );
+    }
+
+    // The keys themselves are never repeated in a mistake, as for the upstream keys.
+    let mut secret = |variable: &'static str| {
+        let value = get(variable)?;
+        if value.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            mistake(variable, "contains spaces or control characters".to_owned());
+        }
+        Some(SecretString::from(value))
+    };
+    s3.access_key_id = secret("AWS_ACCESS_KEY_ID");
+    s3.secret_access_key = secret("AWS_SECRET_ACCESS_KEY");
+    s3.session_token = secret("AWS_SESSION_TOKEN");
+    match (&s3.access_key_id, &s3.secret_access_key) {
+        (Some(_), None) => mistake(
+            "AWS_SECRET_ACCESS_KEY",
+            "is not set, but AWS_ACCESS_KEY_ID is: a key needs both".to_owned(),
+        ),
+        (None, Some(_)) => mistake(
+            "AWS_ACCESS_KEY_ID",
+            "is not set, but AWS_SECRET_ACCESS_KEY is: a key needs both".to_owned(),
+        ),
+        _ => {}
+    }
+    s3.other = AWS_PASSTHROUGH_VARIABLES
+        .iter()
+        .filter_map(|variable| get(variable).map(|value| (*variable, value)))
+        .collect();
+    s3
+}
+
+/// S3's bucket naming rules, in the part every S3-compatible store shares.
+fn valid_bucket(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    (3..=63).contains(&bytes.len())
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'.' || *b == b'-')
+        && bytes[0].is_ascii_alphanumeric()
+        && bytes[bytes.len() - 1].is_ascii_alphanumeric()
+        && !name.contains("..")
 }
 
 /// Reads the `TRYON_FASHN_*` options through `get`, reporting every bad value with the
@@ -1126,6 +1520,155 @@ mod tests {
             // One line per variable, under the heading.
             assert_eq!(text.lines().count(), 3, "{text}");
         }
+    }
+
+    #[test]
+    fn files_stay_in_the_data_folder_unless_a_storage_url_says_otherwise() {
+        let s = settings(&[]).unwrap();
+        assert!(matches!(s.storage, StorageSettings::Local { folder: None }));
+        // The AWS_* variables mean nothing without an s3:// URL, whatever they hold.
+        let s = settings(&[("AWS_ALLOW_HTTP", "maybe"), ("AWS_ENDPOINT_URL", "nowhere")]).unwrap();
+        assert!(matches!(s.storage, StorageSettings::Local { folder: None }));
+
+        let s = settings(&[("TRYON_STORAGE_URL", "file:///srv/tryon/files")]).unwrap();
+        match &s.storage {
+            StorageSettings::Local { folder } => {
+                assert_eq!(
+                    folder.as_deref(),
+                    Some(std::path::Path::new("/srv/tryon/files"))
+                )
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn an_s3_url_reads_the_standard_aws_variables_and_never_shows_a_key() {
+        let s = settings(&[
+            ("TRYON_STORAGE_URL", "s3://tryon-photos/shop/eu/"),
+            ("AWS_ENDPOINT_URL", "http://127.0.0.1:9000/"),
+            ("AWS_ALLOW_HTTP", "true"),
+            ("AWS_ACCESS_KEY_ID", "AKIAVERYSECRETID"),
+            ("AWS_SECRET_ACCESS_KEY", "very-secret-access-key"),
+            ("AWS_SESSION_TOKEN", "very-secret-session"),
+            ("AWS_DEFAULT_REGION", "eu-central-1"),
+            ("AWS_ROLE_SESSION_NAME", "tryon"),
+        ])
+        .unwrap();
+        let StorageSettings::S3(s3) = &s.storage else {
+            panic!("{:?}", s.storage);
+        };
+        assert_eq!(s3.bucket, "tryon-photos");
+        assert_eq!(s3.prefix, "shop/eu");
+        assert_eq!(s3.url(), "s3://tryon-photos/shop/eu");
+        assert_eq!(s3.endpoint.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(s3.region.as_deref(), Some("eu-central-1"));
+        assert!(s3.allow_http);
+        assert_eq!(
+            s3.other,
+            vec![("AWS_ROLE_SESSION_NAME", "tryon".to_owned())]
+        );
+        assert_eq!(
+            s3.secret_access_key
+                .as_ref()
+                .map(|k| k.expose_secret().to_owned()),
+            Some("very-secret-access-key".to_owned())
+        );
+        let summary = s.storage.summary(&s.data_dir);
+        assert!(summary.contains("s3://tryon-photos/shop/eu"), "{summary}");
+        assert!(summary.contains("http://127.0.0.1:9000"), "{summary}");
+        for shown in [format!("{s:?}"), summary] {
+            for secret in [
+                "AKIAVERYSECRETID",
+                "very-secret-access-key",
+                "very-secret-session",
+            ] {
+                assert!(!shown.contains(secret), "{shown}");
+            }
+        }
+
+        // AWS_REGION wins over AWS_DEFAULT_REGION, as in AWS's own tools; a bucket alone
+        // is a store on AWS S3 with the environment's own credentials.
+        let s = settings(&[
+            ("TRYON_STORAGE_URL", "s3://tryon-photos"),
+            ("AWS_REGION", "ap-southeast-1"),
+            ("AWS_DEFAULT_REGION", "eu-central-1"),
+        ])
+        .unwrap();
+        let StorageSettings::S3(s3) = &s.storage else {
+            panic!("{:?}", s.storage);
+        };
+        assert_eq!(s3.prefix, "");
+        assert_eq!(s3.url(), "s3://tryon-photos");
+        assert_eq!(s3.region.as_deref(), Some("ap-southeast-1"));
+        assert_eq!(s3.endpoint, None);
+        assert!(!s3.allow_http);
+    }
+
+    #[test]
+    fn a_wrong_storage_url_is_reported_on_its_variable_without_its_credentials() {
+        for (raw, says) in [
+            ("minio://photos", "\"minio\" is not a storage scheme"),
+            ("photos/prefix", "is not a URL"),
+            ("s3:///prefix", "names no bucket"),
+            ("s3://Shop_Photos/prefix", "is not an S3 bucket name"),
+            ("s3://photos/a//b", "must be segments"),
+            ("s3://photos/a b", "must be segments"),
+            ("s3://photos:9000/p", "has a port, query or fragment"),
+            ("s3://photos/p?region=eu", "has a port, query or fragment"),
+            ("s3://AKIAID:hush-hush@photos/p", "carries credentials"),
+            ("file://server/share", "is not a local folder"),
+        ] {
+            let err =
+                settings(&[("TRYON_STORAGE_URL", raw), ("TRYON_LISTEN", "nowhere")]).unwrap_err();
+            let names: Vec<_> = err.mistakes.iter().map(|m| m.variable).collect();
+            assert_eq!(names, vec!["TRYON_LISTEN", "TRYON_STORAGE_URL"], "{raw}");
+            let text = err.to_string();
+            assert!(text.contains(says), "{raw}: {text}");
+            assert!(text.contains("s3://bucket/optional/prefix") || !says.contains("scheme"));
+            assert!(!text.contains("hush-hush"), "{text}");
+            assert_eq!(text.lines().count(), 3, "one line per variable: {text}");
+        }
+    }
+
+    #[test]
+    fn wrong_aws_variables_of_an_s3_store_are_each_reported_on_their_own_line() {
+        let err = settings(&[
+            ("TRYON_STORAGE_URL", "s3://photos/shop"),
+            ("AWS_ALLOW_HTTP", "maybe"),
+            ("AWS_ENDPOINT_URL", "http://10.0.0.5:9000"),
+            ("AWS_ENDPOINT", "http://10.0.0.6:9000"),
+            ("AWS_REGION", "eu central"),
+            ("AWS_ACCESS_KEY_ID", "AKIA SPACED"),
+        ])
+        .unwrap_err();
+        let names: Vec<_> = err.mistakes.iter().map(|m| m.variable).collect();
+        assert_eq!(
+            names,
+            vec![
+                "AWS_ALLOW_HTTP",
+                "AWS_ENDPOINT",
+                "AWS_ENDPOINT_URL",
+                "AWS_REGION",
+                "AWS_ACCESS_KEY_ID",
+                "AWS_SECRET_ACCESS_KEY"
+            ]
+        );
+        let text = err.to_string();
+        assert!(text.contains("AWS_ALLOW_HTTP=true"), "{text}");
+        assert!(text.contains("a key needs both"), "{text}");
+        assert!(!text.contains("AKIA SPACED"), "{text}");
+        assert_eq!(text.lines().count(), 1 + names.len(), "{text}");
+
+        let err = settings(&[
+            ("TRYON_STORAGE_URL", "s3://photos"),
+            ("AWS_ENDPOINT_URL", "s3.example.com"),
+            ("AWS_SECRET_ACCESS_KEY", "only-the-secret"),
+        ])
+        .unwrap_err();
+        let names: Vec<_> = err.mistakes.iter().map(|m| m.variable).collect();
+        assert_eq!(names, vec!["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID"]);
+        assert!(!err.to_string().contains("only-the-secret"));
     }
 
     #[test]

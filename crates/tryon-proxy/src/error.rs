@@ -56,6 +56,14 @@ impl ApiError {
         self
     }
 
+    /// Logs `cause`, a failure of the file store, and answers 503
+    /// `Proxy.StorageUnavailable`: the shopper learns that trying again later helps,
+    /// and nothing of the store (its address, bucket or error) leaves the proxy.
+    pub fn storage(cause: impl std::fmt::Display) -> ApiError {
+        tracing::error!(%cause, "the file store failed");
+        ApiError::new(ErrorKind::StorageUnavailable)
+    }
+
     /// Logs `cause` and answers a generic internal error that reveals nothing of it.
     pub fn internal(cause: impl std::fmt::Display) -> ApiError {
         tracing::error!(%cause, "internal error");

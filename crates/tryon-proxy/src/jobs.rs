@@ -693,7 +693,9 @@ pub async fn finish(state: &AppState, job: &Job, outcome: Outcome, times: &Times
             }
             let kept = match result_url.as_deref() {
                 Some(url) => keep_file(state, url, FileKind::Result, &job.shopper).await,
-                None => Err("the upstream reported success without an image URL".to_owned()),
+                None => Err(KeepError::Download(
+                    "the upstream reported success without an image URL".to_owned(),
+                )),
             };
             job.update(|r| {
                 copy_times(r, times);
@@ -703,11 +705,18 @@ pub async fn finish(state: &AppState, job: &Job, outcome: Outcome, times: &Times
                         r.status = TaskStatus::Succeeded;
                         r.image_url = Some(url);
                     }
-                    Err(reason) => {
+                    Err(KeepError::Download(reason)) => {
                         tracing::error!(job = %job.id, %reason, "the result could not be kept");
                         r.fail(
                             ErrorKind::UpstreamUnavailable,
                             Some("the result could not be downloaded"),
+                        );
+                    }
+                    Err(KeepError::Store(reason)) => {
+                        tracing::error!(job = %job.id, %reason, "the result could not be kept");
+                        r.fail(
+                            ErrorKind::StorageUnavailable,
+                            Some("the result could not be stored"),
                         );
                     }
                 }
@@ -793,6 +802,24 @@ fn bill(state: &AppState, job: &Job, usage: Option<Usage>) {
     }
 }
 
+/// Why a file of the upstream's could not be kept here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeepError {
+    /// The download failed (after its retries), or did not bring an image.
+    Download(String),
+    /// The proxy's own store failed or did not answer in time, or the file index could
+    /// not record the file.
+    Store(String),
+}
+
+impl std::fmt::Display for KeepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeepError::Download(reason) | KeepError::Store(reason) => f.write_str(reason),
+        }
+    }
+}
+
 /// Downloads an upstream file at once (the upstream keeps it only 24 h), stores it as
 /// `kind` of `shopper` and answers the proxy's own URL for it. A few quick retries cover
 /// a flaky download.
@@ -801,7 +828,7 @@ pub async fn keep_file(
     url: &str,
     kind: FileKind,
     shopper: &str,
-) -> Result<String, String> {
+) -> Result<String, KeepError> {
     let mut last_error = String::new();
     for attempt in 0..3u64 {
         if attempt > 0 {
@@ -815,7 +842,7 @@ pub async fn keep_file(
             Err(err) => last_error = err.to_string(),
         }
     }
-    Err(last_error)
+    Err(KeepError::Download(last_error))
 }
 
 async fn store_file(
@@ -823,20 +850,25 @@ async fn store_file(
     bytes: Bytes,
     kind: FileKind,
     shopper: &str,
-) -> Result<String, String> {
+) -> Result<String, KeepError> {
     if ImageFormat::sniff(&bytes).is_none() {
-        return Err("the file is not an image".to_owned());
+        return Err(KeepError::Download("the file is not an image".to_owned()));
     }
     let id = FileId::random();
-    state
-        .storage
-        .put(&id, bytes)
-        .await
-        .map_err(|e| format!("storing the file failed: {e}"))?;
-    state
+    if let Err(err) = state.storage.put(&id, bytes).await {
+        crate::storage::clean_up_failed_put(&state.storage, &id);
+        return Err(KeepError::Store(format!("storing the file failed: {err}")));
+    }
+    if let Err(err) = state
         .ledger
         .add_file(id.as_str(), kind, shopper, state.clock.unix_ms())
-        .map_err(|e| format!("recording the file failed: {e}"))?;
+    {
+        // A file nobody recorded would never be swept, so it goes again at once.
+        let _ = state.storage.delete(&id).await;
+        return Err(KeepError::Store(format!(
+            "recording the file failed: {err}"
+        )));
+    }
     Ok(state.file_url(&id))
 }
 

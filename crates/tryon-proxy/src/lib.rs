@@ -7,7 +7,8 @@
 //! `aitryon` API and one for the synchronous `qwen-image` successor, chosen by
 //! `TRYON_UPSTREAM`); [`admission`] queues jobs and hands each to a worker within the
 //! current adapter's limits; [`jobs`] keeps each job's record, runs its poll loop and
-//! records how it ended (shared by every adapter), saved by [`persistence`]; [`storage`] keeps files;
+//! records how it ended (shared by every adapter), saved by [`persistence`]; [`storage`] keeps files
+//! (a local folder, or any S3-compatible object store);
 //! [`photo`] cleans uploaded photos; [`idempotency`] makes a repeated create answer the job
 //! its key already made; [`error`] is the one error shape of every answer;
 //! [`policy`] holds the shop's rules (origins, garments, shopper identity and limits,

@@ -44,7 +44,7 @@ use crate::retention;
 use crate::routes;
 use crate::shopify::{self, AppProxyKey};
 use crate::state::{AppState, Shared};
-use crate::storage::LocalStorage;
+use crate::storage::{self, FileId, OpenError, Storage};
 use crate::upstream::{self, UpstreamClient};
 
 /// Longest time one request may take: above the 25 s long poll and the upstream timeout.
@@ -150,6 +150,8 @@ pub enum StartupError {
     Bind { addr: SocketAddr, source: io::Error },
     #[error("could not use the data folder {path}: {source}")]
     DataDir { path: String, source: io::Error },
+    #[error("could not open the file store: {0}")]
+    Storage(OpenError),
     #[error("could not open the job database {path}: {source}")]
     Jobs { path: String, source: DbError },
     #[error("could not read or create the shopper secret {path}: {source}")]
@@ -188,6 +190,21 @@ impl RunningProxy {
     }
 }
 
+/// Asks the store for a file that does not exist, so that a store that cannot be
+/// reached or refuses the credentials is named in the log at start. It writes nothing
+/// (the readiness probe does) and holds nothing up: the proxy starts either way, and
+/// `/readyz` answers 503 until the store works.
+async fn check_store_at_start(storage: Arc<dyn Storage>) {
+    match storage.get(&FileId::random()).await {
+        Ok(_) => tracing::debug!(store = %storage.describe(), "the file store answers"),
+        Err(err) => tracing::error!(
+            store = %storage.describe(),
+            error = %err,
+            "the file store cannot be reached; uploads answer 503 and /readyz fails until it can"
+        ),
+    }
+}
+
 /// Binds, starts the upstream (the embedded emulator when no key is set) and serves in a
 /// background task until `shutdown` completes. Port 0 picks a free port, so tests run
 /// side by side.
@@ -216,12 +233,22 @@ pub async fn spawn(
         format!("http://{host}")
     });
 
-    let storage = LocalStorage::open(&settings.data_dir)
+    // The data folder holds the job database and the shopper secret whichever store
+    // keeps the files.
+    tokio::fs::create_dir_all(&settings.data_dir)
         .await
         .map_err(|source| StartupError::DataDir {
             path: settings.data_dir.display().to_string(),
             source,
         })?;
+    let storage = storage::open(&settings.storage, &settings.data_dir)
+        .await
+        .map_err(StartupError::Storage)?;
+    tracing::info!(
+        "files are kept in {}",
+        settings.storage.summary(&settings.data_dir)
+    );
+    tokio::spawn(check_store_at_start(storage.clone()));
 
     let db_path = settings.data_dir.join("jobs.sqlite3");
     let (jobs, restored) = JobDb::open(&db_path)
@@ -342,7 +369,7 @@ pub async fn spawn(
         long_polls: std::sync::atomic::AtomicUsize::new(0),
         resubmissions: std::sync::atomic::AtomicU64::new(0),
         upstream,
-        storage: Arc::new(storage),
+        storage,
         jobs,
         admission: Admission::new(
             settings.admission,

@@ -22,7 +22,7 @@ pub async fn serve_file(
         .storage
         .get(&id)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::storage)?
         .ok_or_else(not_found)?;
     let mime = ImageFormat::sniff(&bytes).map_or("application/octet-stream", ImageFormat::mime);
     Ok((

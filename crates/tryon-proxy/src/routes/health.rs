@@ -1,4 +1,4 @@
-//! `GET /healthz` (the process serves requests) and `GET /readyz` (storage is writable and the upstream answers).
+//! `GET /healthz` (the process serves requests) and `GET /readyz` (the file store takes a write, the database too, and the upstream answers).
 
 use std::time::Duration;
 
@@ -14,6 +14,11 @@ use crate::storage::FileId;
 
 /// How long one upstream probe result is reused.
 const PROBE_TTL: Duration = Duration::from_secs(5);
+/// How long the readiness check waits on the file store: load balancers give a probe a
+/// few seconds, and a store slower than this would fail shoppers' uploads as well.
+pub const STORAGE_PROBE_LIMIT: Duration = Duration::from_secs(5);
+/// What the probe writes: small, and recognisable should it ever be left behind.
+const PROBE_BYTES: &[u8] = b"tryon readiness probe";
 
 /// Liveness only: it does not call the upstream, so a slow upstream never restarts the proxy.
 pub async fn healthz() -> &'static str {
@@ -29,9 +34,10 @@ pub struct Readiness {
     pub upstream: String,
 }
 
-/// Readiness: 200 when a file can be written and deleted, the database takes a write
-/// and the upstream answers with the key accepted; 503 with the failing part otherwise.
-/// Load balancers stop sending shoppers here while it fails.
+/// Readiness: 200 when a file can be written, read back and deleted, the database takes
+/// a write and the upstream answers with the key accepted; 503 with the failing part
+/// otherwise (the store named by [`crate::storage::Storage::describe`]). Load balancers
+/// stop sending shoppers here while it fails.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let storage = probe_storage(&state).await;
     let database = state
@@ -62,23 +68,50 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         .into_response()
 }
 
+/// Writes, reads back and deletes one probe file: `ok`, or which store failed how. The
+/// cause goes to the log only.
 async fn probe_storage(state: &AppState) -> String {
     let id = FileId::random();
-    let result = async {
+    let store = state.storage.describe();
+    let round_trip = async {
         state
             .storage
-            .put(&id, Bytes::from_static(b"readyz"))
-            .await?;
-        state.storage.delete(&id).await
-    }
-    .await;
-    match result {
-        Ok(()) => "ok".to_owned(),
-        Err(err) => {
-            tracing::error!(error = %err, "the storage is not writable");
-            "not writable".to_owned()
+            .put(&id, Bytes::from_static(PROBE_BYTES))
+            .await
+            .map_err(|err| ("not writable", err.to_string()))?;
+        let read = state
+            .storage
+            .get(&id)
+            .await
+            .map_err(|err| ("not readable", err.to_string()))?;
+        if read.as_deref() != Some(PROBE_BYTES) {
+            return Err((
+                "not readable",
+                "the probe file read back differs".to_owned(),
+            ));
         }
-    }
+        state
+            .storage
+            .delete(&id)
+            .await
+            .map_err(|err| ("not deletable", err.to_string()))
+    };
+    let (problem, cause) = match tokio::time::timeout(STORAGE_PROBE_LIMIT, round_trip).await {
+        Ok(Ok(())) => return "ok".to_owned(),
+        Ok(Err(failure)) => failure,
+        Err(_) => (
+            "timed out",
+            format!("no answer within {} s", STORAGE_PROBE_LIMIT.as_secs()),
+        ),
+    };
+    tracing::error!(%store, %cause, "the file store failed the readiness probe: {problem}");
+    // A probe cut off mid-way may have left its file; it is removed once the store
+    // answers again, without holding this answer.
+    let storage = state.storage.clone();
+    tokio::spawn(async move {
+        let _ = storage.delete(&id).await;
+    });
+    format!("{store}: {problem}")
 }
 
 async fn probe_upstream(state: &AppState) -> Result<(), String> {

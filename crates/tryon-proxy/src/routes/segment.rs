@@ -29,7 +29,7 @@ use tryon_api::wire::{MODEL_PARSING, SegmentOutput, SegmentRequest, SegmentRespo
 
 use super::{ReqId, body_refusal};
 use crate::error::ApiError;
-use crate::jobs::keep_file;
+use crate::jobs::{KeepError, keep_file};
 use crate::ledger::FileKind;
 use crate::policy::{
     Shopper, check_origin, check_person, day_of, own_file_id, shop_cap_reached, today,
@@ -122,12 +122,15 @@ pub async fn segment(
             if let Some(upstream_url) = url.as_deref() {
                 let kept = keep_file(&state, upstream_url, kind, &shopper.key)
                     .await
-                    .map_err(|reason| {
-                        tracing::error!(%reason, "a segmentation image could not be kept");
-                        ApiError::with_detail(
-                            ErrorKind::UpstreamUnavailable,
-                            "the cut-out could not be downloaded",
-                        )
+                    .map_err(|reason| match reason {
+                        KeepError::Store(reason) => ApiError::storage(reason),
+                        KeepError::Download(reason) => {
+                            tracing::error!(%reason, "a segmentation image could not be kept");
+                            ApiError::with_detail(
+                                ErrorKind::UpstreamUnavailable,
+                                "the cut-out could not be downloaded",
+                            )
+                        }
                     })?;
                 *url = Some(kept);
             }
@@ -152,7 +155,7 @@ async fn keep_own_markers(
         .storage
         .get(&photo)
         .await
-        .map_err(ApiError::internal)?
+        .map_err(ApiError::storage)?
         .ok_or_else(|| ApiError::new(ErrorKind::PersonNotUploaded))?;
     let asked = request.parameters.clothes_type.len();
     let mut crops = Vec::with_capacity(asked);
@@ -162,7 +165,7 @@ async fn keep_own_markers(
             .storage
             .put(&id, bytes.clone())
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(ApiError::storage)?;
         state
             .ledger
             .add_file(

@@ -87,11 +87,7 @@ async fn delete_data_of(state: &AppState, key: &str) -> Result<(u64, u64), ApiEr
     let mut deleted_files = 0;
     for raw in state.ledger.files_of(key).map_err(ApiError::internal)? {
         if let Some(id) = FileId::parse(&raw) {
-            state
-                .storage
-                .delete(&id)
-                .await
-                .map_err(ApiError::internal)?;
+            state.storage.delete(&id).await.map_err(ApiError::storage)?;
         }
         state.ledger.remove_file(&raw).map_err(ApiError::internal)?;
         deleted_files += 1;

@@ -20,7 +20,7 @@ use crate::ledger::{FileKind, UploadTake};
 use crate::photo::strip_metadata;
 use crate::policy::{Shopper, day_of, ms_until_next_day, own_upload};
 use crate::state::AppState;
-use crate::storage::FileId;
+use crate::storage::{FileId, clean_up_failed_put};
 
 /// The largest body read at all. A little above the 5 MB rule, so that a file slightly too
 /// large gets the precise rule message (422) instead of a bare size refusal (413).
@@ -117,11 +117,9 @@ pub async fn delete_upload(
     Path(raw_id): Path<String>,
 ) -> Result<Json<UploadDeletion>, ApiError> {
     let (id, _) = own_upload(&state, &shopper, &raw_id)?;
-    state
-        .storage
-        .delete(&id)
-        .await
-        .map_err(ApiError::internal)?;
+    // The file goes first: while the store is down the index keeps the photo, so that
+    // the shopper's next try (or the sweeper) still finds it to delete.
+    state.storage.delete(&id).await.map_err(ApiError::storage)?;
     state
         .ledger
         .remove_file(id.as_str())
@@ -135,18 +133,18 @@ pub async fn delete_upload(
 }
 
 /// Writes the file and records it with its owner, so that the sweeper and "delete my
-/// data" find it; a file written but not recorded is deleted again.
+/// data" find it; a file written but not recorded is deleted again. A store that fails
+/// or does not answer in time is 503 `Proxy.StorageUnavailable`, with nothing recorded.
 async fn store(
     state: &AppState,
     shopper: &Shopper,
     id: &FileId,
     bytes: Bytes,
 ) -> Result<(), ApiError> {
-    state
-        .storage
-        .put(id, bytes)
-        .await
-        .map_err(ApiError::internal)?;
+    if let Err(err) = state.storage.put(id, bytes).await {
+        clean_up_failed_put(&state.storage, id);
+        return Err(ApiError::storage(err));
+    }
     let recorded = state.ledger.add_file(
         id.as_str(),
         FileKind::Upload,

@@ -45,6 +45,13 @@ pub fn start_binary_configured(
     settings: &[(&str, &str)],
 ) -> (Child, String, LogLines) {
     let mut command = Command::new(env!("CARGO_BIN_EXE_tryon-proxy"));
+    // The run's file store: the data folder, or the folder's prefix of the S3 test bucket,
+    // so that a restarted binary finds its files as the in-process proxies do.
+    let (store_env, store_unset) = crate::store_backend::binary_env(data_dir);
+    for variable in store_unset {
+        command.env_remove(variable);
+    }
+    command.envs(store_env);
     match upstream {
         Some(upstream) => command.env("TRYON_UPSTREAM", upstream),
         None => command.env_remove("TRYON_UPSTREAM"),

@@ -1,4 +1,4 @@
-//! Shared test fixtures: `spawn_app()` on port 0 with a temp data folder, HTTP helpers and generated images.
+//! Shared test fixtures: `spawn_app()` on port 0 with a temp data folder (and this run's file store: the folder, or S3 with `TRYON_TEST_S3_ENDPOINT`), HTTP helpers and generated images.
 
 use std::io::Cursor;
 use std::net::SocketAddr;
@@ -21,6 +21,8 @@ use tryon_proxy::policy::PolicySettings;
 use tryon_proxy::startup::{self, RunningProxy};
 use tryon_proxy::upstream::FashnOptions;
 
+use crate::store_backend::TestStore;
+
 /// Emulated time runs 50 times faster: a 20 s task takes about 0.4 s.
 pub const TIME_SCALE: f64 = 0.02;
 /// How long a wait for an event may take before the test calls the proxy hung. No
@@ -36,6 +38,8 @@ pub struct TestApp {
     pub base: String,
     pub http: reqwest::Client,
     pub proxy: RunningProxy,
+    /// Where the proxy keeps its files (see `store_backend`).
+    pub store: TestStore,
     stop: oneshot::Sender<()>,
     data_dir: TempDir,
 }
@@ -159,6 +163,7 @@ pub async fn spawn_app_adapter(
         listen,
         None,
         Clock::system(),
+        None,
     )
     .await
 }
@@ -203,6 +208,7 @@ pub async fn spawn_app_on_clock(
         listen,
         None,
         time.clock(),
+        None,
     )
     .await
 }
@@ -223,6 +229,7 @@ pub async fn spawn_qwen_behind(model: &str, public_base_url: &str) -> TestApp {
         SocketAddr::from(([127, 0, 0, 1], 0)),
         Some(public_base_url.to_owned()),
         Clock::system(),
+        None,
     )
     .await
 }
@@ -243,6 +250,27 @@ pub async fn restart_with(adapter: Adapter, addr: SocketAddr, data_dir: TempDir)
         addr,
         None,
         Clock::system(),
+        None,
+    )
+    .await
+}
+
+/// The seed's API on the embedded emulator whose object store gives up on a call after
+/// `store_timeout` (with the data folder the bound does not apply).
+pub async fn spawn_app_with_store_timeout(store_timeout: Duration) -> TestApp {
+    spawn_at(
+        Adapter::aitryon(),
+        UpstreamSettings::Embedded {
+            time_scale: TIME_SCALE,
+        },
+        AdmissionLimits::default(),
+        None,
+        PolicySettings::open(),
+        None,
+        SocketAddr::from(([127, 0, 0, 1], 0)),
+        None,
+        Clock::system(),
+        Some(store_timeout),
     )
     .await
 }
@@ -260,8 +288,10 @@ async fn spawn_at(
     listen: SocketAddr,
     public_base_url: Option<String>,
     clock: Clock,
+    store_timeout: Option<Duration>,
 ) -> TestApp {
     let data_dir = data_dir.unwrap_or_else(|| tempfile::tempdir().expect("a temp folder"));
+    let (store, storage) = TestStore::for_data_dir(data_dir.path(), store_timeout).await;
     let settings = Settings {
         upstream,
         adapter: adapter.kind,
@@ -273,19 +303,21 @@ async fn spawn_at(
         public_base_url,
         allowed_origins: vec![SHOP_ORIGIN.parse().unwrap()],
         data_dir: data_dir.path().to_owned(),
+        storage,
         admission,
         policy,
         retention: retention.unwrap_or(Duration::from_secs(24 * 3600)),
         clock,
         dashboard: DashboardSettings::default(),
     };
-    launch(settings, data_dir).await
+    launch(settings, data_dir, store).await
 }
 
 /// The embedded emulator's seed API on `clock`, with the dashboard on behind
 /// `admin_token` and at most `events_per_minute` funnel events per shopper.
 pub async fn spawn_dashboard(clock: Clock, admin_token: &str, events_per_minute: u32) -> TestApp {
     let data_dir = tempfile::tempdir().expect("a temp folder");
+    let (store, storage) = TestStore::for_data_dir(data_dir.path(), None).await;
     let mut policy = PolicySettings::open();
     // Caps the dashboard can show today's spend against.
     policy.daily_image_cap = Some(100);
@@ -303,6 +335,7 @@ pub async fn spawn_dashboard(clock: Clock, admin_token: &str, events_per_minute:
         public_base_url: None,
         allowed_origins: vec![SHOP_ORIGIN.parse().unwrap()],
         data_dir: data_dir.path().to_owned(),
+        storage,
         admission: AdmissionLimits::default(),
         policy,
         retention: Duration::from_secs(24 * 3600),
@@ -312,11 +345,11 @@ pub async fn spawn_dashboard(clock: Clock, admin_token: &str, events_per_minute:
             events_per_minute,
         },
     };
-    launch(settings, data_dir).await
+    launch(settings, data_dir, store).await
 }
 
-/// Starts a proxy with `settings`, whose data folder is `data_dir`.
-async fn launch(settings: Settings, data_dir: TempDir) -> TestApp {
+/// Starts a proxy with `settings`, whose data folder is `data_dir` and file store `store`.
+async fn launch(settings: Settings, data_dir: TempDir, store: TestStore) -> TestApp {
     if std::env::var_os("TEST_LOG").is_some() {
         tryon_proxy::telemetry::init("debug");
     }
@@ -330,6 +363,7 @@ async fn launch(settings: Settings, data_dir: TempDir) -> TestApp {
         base: format!("http://{}", proxy.addr),
         http: shop_page_client(),
         proxy,
+        store,
         stop,
         data_dir,
     }
@@ -383,11 +417,20 @@ impl TestApp {
         self.data_dir
     }
 
-    /// How many files the proxy keeps in its data folder: what fills the shop's disk.
-    pub fn stored_files(&self) -> usize {
-        std::fs::read_dir(self.data_dir.path().join("files"))
-            .map(|entries| entries.count())
-            .unwrap_or(0)
+    /// How many files the proxy keeps in its store (the data folder's `files/`, or its
+    /// prefix of the bucket): what fills the shop's disk.
+    pub async fn stored_files(&self) -> usize {
+        self.store.count().await
+    }
+
+    /// How many files the data folder's own `files/` holds, whichever store is in use.
+    pub fn local_files(&self) -> usize {
+        crate::store_backend::local_files(self.data_dir.path())
+    }
+
+    /// The data folder of the running proxy.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.data_dir.path()
     }
 
     pub fn url(&self, path: &str) -> String {

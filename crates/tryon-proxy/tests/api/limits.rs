@@ -92,7 +92,7 @@ async fn the_31st_upload_within_an_hour_is_refused_until_the_hour_has_passed() {
     assert!(body.message.contains("one hour"), "{}", body.message);
     assert!(body.message.contains("30 per hour"), "{}", body.message);
     assert_eq!(
-        app.stored_files(),
+        app.stored_files().await,
         30,
         "nothing is stored for the refused upload"
     );
@@ -142,7 +142,7 @@ async fn the_daily_bytes_are_refused_with_their_reason_until_the_next_beijing_da
         "{}",
         body.message
     );
-    assert_eq!(app.stored_files(), 2);
+    assert_eq!(app.stored_files().await, 2);
 
     // The refused photo counted nothing, so a small one still fits in today's bytes.
     app.upload_ok(photo(), "image/png").await;
@@ -158,7 +158,7 @@ async fn zero_turns_both_upload_limits_off() {
     for _ in 0..31 {
         app.upload_ok(photo(), "image/png").await;
     }
-    assert_eq!(app.stored_files(), 31);
+    assert_eq!(app.stored_files().await, 31);
 }
 
 #[tokio::test]
@@ -190,7 +190,11 @@ async fn upload_counts_survive_a_restart_and_the_sweeper_deleting_the_photos() {
         );
     }
     crate::helpers::sweep_after(&time, Duration::from_secs(20 * 60)).await;
-    assert_eq!(app.stored_files(), 0, "the sweeper deleted the photos");
+    assert_eq!(
+        app.stored_files().await,
+        0,
+        "the sweeper deleted the photos"
+    );
     assert_eq!(shopper.get(&urls[0]).send().await.unwrap().status(), 404);
     let response = app.upload_as(&shopper, photo(), "image/png").await;
     assert_eq!(
@@ -229,7 +233,7 @@ async fn ten_uploads_at_once_against_a_limit_of_five_store_exactly_five() {
     let mut statuses = uploads.join_all().await;
     statuses.sort_unstable();
     assert_eq!(statuses, [201, 201, 201, 201, 201, 429, 429, 429, 429, 429]);
-    assert_eq!(app.stored_files(), 5);
+    assert_eq!(app.stored_files().await, 5);
 }
 
 #[tokio::test]
@@ -246,10 +250,16 @@ async fn below_the_free_space_floor_uploads_are_refused_and_nothing_is_stored() 
     )
     .await;
     let response = app.upload(photo(), "image/png").await;
+    if app.store.is_s3() {
+        // A bucket cannot tell its free space, so the floor does not apply to it.
+        assert_eq!(response.status(), 201);
+        assert_eq!(app.stored_files().await, 1);
+        return;
+    }
     assert_eq!(response.status(), 507);
     let body = error_body(response).await;
     assert_eq!(body.code, "Proxy.StorageFull");
-    assert_eq!(app.stored_files(), 0);
+    assert_eq!(app.stored_files().await, 0);
 }
 
 /// Asks to segment `image_url` into `types` as the shopper behind `client`.

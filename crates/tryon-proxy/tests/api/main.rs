@@ -1,4 +1,4 @@
-//! The proxy's integration tests, one binary: every test starts its own proxy on port 0 (with the embedded emulator unless it says otherwise).
+//! The proxy's integration tests, one binary: every test starts its own proxy on port 0 (with the embedded emulator unless it says otherwise), on this run's file store: the data folder, or an S3-compatible server with `TRYON_TEST_S3_ENDPOINT` (`scripts/s3-test.sh`).
 
 mod admission;
 mod binary;
@@ -15,9 +15,12 @@ mod remembered;
 mod resilience;
 mod resubmission;
 mod retention;
+mod s3;
 mod security;
 mod segmentation;
 mod shopify;
+mod storage;
+mod store_backend;
 mod tasks;
 mod uploads;
 mod upstreams;

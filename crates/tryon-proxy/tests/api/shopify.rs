@@ -202,7 +202,7 @@ async fn a_customer_s_try_ons_and_photos_follow_them_to_every_device_and_go_with
         "photo, garment and result: {deletion:?}"
     );
     assert_eq!(phone.task_status(&id).await, 404);
-    assert_eq!(app.stored_files(), 0);
+    assert_eq!(app.stored_files().await, 0);
 }
 
 #[tokio::test]
@@ -237,7 +237,7 @@ async fn a_customer_deleting_their_data_also_deletes_what_this_device_made_as_a_
         .await
         .unwrap();
     assert_eq!(deletion.deleted_files, 2, "{deletion:?}");
-    assert_eq!(app.stored_files(), 1, "another guest's photo stays");
+    assert_eq!(app.stored_files().await, 1, "another guest's photo stays");
 }
 
 #[tokio::test]
@@ -355,7 +355,7 @@ async fn a_tampered_or_foreign_signature_is_refused_before_anything_is_stored_or
         assert!(!error.request_id.is_empty());
         assert!(!text.contains(SECRET), "the secret is never echoed");
     }
-    assert_eq!(app.stored_files(), 0);
+    assert_eq!(app.stored_files().await, 0);
 
     // The genuine one is taken.
     let response = reqwest::Client::new()

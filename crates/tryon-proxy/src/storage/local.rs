@@ -1,63 +1,11 @@
-//! Where shopper photos and kept results are stored: unguessable file ids and a local-folder store behind a small trait.
+//! Files in one local folder, one file per id: the default store (`{TRYON_DATA_DIR}/files`), or a shared folder named by `TRYON_STORAGE_URL=file:///...`.
 
-use std::fmt;
-use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 
 use bytes::Bytes;
 
-/// A boxed future, so that [`Storage`] can be used as a trait object.
-pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// The id of a stored file: 128 random bits as 32 lower-case hex digits.
-///
-/// Built only by [`FileId::random`] or [`FileId::parse`], so an id can never hold a path
-/// separator or `..` and is safe to use as a file name.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct FileId(String);
-
-impl FileId {
-    /// A fresh id from the operating system's random source: unguessable, so the URL
-    /// of a shopper's photo is its only key.
-    pub fn random() -> FileId {
-        FileId(format!("{:032x}", rand::random::<u128>()))
-    }
-
-    /// Accepts exactly 32 lower-case hex digits.
-    pub fn parse(raw: &str) -> Option<FileId> {
-        let valid = raw.len() == 32
-            && raw
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-        valid.then(|| FileId(raw.to_owned()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Display for FileId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-/// A place to keep files by id. A local folder today; an object store can implement the
-/// same calls later without touching the routes.
-pub trait Storage: Send + Sync + 'static {
-    /// The bytes still free for new files, or `None` when the store cannot tell or has no
-    /// bound (an object store), so that the free-space floor does not apply.
-    fn free_bytes(&self) -> BoxFuture<'_, io::Result<Option<u64>>>;
-    /// Stores `bytes` under `id`, replacing nothing (ids are fresh).
-    fn put<'a>(&'a self, id: &'a FileId, bytes: Bytes) -> BoxFuture<'a, io::Result<()>>;
-    /// The stored bytes, or `None` when no file has this id.
-    fn get<'a>(&'a self, id: &'a FileId) -> BoxFuture<'a, io::Result<Option<Bytes>>>;
-    /// Deletes the file; deleting a missing file is not an error.
-    fn delete<'a>(&'a self, id: &'a FileId) -> BoxFuture<'a, io::Result<()>>;
-}
+use super::{BoxFuture, FileId, Storage};
 
 /// Files in one local folder, one file per id.
 #[derive(Debug, Clone)]
@@ -66,9 +14,9 @@ pub struct LocalStorage {
 }
 
 impl LocalStorage {
-    /// Creates the folder if needed.
+    /// Keeps the files in `dir` itself, creating it if needed.
     pub async fn open(dir: impl AsRef<Path>) -> io::Result<LocalStorage> {
-        let dir = dir.as_ref().join("files");
+        let dir = dir.as_ref().to_owned();
         tokio::fs::create_dir_all(&dir).await?;
         Ok(LocalStorage { dir })
     }
@@ -95,7 +43,11 @@ impl Storage for LocalStorage {
             // Written beside the target and renamed, so a reader never sees half a file.
             let final_path = self.path(id);
             let temp_path = self.dir.join(format!("{id}.part"));
-            tokio::fs::write(&temp_path, &bytes).await?;
+            if let Err(err) = tokio::fs::write(&temp_path, &bytes).await {
+                // A write cut short (a full disk) leaves no partial file behind.
+                let _ = tokio::fs::remove_file(&temp_path).await;
+                return Err(err);
+            }
             tokio::fs::rename(&temp_path, &final_path).await
         })
     }
@@ -119,6 +71,12 @@ impl Storage for LocalStorage {
             }
         })
     }
+
+    fn describe(&self) -> String {
+        // The path stays in the start-up log's own line; the readiness answer, which
+        // anyone can read, says only what kind of store it is.
+        "local folder".to_owned()
+    }
 }
 
 /// The space an unprivileged process may still use on the file system of `dir`.
@@ -137,23 +95,6 @@ fn free_space_of(_dir: &Path) -> io::Result<Option<u64>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_are_32_hex_digits_and_parse_refuses_anything_else() {
-        let id = FileId::random();
-        assert_eq!(id.as_str().len(), 32);
-        assert_eq!(FileId::parse(id.as_str()), Some(id.clone()));
-        assert_ne!(FileId::random(), id);
-        for bad in [
-            "",
-            "../../etc/passwd",
-            &"A".repeat(32),
-            &"0".repeat(31),
-            &"g".repeat(32),
-        ] {
-            assert_eq!(FileId::parse(bad), None, "{bad}");
-        }
-    }
 
     #[tokio::test]
     async fn a_stored_file_reads_back_and_an_unknown_id_is_none() {
@@ -179,5 +120,19 @@ mod tests {
         if cfg!(unix) {
             assert!(free.is_some_and(|bytes| bytes > 0), "{free:?}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_folder_replaced_by_a_plain_file_fails_every_call() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalStorage::open(dir.path().join("files")).await.unwrap();
+        // A plain file where the folder was: what a lost mount looks like, and what
+        // refuses writes even to root, which ignores permission bits.
+        std::fs::remove_dir(dir.path().join("files")).unwrap();
+        std::fs::write(dir.path().join("files"), b"not a folder").unwrap();
+        let id = FileId::random();
+        assert!(store.put(&id, Bytes::from_static(b"x")).await.is_err());
+        assert!(store.get(&id).await.is_err());
+        assert!(store.delete(&id).await.is_err());
     }
 }

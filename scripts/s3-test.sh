@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Runs the proxy's integration tests (crates/tryon-proxy/tests/api, the whole binary, the
+# S3-only tests included) against a real S3-compatible server: moto 5.2.5 from PyPI, in a
+# venv under target/ that is made once and reused, started on a free loopback port and
+# stopped afterwards. Nothing is installed system-wide and no port is fixed.
+# `--install` only makes the venv (install.sh calls that); any other arguments are passed
+# to the test binary as filters, e.g. `scripts/s3-test.sh storage::`.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$REPO_ROOT"
+
+MOTO_VERSION="5.2.5"
+VENV="$REPO_ROOT/target/moto-venv"
+LOG_DIR="$REPO_ROOT/target/logs"
+
+# Makes the venv with the pinned moto unless it is already there; PyPI is the only
+# download. Only the S3 part of moto and the web server it runs in are installed (about
+# 140 MB; moto[server] would pull every AWS service's dependencies, over 300 MB).
+ensure_venv() {
+    step "python venv with moto[s3]==$MOTO_VERSION and its server ($VENV)"
+    if "$VENV/bin/python" -c "import importlib.metadata as m, sys, flask, flask_cors; sys.exit(m.version('moto') != '$MOTO_VERSION')" 2>/dev/null; then
+        echo "present"
+        return
+    fi
+    # A venv left half-made by an interrupted install is made again from scratch.
+    rm -rf "$VENV"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install --quiet --disable-pip-version-check \
+        "moto[s3]==$MOTO_VERSION" "flask==3.1.3" "flask-cors==6.0.5"
+    "$VENV/bin/python" -c "import moto; print('moto', moto.__version__)"
+}
+
+ensure_venv
+if [ "${1:-}" = "--install" ]; then
+    exit 0
+fi
+
+step "starting moto on a free loopback port"
+mkdir -p "$LOG_DIR"
+MOTO_LOG="$LOG_DIR/moto.log"
+"$VENV/bin/python" "$REPO_ROOT/scripts/moto_server.py" >"$MOTO_LOG" 2>&1 &
+MOTO_PID=$!
+trap 'kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
+# A readiness probe bounded by a deadline: the address line appears once the socket is bound.
+deadline=$((SECONDS + 60))
+until MOTO_URL="$(sed -n 's/^moto listening on //p' "$MOTO_LOG")" && [ -n "$MOTO_URL" ]; do
+    if ! kill -0 "$MOTO_PID" 2>/dev/null || [ "$SECONDS" -ge "$deadline" ]; then
+        echo "error: moto did not start; its log follows" >&2
+        cat "$MOTO_LOG" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+echo "moto ready on $MOTO_URL (log: $MOTO_LOG)"
+
+step "the proxy's integration tests with their files in S3 (moto)"
+# The helpers give each test proxy its own prefix of one bucket, through a gate the
+# fault tests cut; the loopback address never goes through a proxy.
+TRYON_TEST_S3_ENDPOINT="$MOTO_URL" NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" \
+    cargo test -p tryon-proxy --test api --offline -- --include-ignored "$@"
