@@ -114,7 +114,7 @@ pub fn MyLooks(
             <h3 class="vto-looks-title" id=title_id>
                 {texts.my_looks}
             </h3>
-            <p class="vto-hint" hidden=move || looks.with(|looks| looks.len() < COMPARED_AT_ONCE)>
+            <p class="vto-looks-hint" hidden=move || looks.with(|looks| looks.len() < COMPARED_AT_ONCE)>
                 {texts.compare_hint}
             </p>
             <ul class="vto-looks-list">{items}</ul>
