@@ -225,15 +225,8 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, uri: Uri)
         .into_response();
     }
     let lang = Lang::pick(super::words::lang_param(&uri).as_deref(), &headers);
-    let secure = if is_https(&state, &headers) {
-        "; Secure"
-    } else {
-        ""
-    };
     let mut response = Redirect::to(&format!("/admin/?lang={}", lang.tag())).into_response();
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "{ADMIN_COOKIE}=; Path=/admin; Max-Age=0; HttpOnly; SameSite=Strict{secure}"
-    )) {
+    if let Ok(value) = HeaderValue::from_str(&admin_cookie("", 0, is_https(&state, &headers))) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
     response
@@ -241,10 +234,14 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap, uri: Uri)
 
 /// The `Set-Cookie` value of a session.
 pub fn session_cookie(value: &str, https: bool) -> String {
+    admin_cookie(value, SESSION_LENGTH.as_secs(), https)
+}
+
+/// The one shape of the admin cookie, for a session and for signing out (empty, expired).
+fn admin_cookie(value: &str, max_age_secs: u64, https: bool) -> String {
     let secure = if https { "; Secure" } else { "" };
     format!(
-        "{ADMIN_COOKIE}={value}; Path=/admin; Max-Age={}; HttpOnly; SameSite=Strict{secure}",
-        SESSION_LENGTH.as_secs()
+        "{ADMIN_COOKIE}={value}; Path=/admin; Max-Age={max_age_secs}; HttpOnly; SameSite=Strict{secure}"
     )
 }
 
