@@ -13,7 +13,9 @@ TRUNK_VERSION="0.21.14"
 # python3-venv: the venvs of FASHN's Python SDK, which checks the emulator's FASHN API, and
 # of moto, the S3-compatible server of the proxy's storage tests.
 # fonts-wqy-microhei: Chinese glyphs, so that the zh-CN screenshots show words, not boxes.
-DEBIAN_PACKAGES=(chromium chromium-driver brotli python3-venv fonts-wqy-microhei)
+# postgresql: the server the proxy's tests and benchmarks run a throwaway cluster of
+# (scripts/postgres.sh); its system service is never used.
+DEBIAN_PACKAGES=(chromium chromium-driver brotli python3-venv fonts-wqy-microhei postgresql)
 
 as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
@@ -85,7 +87,7 @@ fi
 # script owns the pinned version so that the two cannot disagree).
 bash scripts/fashn-sdk-check.sh --install
 # So does moto, the S3-compatible server the proxy's tests store their files in.
-bash scripts/s3-test.sh --install
+bash scripts/backends-test.sh --install
 
 step "tool versions"
 trunk --version

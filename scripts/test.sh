@@ -113,7 +113,7 @@ timed "native unit and integration tests" cargo test --workspace --offline
 # The proxy's integration tests once more with their files in an S3-compatible server (moto,
 # from PyPI): the same tests on the other store, and the S3-only ones, which the step
 # above lists as ignored.
-timed "proxy integration tests on S3 (moto)" bash scripts/s3-test.sh
+timed "proxy integration tests on S3 (moto) and PostgreSQL" bash scripts/backends-test.sh
 timed "FASHN's Python SDK on the emulator" bash scripts/fashn-sdk-check.sh
 # Doctests report success under the wasm runner even when they fail, so only --tests runs here.
 timed "widget browser tests (headless Chromium)" cargo test -p tryon-widget \

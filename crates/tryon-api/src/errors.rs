@@ -474,6 +474,14 @@ catalogue! {
         en: ("Photos cannot be saved or shown in this shop right now.", "Please try again in a moment."),
         zh: ("本店暂时无法保存或显示照片。", "请稍后重试。"),
     },
+    // The proxy's database (its SQLite file, or the shop's PostgreSQL) failed or did not
+    // answer in time: nothing was changed, and the same request succeeds once it is back.
+    DatabaseUnavailable => {
+        code: "Proxy.DatabaseUnavailable", status: 503, retry: true,
+        message: "The shop's try-on records could not be reached, so nothing was changed.",
+        en: ("Try-on is not available in this shop right now.", "Please try again in a moment."),
+        zh: ("本店暂时无法试穿。", "请稍后重试。"),
+    },
     DailyImageCap => {
         code: "Proxy.DailyImageCap", status: 503, retry: false,
         message: "The shop has reached today's number of try-on images.",

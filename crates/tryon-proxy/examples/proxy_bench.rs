@@ -157,6 +157,7 @@ async fn burst() -> Result<()> {
         allowed_origins: vec![ORIGIN.parse()?],
         data_dir: data.path().to_owned(),
         storage: tryon_proxy::configuration::StorageSettings::Local { folder: None },
+        database: tryon_proxy::configuration::DatabaseSettings::Sqlite,
         admission: AdmissionLimits {
             create_wait: Duration::ZERO,
             ..AdmissionLimits::default()

@@ -336,7 +336,7 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit, s
         return;
     }
     // From here on the job may exist upstream, so it is never sent again after a restart.
-    job.update(|record| record.submit_attempted = true);
+    job.update(|record| record.submit_attempted = true).await;
     let mut attempt = 0;
     loop {
         if adapter.answers_synchronously() && attempt == 0 {
@@ -348,7 +348,8 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit, s
                 record.submitted_ms = Some(now_ms);
                 record.submit_time = Some(now.clone());
                 record.scheduled_time = Some(now);
-            });
+            })
+            .await;
         }
         if adapter.answers_synchronously() {
             // The call is held open for the whole generation: it counts as it is sent.
@@ -372,7 +373,8 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit, s
                     record.upstream_id = Some(upstream_id.clone());
                     record.submitted_ms = Some(state.clock.unix_ms());
                     record.status = jobs::shown_status(record, status);
-                });
+                })
+                .await;
                 tracing::info!(job = %job.id, upstream_task = %upstream_id, "task submitted");
                 tokio::spawn(poll_until_done(state.clone(), job, adapter, Some(permit)));
                 return;
@@ -403,7 +405,7 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit, s
             Err(err) => {
                 let refusal: ApiError = shopper_error(err);
                 tracing::info!(job = %job.id, code = %refusal.body.code, "task refused");
-                job.update(|record| record.refuse(refusal));
+                job.update(|record| record.refuse(refusal)).await;
                 return;
             }
         }
@@ -438,9 +440,22 @@ async fn resubmit_now(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePerm
         record.upstream_id = None;
         record.submit_attempted = false;
         record.submitted_ms = None;
-    });
+    })
+    .await;
     let slot = state.admission.rate.take().await;
     run_job(state, job, permit, slot).await;
+}
+
+/// Whether `url` is a garment crop this proxy made (an unreadable index counts as no).
+async fn is_own_crop(state: &AppState, url: &Option<String>) -> bool {
+    let Some(id) = url
+        .as_deref()
+        .and_then(|url| crate::policy::own_file_id(state, url.trim()))
+    else {
+        return false;
+    };
+    let entry = state.store.file(id.as_str()).await.ok().flatten();
+    entry.is_some_and(|file| file.kind == crate::store::FileKind::Crop)
 }
 
 /// What a translating adapter needs to know about a job's images: the person photo's
@@ -448,19 +463,13 @@ async fn resubmit_now(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePerm
 /// garment URL is a crop this proxy made of the person's own garment, and the stored
 /// bytes of every other image this proxy hosts, to be sent inline.
 pub async fn hints_for(state: &AppState, job: &Job) -> Hints {
-    let own_crop = |url: &Option<String>| {
-        url.as_deref()
-            .and_then(|url| crate::policy::own_file_id(state, url.trim()))
-            .and_then(|id| state.ledger.file(id.as_str()).ok().flatten())
-            .is_some_and(|file| file.kind == crate::ledger::FileKind::Crop)
-    };
     let input = &job.request.input;
-    let (own_garment, own_crop_url) = if own_crop(&input.bottom_garment_url) {
+    let (own_garment, own_crop_url) = if is_own_crop(state, &input.bottom_garment_url).await {
         (
             Some(tryon_api::ClothesType::Lower),
             input.bottom_garment_url.as_deref(),
         )
-    } else if own_crop(&input.top_garment_url) {
+    } else if is_own_crop(state, &input.top_garment_url).await {
         (
             Some(tryon_api::ClothesType::Upper),
             input.top_garment_url.as_deref(),

@@ -11,6 +11,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::admission::AdmissionLimits;
 use crate::dashboard::DashboardSettings;
 use crate::policy::{DEFAULT_PRICES_CNY, PolicySettings};
+use crate::store::postgres::DatabaseUrl;
 use crate::upstream::FashnOptions;
 use tryon_api::Locale;
 use tryon_api::fashn::{FashnMode, GarmentPhotoType, ModerationLevel, OutputFormat};
@@ -45,6 +46,27 @@ pub const MIN_SHOPIFY_SECRET_LEN: usize = 16;
 /// How long photos, results and jobs are kept unless `TRYON_RETENTION_HOURS` says otherwise:
 /// as long as the upstream keeps its own results.
 pub const DEFAULT_RETENTION_HOURS: f64 = 24.0;
+
+/// Where the proxy's state is kept (`TRYON_DATABASE_URL`).
+#[derive(Debug, Clone)]
+pub enum DatabaseSettings {
+    /// `jobs.sqlite3` in the data folder: the default, for a proxy that runs alone.
+    Sqlite,
+    /// The shop's PostgreSQL, shared by every replica (boxed: its options are large).
+    Postgres(Box<DatabaseUrl>),
+}
+
+impl DatabaseSettings {
+    /// What holds the state, for the start-up log (no password).
+    pub fn summary(&self, data_dir: &std::path::Path) -> String {
+        match self {
+            DatabaseSettings::Sqlite => {
+                format!("SQLite at {}", data_dir.join("jobs.sqlite3").display())
+            }
+            DatabaseSettings::Postgres(url) => url.summary().to_owned(),
+        }
+    }
+}
 
 /// The S3-compatible store's settings read besides `TRYON_STORAGE_URL`: the standard
 /// variables of AWS's own tools, so that a shop's existing credentials work unchanged.
@@ -294,6 +316,8 @@ pub struct Settings {
     pub data_dir: PathBuf,
     /// Where photos, results and crops are kept (`TRYON_STORAGE_URL`).
     pub storage: StorageSettings,
+    /// Where jobs, bills, counts and the file index are kept (`TRYON_DATABASE_URL`).
+    pub database: DatabaseSettings,
     /// The upstream account's limits; the documented ones unless a test says otherwise.
     pub admission: AdmissionLimits,
     /// The shop's rules for every create: origins, garments, per-shopper and daily caps.
@@ -717,6 +741,16 @@ impl Settings {
             PathBuf::from(get("TRYON_DATA_DIR").unwrap_or_else(|| DEFAULT_DATA_DIR.to_owned()));
         let dashboard = DashboardSettings::from_lookup(&get, &mut mistake);
         let storage = storage_settings(&get, &mut mistake);
+        let database = match get("TRYON_DATABASE_URL") {
+            None => DatabaseSettings::Sqlite,
+            Some(raw) => match DatabaseUrl::parse(&raw) {
+                Ok(url) => DatabaseSettings::Postgres(Box::new(url)),
+                Err(err) => {
+                    mistake("TRYON_DATABASE_URL", err.to_string());
+                    DatabaseSettings::Sqlite
+                }
+            },
+        };
 
         if mistakes.is_empty() {
             let policy = PolicySettings {
@@ -745,6 +779,7 @@ impl Settings {
                 allowed_origins,
                 data_dir,
                 storage,
+                database,
                 admission,
                 policy,
                 retention: Duration::from_secs_f64(retention_hours * 3600.0),

@@ -12,127 +12,20 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::StatusCode;
-use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, watch};
 use tryon_api::generation::UpstreamKind;
 use tryon_api::poll::{DEFAULT_DEADLINE_MS, delay_before_poll_ms};
 use tryon_api::proxy::FILES_PATH;
-use tryon_api::wire::{CreateTaskRequest, TaskOutput, TaskQueryResponse, Usage};
+use tryon_api::wire::{CreateTaskRequest, Usage};
 use tryon_api::{ErrorKind, IdempotencyKey, ImageFormat, TaskStatus};
 
-use crate::error::ApiError;
-use crate::ledger::FileKind;
-use crate::persistence::{JobDb, StoredJob, StoredKey};
 use crate::policy::day_of;
 use crate::state::AppState;
 use crate::storage::FileId;
+pub use crate::store::JobRecord;
+use crate::store::{FileKind, JobRow, StateStore, StoredJob, StoredKey};
 use crate::upstream::adapter::Hints;
 use crate::upstream::{Adapter, Outcome, Progress, Times, UpstreamError};
-
-/// What the proxy knows about one job; the browser sees all of it but the upstream id,
-/// the submission flag and the refusal.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct JobRecord {
-    pub status: TaskStatus,
-    /// The upstream the job was sent (or is to be sent) to, so that billing, resumption
-    /// and serving follow the job's own upstream after the shop switches. Records saved
-    /// before the seam existed were all sent to the seed's API.
-    #[serde(default = "seed_upstream")]
-    pub upstream: UpstreamKind,
-    /// Set just before the create call is sent: a job with this flag and no upstream id
-    /// may or may not exist upstream, so it is never sent again.
-    #[serde(default)]
-    pub submit_attempted: bool,
-    /// When the upstream accepted the job (ms since the Unix epoch); the poll deadline
-    /// counts from here, so time spent in the admission queue does not shorten it.
-    #[serde(default)]
-    pub submitted_ms: Option<u64>,
-    /// The upstream's task id, once submitted. Never shown to the browser.
-    pub upstream_id: Option<String>,
-    pub submit_time: Option<String>,
-    pub scheduled_time: Option<String>,
-    pub end_time: Option<String>,
-    pub code: Option<String>,
-    pub message: Option<String>,
-    /// The proxy's own URL of the kept result.
-    pub image_url: Option<String>,
-    pub usage: Option<Usage>,
-    /// Set when the job is submitted once more after its task failed transiently, so that
-    /// it never is a second time.
-    #[serde(default)]
-    pub resubmitted: bool,
-    /// The answer for the create call when the upstream refused the job.
-    #[serde(skip)]
-    pub refusal: Option<ApiError>,
-}
-
-/// The upstream of records saved before jobs remembered theirs.
-fn seed_upstream() -> UpstreamKind {
-    UpstreamKind::Aitryon
-}
-
-impl JobRecord {
-    /// A job for `upstream` that has just been accepted and not yet submitted.
-    pub fn pending(upstream: UpstreamKind) -> JobRecord {
-        JobRecord {
-            status: TaskStatus::Pending,
-            upstream,
-            submit_attempted: false,
-            submitted_ms: None,
-            upstream_id: None,
-            submit_time: None,
-            scheduled_time: None,
-            end_time: None,
-            code: None,
-            message: None,
-            image_url: None,
-            usage: None,
-            resubmitted: false,
-            refusal: None,
-        }
-    }
-
-    /// The record as a task query answer under the proxy's job id; `queue_position` is
-    /// given while the job waits in the admission queue.
-    pub fn to_response(
-        &self,
-        job_id: &str,
-        request_id: String,
-        queue_position: Option<u32>,
-    ) -> TaskQueryResponse {
-        let mut output = TaskOutput::new(job_id, self.status.clone());
-        output.queue_position = queue_position;
-        output.image_url = self.image_url.clone();
-        output.submit_time = self.submit_time.clone();
-        output.scheduled_time = self.scheduled_time.clone();
-        output.end_time = self.end_time.clone();
-        output.code = self.code.clone();
-        output.message = self.message.clone();
-        TaskQueryResponse {
-            request_id,
-            output,
-            usage: self.usage,
-        }
-    }
-
-    /// Marks the job failed because the upstream (or the proxy) refused to submit it.
-    pub fn refuse(&mut self, refusal: ApiError) {
-        self.status = TaskStatus::Failed;
-        self.code = Some(refusal.body.code.clone());
-        self.message = Some(refusal.body.message.clone());
-        self.refusal = Some(refusal);
-    }
-
-    /// Marks the job failed with a catalogue entry and an optional detail.
-    pub fn fail(&mut self, kind: ErrorKind, detail: Option<&str>) {
-        self.status = TaskStatus::Failed;
-        self.code = Some(kind.code().to_owned());
-        self.message = Some(match detail {
-            Some(detail) => format!("{} ({detail})", kind.message()),
-            None => kind.message().to_owned(),
-        });
-    }
-}
 
 /// One job: its id, the request it submits, and its record, which waiters can watch.
 pub struct Job {
@@ -145,7 +38,10 @@ pub struct Job {
     /// The shopper key of its creator: any other caller is told the job does not exist.
     pub shopper: String,
     record: watch::Sender<JobRecord>,
-    db: Option<Arc<JobDb>>,
+    db: Option<Arc<dyn StateStore>>,
+    /// Held from a change to the end of its save, so that saves of one job reach the
+    /// store in the order of the changes and an older state never overwrites a newer one.
+    save_order: tokio::sync::Mutex<()>,
     /// Set when the job is forgotten (deleted by its shopper or the sweeper), so that a
     /// poll loop still running cannot write it back.
     deleted: AtomicBool,
@@ -167,7 +63,7 @@ impl Job {
         created_ms: u64,
         shopper: String,
         record: JobRecord,
-        db: Option<Arc<JobDb>>,
+        db: Option<Arc<dyn StateStore>>,
     ) -> Job {
         Job {
             id,
@@ -176,6 +72,7 @@ impl Job {
             shopper,
             record: watch::Sender::new(record),
             db,
+            save_order: tokio::sync::Mutex::new(()),
             deleted: AtomicBool::new(false),
         }
     }
@@ -212,46 +109,45 @@ impl Job {
         self.record.subscribe()
     }
 
-    /// Changes the record, saves it and wakes the waiters.
-    pub fn update(&self, change: impl FnOnce(&mut JobRecord)) {
+    /// Changes the record, wakes the waiters and saves it.
+    pub async fn update(&self, change: impl FnOnce(&mut JobRecord)) {
+        let _in_order = self.save_order.lock().await;
         self.record.send_modify(change);
-        self.save();
+        self.save().await;
+    }
+
+    /// The job as a row to write.
+    fn row<'a>(&'a self, record: &'a JobRecord) -> JobRow<'a> {
+        JobRow {
+            id: &self.id,
+            created_ms: self.created_ms,
+            shopper: &self.shopper,
+            request: &self.request,
+            record,
+        }
     }
 
     /// Saves a job for the first time, with the idempotency key of its create, if any,
     /// in the same transaction.
-    fn save_new(&self, key: Option<&KeyClaim>) {
+    async fn save_new(&self, key: Option<&KeyClaim>) {
         let Some(db) = &self.db else {
             return;
         };
         let record = self.snapshot();
         let key = key.map(|claim| (claim.key.as_str(), claim.fingerprint.as_str()));
-        if let Err(err) = db.save_new(
-            &self.id,
-            self.created_ms,
-            &self.shopper,
-            &self.request,
-            &record,
-            key,
-        ) {
+        if let Err(err) = db.save_new_job(self.row(&record), key).await {
             // The job goes on in memory; only a restart would lose it (and its key).
             tracing::error!(job = %self.id, error = %err, "the new job could not be saved");
         }
     }
 
-    fn save(&self) {
+    async fn save(&self) {
         if self.is_deleted() {
             return;
         }
         if let Some(db) = &self.db {
             let record = self.snapshot();
-            if let Err(err) = db.save(
-                &self.id,
-                self.created_ms,
-                &self.shopper,
-                &self.request,
-                &record,
-            ) {
+            if let Err(err) = db.save_job(self.row(&record)).await {
                 // The job goes on in memory; only a restart would lose it.
                 tracing::error!(job = %self.id, error = %err, "the job could not be saved");
             }
@@ -281,7 +177,7 @@ pub struct JobStore {
     /// `(shopper key, idempotency key)` to the job its first create made. Keys of one
     /// shopper mean nothing to another, so the shopper is part of the key.
     keys: Mutex<HashMap<(String, String), KeyEntry>>,
-    db: Option<Arc<JobDb>>,
+    db: Option<Arc<dyn StateStore>>,
 }
 
 impl JobStore {
@@ -293,11 +189,10 @@ impl JobStore {
     /// A store that saves every change to `db`, holding the jobs `db` already has and the
     /// idempotency keys of those jobs.
     pub fn with_db(
-        db: JobDb,
+        db: Arc<dyn StateStore>,
         stored: Vec<StoredJob>,
         stored_keys: Vec<StoredKey>,
     ) -> (JobStore, Vec<Arc<Job>>) {
-        let db = Arc::new(db);
         let restored: Vec<Arc<Job>> = stored
             .into_iter()
             .map(|s| {
@@ -345,7 +240,7 @@ impl JobStore {
     /// sent to `upstream`, made at `created_ms` (Unix milliseconds of the proxy's clock).
     /// With `key`, the create's idempotency key is recorded with the job, in the same
     /// database transaction, so that a repeat of the create finds this job.
-    pub fn create(
+    pub async fn create(
         &self,
         request: CreateTaskRequest,
         shopper: &str,
@@ -361,7 +256,7 @@ impl JobStore {
             JobRecord::pending(upstream),
             self.db.clone(),
         ));
-        job.save_new(key);
+        job.save_new(key).await;
         self.lock().insert(job.id.clone(), job.clone());
         if let Some(claim) = key {
             self.lock_keys().insert(
@@ -389,9 +284,9 @@ impl JobStore {
 
     /// Forgets the idempotency keys made before `cutoff_ms`, for the retention sweeper;
     /// answers how many were forgotten.
-    pub fn forget_keys_before(&self, cutoff_ms: u64) -> u64 {
+    pub async fn forget_keys_before(&self, cutoff_ms: u64) -> u64 {
         if let Some(db) = &self.db
-            && let Err(err) = db.delete_keys_before(cutoff_ms)
+            && let Err(err) = db.delete_keys_before(cutoff_ms).await
         {
             // Kept in memory too, so that memory and database agree; the next sweep retries.
             tracing::error!(error = %err, "expired idempotency keys could not be deleted");
@@ -404,9 +299,9 @@ impl JobStore {
     }
 
     /// Forgets every idempotency key of `shopper` (who deletes their data).
-    pub fn forget_keys_of(&self, shopper: &str) {
+    pub async fn forget_keys_of(&self, shopper: &str) {
         if let Some(db) = &self.db
-            && let Err(err) = db.delete_keys_of(shopper)
+            && let Err(err) = db.delete_keys_of(shopper).await
         {
             tracing::error!(error = %err, "a shopper's idempotency keys could not be deleted");
         }
@@ -415,7 +310,7 @@ impl JobStore {
 
     /// Points a job that was never sent at another upstream and model (the shop switched
     /// upstreams while it waited): a fresh [`Job`] under the same id replaces it, saved.
-    pub fn retarget(&self, job: &Arc<Job>, upstream: UpstreamKind, model: &str) -> Arc<Job> {
+    pub async fn retarget(&self, job: &Arc<Job>, upstream: UpstreamKind, model: &str) -> Arc<Job> {
         let mut request = job.request.clone();
         request.model = model.to_owned();
         let mut record = job.snapshot();
@@ -428,7 +323,7 @@ impl JobStore {
             record,
             self.db.clone(),
         ));
-        moved.save();
+        moved.save().await;
         self.lock().insert(moved.id.clone(), moved.clone());
         moved
     }
@@ -477,13 +372,13 @@ impl JobStore {
     /// behind, so its id never answers anything but 404.
     /// Its idempotency keys go with it, so that a repeat of a refused create is judged
     /// afresh.
-    pub fn remove(&self, id: &str) {
+    pub async fn remove(&self, id: &str) {
         if let Some(job) = self.lock().remove(id) {
             job.deleted.store(true, Ordering::SeqCst);
         }
         self.lock_keys().retain(|_, entry| entry.job_id != id);
         if let Some(db) = &self.db
-            && let Err(err) = db.delete(id)
+            && let Err(err) = db.delete_job(id).await
         {
             tracing::error!(job = %id, error = %err, "the job could not be deleted");
         }
@@ -566,7 +461,7 @@ pub async fn poll_until_done(
             Ok(progress) => progress,
             Err(err) if err.is_transient() => {
                 tracing::warn!(job = %job.id, error = %err, "task query failed; trying again");
-                if deadline_passed(&job, deadline_ms, state.clock.unix_ms()) {
+                if deadline_passed(&job, deadline_ms, state.clock.unix_ms()).await {
                     return;
                 }
                 continue;
@@ -574,7 +469,7 @@ pub async fn poll_until_done(
             Err(err) => {
                 tracing::error!(job = %job.id, error = %err, "task query refused; giving up");
                 let kind = poll_refusal_kind(&err);
-                job.update(|r| r.fail(kind, None));
+                job.update(|r| r.fail(kind, None)).await;
                 return;
             }
         };
@@ -611,7 +506,8 @@ pub async fn poll_until_done(
                     copy_times(r, &times);
                     r.status = status;
                     r.upstream_id = Some(next.clone());
-                });
+                })
+                .await;
                 upstream_id = next;
                 // The new step is followed on the schedule of a new task.
                 attempt = 0;
@@ -625,10 +521,11 @@ pub async fn poll_until_done(
                     }
                     copy_times(r, &times);
                     r.status = shown_status(r, status);
-                });
+                })
+                .await;
             }
         }
-        if deadline_passed(&job, deadline_ms, state.clock.unix_ms()) {
+        if deadline_passed(&job, deadline_ms, state.clock.unix_ms()).await {
             return;
         }
     }
@@ -686,7 +583,7 @@ pub fn shown_status(record: &JobRecord, upstream: TaskStatus) -> TaskStatus {
 pub async fn finish(state: &AppState, job: &Job, outcome: Outcome, times: &Times) {
     match outcome {
         Outcome::Succeeded { result_url, usage } => {
-            bill(state, job, usage);
+            bill(state, job, usage).await;
             if job.is_deleted() {
                 tracing::info!(job = %job.id, "the shopper deleted this job; its result is not kept");
                 return;
@@ -720,7 +617,8 @@ pub async fn finish(state: &AppState, job: &Job, outcome: Outcome, times: &Times
                         );
                     }
                 }
-            });
+            })
+            .await;
             tracing::info!(job = %job.id, "task succeeded");
         }
         Outcome::Failed {
@@ -733,7 +631,7 @@ pub async fn finish(state: &AppState, job: &Job, outcome: Outcome, times: &Times
             if billed.is_some() {
                 // The provider charged for a step that produced no picture: the ledger
                 // and the spend cap must know, though the shopper gets nothing.
-                bill(state, job, billed);
+                bill(state, job, billed).await;
             }
             job.update(|r| {
                 if r.status.is_terminal() {
@@ -744,19 +642,21 @@ pub async fn finish(state: &AppState, job: &Job, outcome: Outcome, times: &Times
                 r.code = code;
                 r.message = message;
                 r.usage = billed;
-            });
+            })
+            .await;
         }
     }
 }
 
 /// Fails the job when its deadline has passed. Checked after a query, never before, so
 /// that a job resumed after a long restart still learns a result that is already there.
-fn deadline_passed(job: &Job, deadline_ms: u64, now_ms: u64) -> bool {
+async fn deadline_passed(job: &Job, deadline_ms: u64, now_ms: u64) -> bool {
     if now_ms < deadline_ms {
         return false;
     }
     tracing::warn!(job = %job.id, "the task did not finish before the deadline");
-    job.update(|r| r.fail(ErrorKind::InternalTimeout, None));
+    job.update(|r| r.fail(ErrorKind::InternalTimeout, None))
+        .await;
     true
 }
 
@@ -787,14 +687,15 @@ fn poll_refusal_kind(err: &UpstreamError) -> ErrorKind {
 }
 
 /// Records the billed images of a succeeded job in the ledger, once per job.
-fn bill(state: &AppState, job: &Job, usage: Option<Usage>) {
+async fn bill(state: &AppState, job: &Job, usage: Option<Usage>) {
     let images = usage.map_or(1, |u| u.image_count);
     let model = job.request.model.as_str();
     let cny = f64::from(images) * state.policy.price_of(model);
     let at = state.clock.unix_ms();
     match state
-        .ledger
+        .store
         .bill(&job.id, day_of(at), at, model, images, cny)
+        .await
     {
         Ok(true) => tracing::info!(job = %job.id, images, cny, "billed"),
         Ok(false) => {}
@@ -860,8 +761,9 @@ async fn store_file(
         return Err(KeepError::Store(format!("storing the file failed: {err}")));
     }
     if let Err(err) = state
-        .ledger
+        .store
         .add_file(id.as_str(), kind, shopper, state.clock.unix_ms())
+        .await
     {
         // A file nobody recorded would never be swept, so it goes again at once.
         let _ = state.storage.delete(&id).await;
@@ -896,7 +798,7 @@ mod tests {
     async fn waiters_wake_on_update() {
         let job = Job::for_tests();
         let mut rx = job.subscribe();
-        job.update(|r| r.status = TaskStatus::Running);
+        job.update(|r| r.status = TaskStatus::Running).await;
         rx.changed().await.unwrap();
         assert_eq!(rx.borrow().status, TaskStatus::Running);
     }

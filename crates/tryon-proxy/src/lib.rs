@@ -7,15 +7,18 @@
 //! `aitryon` API and one for the synchronous `qwen-image` successor, chosen by
 //! `TRYON_UPSTREAM`); [`admission`] queues jobs and hands each to a worker within the
 //! current adapter's limits; [`jobs`] keeps each job's record, runs its poll loop and
-//! records how it ended (shared by every adapter), saved by [`persistence`]; [`storage`] keeps files
-//! (a local folder, or any S3-compatible object store);
+//! records how it ended (shared by every adapter); [`store`] is the state seam (jobs,
+//! keys, ledger, daily counts, file index, the dashboard's rows: SQLite by default,
+//! PostgreSQL for several replicas), which imports none of the services that use it;
+//! [`storage`] keeps files (a local folder, or any S3-compatible object store);
 //! [`photo`] cleans uploaded photos; [`idempotency`] makes a repeated create answer the job
 //! its key already made; [`error`] is the one error shape of every answer;
 //! [`policy`] holds the shop's rules (origins, garments, shopper identity and limits,
-//! caps), whose spend, daily counts and file index live in [`ledger`]; [`shopify`]
+//! caps), whose spend, daily counts and file index live in [`store`]; [`shopify`]
 //! verifies the requests a shop's Shopify app proxy signs; [`retention`] deletes what is
 //! older than the retention period. [`dashboard`] is the shop owner's page of figures
-//! under `/admin/`, fed by the job rows and funnel events of [`analytics`].
+//! under `/admin/`, fed by the job rows and funnel events the store keeps, within the
+//! rules of [`analytics`].
 //!
 //! Architecture invariants: the key never leaves [`upstream::UpstreamClient`] except in
 //! the upstream's Authorization header; browsers read job records, never cause an
@@ -30,8 +33,6 @@ pub mod embedded;
 pub mod error;
 pub mod idempotency;
 pub mod jobs;
-pub mod ledger;
-pub mod persistence;
 pub mod photo;
 pub mod policy;
 pub mod retention;
@@ -40,5 +41,6 @@ pub mod shopify;
 pub mod startup;
 pub mod state;
 pub mod storage;
+pub mod store;
 pub mod telemetry;
 pub mod upstream;

@@ -38,10 +38,10 @@ use tryon_api::proxy::FILES_PATH;
 use tryon_api::wire::{MODEL_PARSING, MODEL_TRYON, MODEL_TRYON_PLUS};
 
 use crate::error::ApiError;
-use crate::ledger::{FileKind, UploadLimits};
 use crate::shopify::AppProxyCaller;
 use crate::state::AppState;
 use crate::storage::FileId;
+use crate::store::{FileKind, UploadLimits};
 use tryon_clock::Clock;
 
 /// The documented list prices in CNY: per successful output image for the try-on and
@@ -398,18 +398,18 @@ pub fn own_file_id(state: &AppState, url: &str) -> Option<FileId> {
 /// still within the retention period; 404 `Proxy.PhotoExpired` otherwise, whether the
 /// file is gone, past its period (the sweeper may not have reached it yet), another
 /// shopper's or not an upload at all: a caller learns nothing of files not theirs.
-pub fn own_upload(
+pub async fn own_upload(
     state: &AppState,
     shopper: &Shopper,
     raw_id: &str,
 ) -> Result<(FileId, u64), ApiError> {
-    kept_upload(state, raw_id, Some(shopper))
+    kept_upload(state, raw_id, Some(shopper)).await
 }
 
 /// Like [`own_upload`], for whoever calls: the photo of a try-on or a segmentation. Its
 /// owner is not checked there, as before photos could be remembered: a file URL is
 /// unguessable, and the upstream itself fetches it without any identity.
-fn kept_upload(
+async fn kept_upload(
     state: &AppState,
     raw_id: &str,
     owner: Option<&Shopper>,
@@ -417,9 +417,10 @@ fn kept_upload(
     let expired = || ApiError::new(ErrorKind::PhotoExpired);
     let id = FileId::parse(raw_id).ok_or_else(expired)?;
     let entry = state
-        .ledger
+        .store
         .file(id.as_str())
-        .map_err(ApiError::internal)?
+        .await
+        .map_err(ApiError::from)?
         .ok_or_else(expired)?;
     let expires_at_ms = entry
         .created_ms
@@ -438,17 +439,17 @@ fn kept_upload(
 /// a remembered photo may have been forgotten or swept since the widget last looked, and
 /// the try-on would otherwise fail upstream after the whole wait. Photos elsewhere are
 /// the upstream's to fetch, as before.
-pub fn check_person(state: &AppState, url: &str) -> Result<(), ApiError> {
+pub async fn check_person(state: &AppState, url: &str) -> Result<(), ApiError> {
     let prefix = format!("{}{FILES_PATH}/", state.public_base_url);
     match url.trim().strip_prefix(&prefix) {
-        Some(raw_id) => kept_upload(state, raw_id, None).map(|_| ()),
+        Some(raw_id) => kept_upload(state, raw_id, None).await.map(|_| ()),
         None => Ok(()),
     }
 }
 
 /// Refuses a garment URL that is neither under an allowed prefix nor a crop this proxy
 /// produced, so that the shop pays only for its own products.
-pub fn check_garment(state: &AppState, url: &str) -> Result<(), ApiError> {
+pub async fn check_garment(state: &AppState, url: &str) -> Result<(), ApiError> {
     if state.policy.any_origin && state.policy.garment_prefixes.is_empty() {
         return Ok(());
     }
@@ -460,9 +461,15 @@ pub fn check_garment(state: &AppState, url: &str) -> Result<(), ApiError> {
     {
         return Ok(());
     }
-    let is_crop = own_file_id(state, url)
-        .and_then(|id| state.ledger.file(id.as_str()).ok().flatten())
-        .is_some_and(|file| file.kind == FileKind::Crop);
+    let is_crop = match own_file_id(state, url) {
+        Some(id) => state
+            .store
+            .file(id.as_str())
+            .await
+            .map_err(ApiError::from)?
+            .is_some_and(|file| file.kind == FileKind::Crop),
+        None => false,
+    };
     if is_crop {
         return Ok(());
     }
@@ -471,12 +478,12 @@ pub fn check_garment(state: &AppState, url: &str) -> Result<(), ApiError> {
 
 /// Why the shop cannot take one more try-on now, if it cannot: the daily image cap or
 /// the spend cap. In-flight jobs count as if they will bill, so a burst cannot overshoot.
-pub fn shop_cap_reached(state: &AppState) -> Option<ErrorKind> {
+pub async fn shop_cap_reached(state: &AppState) -> Option<ErrorKind> {
     let policy = &state.policy;
     if policy.daily_image_cap.is_none() && policy.spend_cap_cny.is_none() {
         return None;
     }
-    let totals = match state.ledger.day_totals(today(&state.clock)) {
+    let totals = match state.store.day_totals(today(&state.clock)).await {
         Ok(totals) => totals,
         Err(err) => {
             // Without the ledger the spend is unknown; refusing is the safe side.

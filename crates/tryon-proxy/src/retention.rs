@@ -62,7 +62,7 @@ pub async fn sweep_once(state: &AppState) -> Swept {
         .unix_ms()
         .saturating_sub(state.retention.as_millis() as u64);
     let mut swept = Swept::default();
-    match state.ledger.files_before(cutoff) {
+    match state.store.files_before(cutoff).await {
         Ok(ids) => {
             for raw in ids {
                 if let Some(id) = FileId::parse(&raw)
@@ -72,7 +72,7 @@ pub async fn sweep_once(state: &AppState) -> Swept {
                     tracing::error!(file = %raw, error = %err, "an expired file could not be deleted");
                     continue;
                 }
-                if state.ledger.remove_file(&raw).is_ok() {
+                if state.store.remove_file(&raw).await.is_ok() {
                     swept.files += 1;
                 }
             }
@@ -80,20 +80,20 @@ pub async fn sweep_once(state: &AppState) -> Swept {
         Err(err) => tracing::error!(error = %err, "the file index could not be read"),
     }
     for job in state.jobs.finished_before(cutoff) {
-        state.jobs.remove(&job.id);
+        state.jobs.remove(&job.id).await;
         swept.jobs += 1;
     }
     // A key older than the period is forgotten even if its job is not finished yet: the
     // widget repeats a create within seconds, never after a retention period.
-    swept.keys = state.jobs.forget_keys_before(cutoff);
-    if let Err(err) = state.ledger.prune_days(today(&state.clock) - 2) {
+    swept.keys = state.jobs.forget_keys_before(cutoff).await;
+    if let Err(err) = state.store.prune_days(today(&state.clock) - 2).await {
         tracing::error!(error = %err, "old daily counts could not be pruned");
     }
     let kept_since = state
         .clock
         .unix_ms()
         .saturating_sub(analytics::KEPT_FOR.as_millis() as u64);
-    match state.analytics.prune_before(kept_since) {
+    match state.store.prune_stats_before(kept_since).await {
         Ok((events, job_rows)) => {
             swept.events = events;
             swept.job_rows = job_rows;

@@ -30,21 +30,23 @@ use tryon_api::proxy::{FILES_PATH, STATUS_PATH, UPLOADS_PATH};
 use tryon_api::wire::{CREATE_TASK_PATH, SEGMENT_PATH, TASKS_PATH};
 
 use crate::admission::{self, Admission};
-use crate::analytics::{Analytics, EventRate};
+use crate::analytics::EventRate;
+use crate::configuration::DatabaseSettings;
 use crate::configuration::{Settings, UpstreamSettings};
 use crate::dashboard::{self, auth::AdminKeys};
 use crate::embedded::{self, EmbeddedUpstream};
 use crate::error::{ApiError, fill_request_id, request_id_of};
 use crate::idempotency::IDEMPOTENCY_KEY;
 use crate::jobs::{Job, JobStore, poll_until_done};
-use crate::ledger::Ledger;
-use crate::persistence::{DbError, JobDb};
 use crate::policy::{SHOPPER_HEADER, ShopperKeys};
 use crate::retention;
 use crate::routes;
 use crate::shopify::{self, AppProxyKey};
 use crate::state::{AppState, Shared};
 use crate::storage::{self, FileId, OpenError, Storage};
+use crate::store::postgres::PgStore;
+use crate::store::sqlite::SqliteStore;
+use crate::store::{StateStore, StoreError};
 use crate::upstream::{self, UpstreamClient};
 
 /// Longest time one request may take: above the 25 s long poll and the upstream timeout.
@@ -152,8 +154,8 @@ pub enum StartupError {
     DataDir { path: String, source: io::Error },
     #[error("could not open the file store: {0}")]
     Storage(OpenError),
-    #[error("could not open the job database {path}: {source}")]
-    Jobs { path: String, source: DbError },
+    #[error("could not open the job database ({path}): {source}")]
+    Jobs { path: String, source: StoreError },
     #[error("could not read or create the shopper secret {path}: {source}")]
     Secret { path: String, source: io::Error },
     #[error("could not start the embedded DashScope emulator: {0}")]
@@ -193,6 +195,27 @@ impl RunningProxy {
 /// Asks the store for a file that does not exist, so that a store that cannot be
 /// reached or refuses the credentials is named in the log at start. It writes nothing
 /// (the readiness probe does) and holds nothing up: the proxy starts either way, and
+/// Opens the state store the settings name: the SQLite file in the data folder, or the
+/// shop's PostgreSQL, whose schema is brought up to date first. A database that cannot be
+/// reached stops the start with its reason (and no password): a replica without its
+/// state could answer nothing right.
+async fn open_store(settings: &Settings) -> Result<Arc<dyn StateStore>, StartupError> {
+    let opened: Result<Arc<dyn StateStore>, StoreError> = match &settings.database {
+        DatabaseSettings::Sqlite => SqliteStore::open(
+            &settings.data_dir.join("jobs.sqlite3"),
+            settings.clock.clone(),
+        )
+        .map(|store| Arc::new(store) as Arc<dyn StateStore>),
+        DatabaseSettings::Postgres(url) => PgStore::connect(url, settings.clock.clone())
+            .await
+            .map(|store| Arc::new(store) as Arc<dyn StateStore>),
+    };
+    opened.map_err(|source| StartupError::Jobs {
+        path: settings.database.summary(&settings.data_dir),
+        source,
+    })
+}
+
 /// `/readyz` answers 503 until the store works.
 async fn check_store_at_start(storage: Arc<dyn Storage>) {
     match storage.get(&FileId::random()).await {
@@ -250,27 +273,26 @@ pub async fn spawn(
     );
     tokio::spawn(check_store_at_start(storage.clone()));
 
-    let db_path = settings.data_dir.join("jobs.sqlite3");
-    let (jobs, restored) = JobDb::open(&db_path)
-        .map(|db| db.with_clock(settings.clock.clone()))
-        .and_then(|db| {
-            let stored = db.load_all()?;
-            let keys = db.load_keys()?;
-            Ok(JobStore::with_db(db, stored, keys))
-        })
-        .map_err(|source| StartupError::Jobs {
-            path: db_path.display().to_string(),
-            source,
-        })?;
+    let store = open_store(&settings).await?;
+    tracing::info!("jobs, bills and counts are kept in {}", store.describe());
+    let (jobs, restored) = {
+        let stored = store
+            .load_jobs()
+            .await
+            .map_err(|source| StartupError::Jobs {
+                path: store.describe(),
+                source,
+            })?;
+        let keys = store
+            .load_keys()
+            .await
+            .map_err(|source| StartupError::Jobs {
+                path: store.describe(),
+                source,
+            })?;
+        JobStore::with_db(store.clone(), stored, keys)
+    };
 
-    let ledger = Ledger::open(&db_path).map_err(|source| StartupError::Jobs {
-        path: db_path.display().to_string(),
-        source,
-    })?;
-    let analytics = Analytics::open(&db_path).map_err(|source| StartupError::Jobs {
-        path: db_path.display().to_string(),
-        source,
-    })?;
     let shopper_secret = match &settings.policy.shopper_secret {
         Some(secret) => secret.clone(),
         None => load_or_create_secret(&settings.data_dir.join("shopper-secret"))
@@ -358,11 +380,10 @@ pub async fn spawn(
             .shopify_api_secret
             .clone()
             .map(AppProxyKey::new),
-        ledger,
-        analytics,
+        store,
         event_rate: EventRate::new(settings.dashboard.events_per_minute),
         admin: settings.dashboard.admin_token.clone().map(AdminKeys::new),
-        admission_gate: std::sync::Mutex::new(()),
+        admission_gate: tokio::sync::Mutex::new(()),
         key_locks: Default::default(),
         retention: settings.retention,
         last_probe: std::sync::Mutex::new(None),
@@ -389,7 +410,7 @@ pub async fn spawn(
     }
     tokio::spawn(admission::run_dispatcher(state.clone()));
     tokio::spawn(retention::run_sweeper(state.clone()));
-    resume(&state, restored);
+    resume(&state, restored).await;
     let router = app(state.clone());
     let server = tokio::spawn(async move {
         // The peer address is the shopper's identity of last resort (no token sent).
@@ -468,7 +489,7 @@ fn explain_photo_delivery(settings: &Settings, public_base_url: &str, base_url: 
 /// cut short (they may exist upstream, and sending them again could bill the shop
 /// twice). A synchronous call cut short by the restart is such a job: it never has an
 /// upstream id, so it fails as interrupted and is never sent again.
-fn resume(state: &AppState, restored: Vec<Arc<Job>>) {
+async fn resume(state: &AppState, restored: Vec<Arc<Job>>) {
     let mut counts = (0, 0, 0);
     for job in restored {
         let record = job.snapshot();
@@ -489,14 +510,15 @@ fn resume(state: &AppState, restored: Vec<Arc<Job>>) {
                             ErrorKind::UpstreamUnavailable,
                             Some("the upstream this try-on was sent to is no longer configured"),
                         )
-                    });
+                    })
+                    .await;
                 }
             },
             (None, false) if record.upstream != state.adapter.kind() => {
                 // Queued for the previous upstream and never sent: the current one takes it,
                 // with the current model, as a create made now would be.
                 counts.1 += 1;
-                requeue_for_current(state, job);
+                requeue_for_current(state, job).await;
             }
             (None, false) => {
                 counts.1 += 1;
@@ -511,7 +533,7 @@ fn resume(state: &AppState, restored: Vec<Arc<Job>>) {
                             "the proxy restarted while sending this try-on (interrupted); it was not sent again",
                         ),
                     )
-                });
+                }).await;
             }
         }
     }
@@ -527,10 +549,11 @@ fn resume(state: &AppState, restored: Vec<Arc<Job>>) {
 
 /// Moves a never-sent job to the current upstream: its record and model now name the
 /// current adapter, so that billing and the worker use it.
-fn requeue_for_current(state: &AppState, job: Arc<Job>) {
+async fn requeue_for_current(state: &AppState, job: Arc<Job>) {
     let moved = state
         .jobs
-        .retarget(&job, state.adapter.kind(), &state.model);
+        .retarget(&job, state.adapter.kind(), &state.model)
+        .await;
     state.admission.enqueue(moved);
 }
 

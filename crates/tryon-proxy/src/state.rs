@@ -10,14 +10,14 @@ use tryon_api::Locale;
 use tryon_clock::Clock;
 
 use crate::admission::Admission;
-use crate::analytics::{Analytics, EventRate};
+use crate::analytics::EventRate;
 use crate::dashboard::auth::AdminKeys;
 use crate::idempotency::KeyLocks;
 use crate::jobs::{self, JobStore};
-use crate::ledger::Ledger;
 use crate::policy::{PolicySettings, ShopperKeys};
 use crate::shopify::AppProxyKey;
 use crate::storage::{FileId, Storage};
+use crate::store::StateStore;
 use crate::upstream::{Adapter, UpstreamClient};
 
 /// Cheap to clone: everything lives behind one `Arc`.
@@ -49,17 +49,17 @@ pub struct Shared {
     /// Checks the signatures of the shop's Shopify app proxy (`TRYON_SHOPIFY_API_SECRET`);
     /// without it, signed requests are treated as unsigned.
     pub app_proxy: Option<AppProxyKey>,
-    /// Spend, daily counts and the index of hosted files.
-    pub ledger: Ledger,
-    /// The dashboard's job rows and the widget's funnel events.
-    pub analytics: Analytics,
+    /// Everything remembered: jobs and keys, spend, daily counts, the index of hosted
+    /// files, the dashboard's job rows and the widget's funnel events (SQLite in the data
+    /// folder, or the shop's PostgreSQL).
+    pub store: Arc<dyn StateStore>,
     /// The funnel events each shopper may still send this minute.
     pub event_rate: EventRate,
     /// The admin token's keys (`TRYON_ADMIN_TOKEN`); `None` turns the dashboard off.
     pub admin: Option<AdminKeys>,
     /// Held while a paid call is checked against the caps and counted, so that
     /// concurrent calls cannot all take the last one.
-    pub admission_gate: Mutex<()>,
+    pub admission_gate: tokio::sync::Mutex<()>,
     /// One lock per idempotency key in use, so that repeats of one create run one at a time.
     pub key_locks: KeyLocks,
     /// How long files and jobs are kept.

@@ -12,10 +12,10 @@ use axum::response::{IntoResponse, Response};
 
 use super::auth;
 use super::summary::{MAX_DAYS, date_of, day_start_ms, days_param};
-use crate::analytics::JobStat;
 use crate::error::ApiError;
 use crate::policy::today;
 use crate::state::AppState;
+use crate::store::JobStat;
 
 /// The header row.
 pub const COLUMNS: &str =
@@ -32,7 +32,7 @@ pub async fn export_csv(State(state): State<AppState>, headers: HeaderMap, uri: 
     };
     let last = today(&state.clock);
     let first = last - i64::from(days) + 1;
-    let jobs = match state.analytics.jobs_since(day_start_ms(first)) {
+    let jobs = match state.store.jobs_since(day_start_ms(first), first).await {
         Ok(jobs) => jobs,
         Err(err) => return ApiError::internal(err).into_response(),
     };

@@ -34,9 +34,9 @@ pub async fn dashboard(State(state): State<AppState>, headers: HeaderMap, uri: U
         Ok(days) => days,
         Err(refusal) => return refusal.into_response(),
     };
-    match summarize(&state, days) {
+    match summarize(&state, days).await {
         Ok(summary) => Html(render(&summary, lang)).into_response(),
-        Err(err) => ApiError::internal(err).into_response(),
+        Err(err) => ApiError::from(err).into_response(),
     }
 }
 

@@ -14,11 +14,10 @@ use tryon_api::ErrorKind;
 use tryon_api::funnel::FunnelStep;
 
 use super::auth;
-use crate::analytics::{JobStat, StepCount};
 use crate::error::ApiError;
-use crate::persistence::DbError;
 use crate::policy::{day_of, today};
 use crate::state::AppState;
+use crate::store::{JobStat, StepCount, StoreError};
 
 /// The period when `days` is not given: today and the 29 days before.
 pub const DEFAULT_DAYS: u32 = 30;
@@ -149,9 +148,9 @@ pub async fn summary_json(State(state): State<AppState>, headers: HeaderMap, uri
         Ok(days) => days,
         Err(refusal) => return refusal.into_response(),
     };
-    match summarize(&state, days) {
+    match summarize(&state, days).await {
         Ok(summary) => Json(summary).into_response(),
-        Err(err) => ApiError::internal(err).into_response(),
+        Err(err) => ApiError::from(err).into_response(),
     }
 }
 
@@ -178,14 +177,14 @@ pub fn days_param(uri: &Uri, default: u32) -> Result<u32, ApiError> {
 }
 
 /// Reads the figures of today and the `days - 1` days before it.
-pub fn summarize(state: &AppState, days: u32) -> Result<Summary, DbError> {
+pub async fn summarize(state: &AppState, days: u32) -> Result<Summary, StoreError> {
     let last = today(&state.clock);
     let first = last - i64::from(days.max(1)) + 1;
     let since_ms = day_start_ms(first);
-    let jobs = state.analytics.jobs_since(since_ms)?;
+    let jobs = state.store.jobs_since(since_ms, day_of(since_ms)).await?;
     let mut per_day = Vec::with_capacity(days as usize);
     for day in first..=last {
-        let billed = state.ledger.day_totals(day)?;
+        let billed = state.store.day_totals(day).await?;
         per_day.push(DayFigures {
             date: date_of(day),
             started: 0,
@@ -280,7 +279,7 @@ pub fn summarize(state: &AppState, days: u32) -> Result<Summary, DbError> {
             waiting: state.admission.len() as u64,
             running: state.admission.running() as u64,
         },
-        funnel: funnel_of(state.analytics.funnel_since(since_ms)?),
+        funnel: funnel_of(state.store.funnel_since(since_ms).await?),
     })
 }
 

@@ -14,10 +14,10 @@ use tryon_api::ErrorKind;
 use tryon_api::funnel::parse_batch;
 
 use super::body_refusal;
-use crate::analytics::StoredEvent;
 use crate::error::ApiError;
 use crate::policy::{Shopper, check_origin};
 use crate::state::AppState;
+use crate::store::StoredEvent;
 
 /// A browser's time for an event is kept when it is at most this far in the past (a
 /// "shown" queued while the page sat open) ...
@@ -71,16 +71,17 @@ pub async fn post_events(
         })
         .collect();
     state
-        .analytics
+        .store
         .record_events(&stored)
-        .map_err(ApiError::internal)?;
+        .await
+        .map_err(ApiError::from)?;
     // A result or add-to-cart names its task: the job is tied to the product, for the
     // export, when it is this shopper's own (nobody may label another's job).
     for event in &batch.events {
         if let Some(task) = &event.task
             && !event.product.is_empty()
             && state.jobs.get_for(task, &key).is_some()
-            && let Err(err) = state.analytics.link_product(task, &event.product)
+            && let Err(err) = state.store.link_product(task, &event.product).await
         {
             tracing::warn!(error = %err, "a job could not be tied to its product");
         }

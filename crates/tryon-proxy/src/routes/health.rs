@@ -40,12 +40,7 @@ pub struct Readiness {
 /// stop sending shoppers here while it fails.
 pub async fn readyz(State(state): State<AppState>) -> Response {
     let storage = probe_storage(&state).await;
-    let database = state
-        .ledger
-        .writable()
-        .map_err(|e| e.to_string())
-        .err()
-        .unwrap_or_else(|| "ok".to_owned());
+    let database = probe_database(&state).await;
     let upstream = match probe_upstream(&state).await {
         Ok(()) => "ok".to_owned(),
         Err(reason) => reason,
@@ -66,6 +61,20 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
         }),
     )
         .into_response()
+}
+
+/// Asks the state store for a write that changes nothing: `ok`, or which database does
+/// not take it. The cause goes to the log only; a database that does not answer within
+/// the probe's limit counts as down.
+async fn probe_database(state: &AppState) -> String {
+    let store = state.store.describe();
+    let cause = match tokio::time::timeout(STORAGE_PROBE_LIMIT, state.store.writable()).await {
+        Ok(Ok(())) => return "ok".to_owned(),
+        Ok(Err(err)) => err.to_string(),
+        Err(_) => format!("no answer within {} s", STORAGE_PROBE_LIMIT.as_secs()),
+    };
+    tracing::error!(%store, %cause, "the database failed the readiness probe");
+    format!("{store}: not writable")
 }
 
 /// Writes, reads back and deletes one probe file: `ok`, or which store failed how. The

@@ -51,7 +51,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             .load(std::sync::atomic::Ordering::Relaxed)
     );
     write_upstream(&state, &mut text);
-    write_spend(&state, &mut text);
+    write_spend(&state, &mut text).await;
     (
         [(
             header::CONTENT_TYPE,
@@ -95,12 +95,12 @@ fn write_upstream(state: &AppState, text: &mut String) {
     }
 }
 
-fn write_spend(state: &AppState, text: &mut String) {
+async fn write_spend(state: &AppState, text: &mut String) {
     text.push_str(
         "# HELP tryon_images_billed_total Images billed by the upstream, by model.\n\
          # TYPE tryon_images_billed_total counter\n",
     );
-    let by_model = state.ledger.totals_by_model().unwrap_or_default();
+    let by_model = state.store.totals_by_model().await.unwrap_or_default();
     for (model, images, _) in &by_model {
         let _ = writeln!(
             text,
@@ -115,8 +115,9 @@ fn write_spend(state: &AppState, text: &mut String) {
         let _ = writeln!(text, "tryon_spend_cny_total{{model=\"{model}\"}} {cny:.3}");
     }
     let today = state
-        .ledger
+        .store
         .day_totals(policy::today(&state.clock))
+        .await
         .unwrap_or_default();
     let _ = writeln!(
         text,

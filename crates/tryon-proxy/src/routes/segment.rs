@@ -30,12 +30,12 @@ use tryon_api::wire::{MODEL_PARSING, SegmentOutput, SegmentRequest, SegmentRespo
 use super::{ReqId, body_refusal};
 use crate::error::ApiError;
 use crate::jobs::{KeepError, keep_file};
-use crate::ledger::FileKind;
 use crate::policy::{
     Shopper, check_origin, check_person, day_of, own_file_id, shop_cap_reached, today,
 };
 use crate::state::AppState;
 use crate::storage::FileId;
+use crate::store::FileKind;
 use crate::upstream::{UpstreamError, shopper_error};
 
 /// How often a segmentation call is tried while the upstream throttles or fails.
@@ -59,7 +59,7 @@ pub async fn segment(
     if own_file_id(&state, request.input.image_url.trim()).is_none() {
         return Err(ApiError::new(ErrorKind::PersonNotUploaded));
     }
-    check_person(&state, &request.input.image_url)?;
+    check_person(&state, &request.input.image_url).await?;
     if state.adapter.capabilities().keep_own_garment != KeepOwnGarment::Segmentation {
         return keep_own_markers(&state, &request, &shopper, request_id)
             .await
@@ -70,18 +70,16 @@ pub async fn segment(
     {
         // The caps and the shopper's count are checked and taken under the gate that
         // creates hold, so that a segmentation and a create cannot both take the last one.
-        let _gate = state
-            .admission_gate
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        if let Some(kind) = shop_cap_reached(&state) {
+        let _gate = state.admission_gate.lock().await;
+        if let Some(kind) = shop_cap_reached(&state).await {
             return Err(ApiError::new(kind));
         }
         if limit > 0 {
             let took = state
-                .ledger
+                .store
                 .take_shopper_slot(day, &shopper.key, limit)
-                .map_err(ApiError::internal)?;
+                .await
+                .map_err(ApiError::from)?;
             if !took {
                 return Err(ApiError::with_detail(
                     ErrorKind::ShopperDailyLimit,
@@ -96,7 +94,7 @@ pub async fn segment(
         Err(refusal) => {
             // The upstream made nothing and billed nothing, so the try-on is given back.
             if limit > 0
-                && let Err(err) = state.ledger.refund_shopper_slot(day, &shopper.key)
+                && let Err(err) = state.store.refund_shopper_slot(day, &shopper.key).await
             {
                 tracing::error!(error = %err, "the shopper's daily count could not be corrected");
             }
@@ -107,8 +105,9 @@ pub async fn segment(
     let images = answer.usage.map_or(1, |u| u.image_count);
     let cny = f64::from(images) * state.policy.price_of(MODEL_PARSING);
     if let Err(err) = state
-        .ledger
+        .store
         .bill(&request_id, day_of(at), at, MODEL_PARSING, images, cny)
+        .await
     {
         tracing::error!(error = %err, "the segmentation bill could not be recorded");
     }
@@ -167,13 +166,14 @@ async fn keep_own_markers(
             .await
             .map_err(ApiError::storage)?;
         state
-            .ledger
+            .store
             .add_file(
                 id.as_str(),
                 FileKind::Crop,
                 &shopper.key,
                 state.clock.unix_ms(),
             )
+            .await
             .map_err(ApiError::internal)?;
         crops.push(Some(state.file_url(&id)));
     }

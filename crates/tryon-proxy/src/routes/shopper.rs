@@ -79,24 +79,29 @@ async fn delete_data_of(state: &AppState, key: &str) -> Result<(u64, u64), ApiEr
                 tracing::info!(job = %job.id, error = %err, "could not cancel a deleted job upstream");
             }
         }
-        state.jobs.remove(&job.id);
+        state.jobs.remove(&job.id).await;
     }
     // The keys went with their jobs; this also forgets any whose job was already gone.
-    state.jobs.forget_keys_of(key);
+    state.jobs.forget_keys_of(key).await;
 
     let mut deleted_files = 0;
-    for raw in state.ledger.files_of(key).map_err(ApiError::internal)? {
+    for raw in state.store.files_of(key).await.map_err(ApiError::from)? {
         if let Some(id) = FileId::parse(&raw) {
             state.storage.delete(&id).await.map_err(ApiError::storage)?;
         }
-        state.ledger.remove_file(&raw).map_err(ApiError::internal)?;
+        state
+            .store
+            .remove_file(&raw)
+            .await
+            .map_err(ApiError::from)?;
         deleted_files += 1;
     }
     // The dashboard's job rows hold no shopper key and stay; the events hold one and go.
     let deleted_events = state
-        .analytics
-        .forget_shopper(key)
-        .map_err(ApiError::internal)?;
+        .store
+        .forget_events_of(key)
+        .await
+        .map_err(ApiError::from)?;
     if deleted_events > 0 {
         tracing::info!(deleted_events, "a shopper's funnel events deleted");
     }

@@ -36,14 +36,18 @@ pub async fn shop_status(
     };
 
     let limit = state.policy.shopper_daily_limit;
-    let remaining = (limit > 0).then(|| {
+    let remaining = if limit > 0 {
         let used = state
-            .ledger
+            .store
             .shopper_used(policy::today(&state.clock), &key)
+            .await
             .unwrap_or(0);
-        limit.saturating_sub(used)
-    });
+        Some(limit.saturating_sub(used))
+    } else {
+        None
+    };
     let refusal = shop_cap_reached(&state)
+        .await
         .or_else(|| (remaining == Some(0)).then_some(ErrorKind::ShopperDailyLimit));
     let status = ShopStatus {
         available: refusal.is_none(),

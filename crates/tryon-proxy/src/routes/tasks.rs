@@ -49,7 +49,7 @@ pub async fn create_task(
     });
     if let Some(claim) = &claim
         && let Some((fingerprint, job)) = state.jobs.job_for_key(&shopper.key, &claim.key)
-        && !forget_if_refused(&state, &job)
+        && !forget_if_refused(&state, &job).await
     {
         if fingerprint != claim.fingerprint {
             return Err(ApiError::new(ErrorKind::IdempotencyKeyReused));
@@ -63,10 +63,10 @@ pub async fn create_task(
             request_id,
         }));
     }
-    let request = validate(&state, &bytes)?;
-    check_person(&state, &request.input.person_image_url)?;
+    let request = validate(&state, &bytes).await?;
+    check_person(&state, &request.input.person_image_url).await?;
     let day = policy::today(&state.clock);
-    let job = admit(&state, &shopper, day, request, claim.as_ref())?;
+    let job = admit(&state, &shopper, day, request, claim.as_ref()).await?;
     state.admission.enqueue(job.clone());
     // Wait for this job's own submission, so that an upstream refusal is answered here
     // in its own shape and status; a long queue answers PENDING with a position instead.
@@ -87,10 +87,10 @@ pub async fn create_task(
     let record = job.snapshot();
     if let Some(refusal) = record.refusal {
         // Removing the job frees its idempotency key too: a retry is judged afresh.
-        state.jobs.remove(&job.id);
+        state.jobs.remove(&job.id).await;
         // Nothing was made, so it does not count against the shopper's day.
         if state.policy.shopper_daily_limit > 0
-            && let Err(err) = state.ledger.refund_shopper_slot(day, &shopper.key)
+            && let Err(err) = state.store.refund_shopper_slot(day, &shopper.key).await
         {
             tracing::error!(error = %err, "the shopper's daily count could not be corrected");
         }
@@ -108,37 +108,35 @@ pub async fn create_task(
 /// Removes a job whose create was refused but whose handler went away before it could
 /// answer and clean up (the caller hung up); answers whether it did. Nothing was made, so
 /// its idempotency key goes with it and the repeat is judged afresh.
-fn forget_if_refused(state: &AppState, job: &crate::jobs::Job) -> bool {
+async fn forget_if_refused(state: &AppState, job: &crate::jobs::Job) -> bool {
     if job.snapshot().refusal.is_none() {
         return false;
     }
-    state.jobs.remove(&job.id);
+    state.jobs.remove(&job.id).await;
     true
 }
 
 /// Checks the shop's caps and the shopper's daily limit, and creates the job (with the
 /// create's idempotency key, if any), all under one lock so that concurrent creates
 /// cannot overshoot a limit together.
-fn admit(
+async fn admit(
     state: &AppState,
     shopper: &Shopper,
     day: i64,
     request: CreateTaskRequest,
     key: Option<&KeyClaim>,
 ) -> Result<std::sync::Arc<crate::jobs::Job>, ApiError> {
-    let _gate = state
-        .admission_gate
-        .lock()
-        .unwrap_or_else(|p| p.into_inner());
-    if let Some(kind) = shop_cap_reached(state) {
+    let _gate = state.admission_gate.lock().await;
+    if let Some(kind) = shop_cap_reached(state).await {
         return Err(ApiError::new(kind));
     }
     let limit = state.policy.shopper_daily_limit;
     if limit > 0 {
         let took = state
-            .ledger
+            .store
             .take_shopper_slot(day, &shopper.key, limit)
-            .map_err(ApiError::internal)?;
+            .await
+            .map_err(ApiError::from)?;
         if !took {
             return Err(ApiError::with_detail(
                 ErrorKind::ShopperDailyLimit,
@@ -146,18 +144,21 @@ fn admit(
             ));
         }
     }
-    Ok(state.jobs.create(
-        request,
-        &shopper.key,
-        state.adapter.kind(),
-        state.clock.unix_ms(),
-        key,
-    ))
+    Ok(state
+        .jobs
+        .create(
+            request,
+            &shopper.key,
+            state.adapter.kind(),
+            state.clock.unix_ms(),
+            key,
+        )
+        .await)
 }
 
 /// Parses and checks a create body; the model is forced to the configured one and the
 /// refiner-only fields are dropped, so a browser cannot choose what the shop pays for.
-fn validate(state: &AppState, bytes: &[u8]) -> Result<CreateTaskRequest, ApiError> {
+async fn validate(state: &AppState, bytes: &[u8]) -> Result<CreateTaskRequest, ApiError> {
     let mut request: CreateTaskRequest = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::with_detail(ErrorKind::InvalidParameter, e))?;
     request.model = state.model.clone();
@@ -188,7 +189,7 @@ fn validate(state: &AppState, bytes: &[u8]) -> Result<CreateTaskRequest, ApiErro
         .into_iter()
         .flatten()
     {
-        check_garment(state, garment)?;
+        check_garment(state, garment).await?;
     }
     Ok(request)
 }
@@ -275,7 +276,8 @@ pub async fn cancel_task(
         // Off the queue but without an upstream id: the create call is on its way.
         None => return Err(ApiError::new(ErrorKind::UnsupportedOperation)),
     }
-    job.update(|record| record.status = TaskStatus::Canceled);
+    job.update(|record| record.status = TaskStatus::Canceled)
+        .await;
     tracing::info!(job = %job.id, "task cancelled");
     Ok(Json(CancelResponse { request_id }))
 }

@@ -16,11 +16,11 @@ use tryon_api::{ErrorKind, ImageFormat, RuleViolation};
 
 use super::{ReqId, body_refusal};
 use crate::error::ApiError;
-use crate::ledger::{FileKind, UploadTake};
 use crate::photo::strip_metadata;
 use crate::policy::{Shopper, day_of, ms_until_next_day, own_upload};
 use crate::state::AppState;
 use crate::storage::{FileId, clean_up_failed_put};
+use crate::store::{FileKind, UploadTake};
 
 /// The largest body read at all. A little above the 5 MB rule, so that a file slightly too
 /// large gets the precise rule message (422) instead of a bare size refusal (413).
@@ -55,12 +55,12 @@ pub async fn upload(
 
     let size = cleaned.len() as u64;
     check_free_space(&state, size).await?;
-    let taken = take_upload(&state, &shopper, size)?;
+    let taken = take_upload(&state, &shopper, size).await?;
     let id = FileId::random();
     if let Err(err) = store(&state, &shopper, &id, cleaned).await {
         // Nothing is kept, so nothing counts: the limit's share goes back.
         if let Some(taken) = taken
-            && let Err(refund) = state.ledger.refund_upload(taken)
+            && let Err(refund) = state.store.refund_upload(taken).await
         {
             tracing::error!(error = %refund, "the shopper's upload count could not be corrected");
         }
@@ -98,7 +98,7 @@ pub async fn stored_upload(
     shopper: Shopper,
     Path(raw_id): Path<String>,
 ) -> Result<Json<StoredUpload>, ApiError> {
-    let (id, expires_at_ms) = own_upload(&state, &shopper, &raw_id)?;
+    let (id, expires_at_ms) = own_upload(&state, &shopper, &raw_id).await?;
     Ok(Json(StoredUpload {
         url: state.file_url(&id),
         id: id.to_string(),
@@ -116,14 +116,15 @@ pub async fn delete_upload(
     shopper: Shopper,
     Path(raw_id): Path<String>,
 ) -> Result<Json<UploadDeletion>, ApiError> {
-    let (id, _) = own_upload(&state, &shopper, &raw_id)?;
+    let (id, _) = own_upload(&state, &shopper, &raw_id).await?;
     // The file goes first: while the store is down the index keeps the photo, so that
     // the shopper's next try (or the sweeper) still finds it to delete.
     state.storage.delete(&id).await.map_err(ApiError::storage)?;
     state
-        .ledger
+        .store
         .remove_file(id.as_str())
-        .map_err(ApiError::internal)?;
+        .await
+        .map_err(ApiError::from)?;
     tracing::info!(file = %id, "a shopper deleted a photo");
     Ok(Json(UploadDeletion {
         id: id.to_string(),
@@ -145,17 +146,20 @@ async fn store(
         clean_up_failed_put(&state.storage, id);
         return Err(ApiError::storage(err));
     }
-    let recorded = state.ledger.add_file(
-        id.as_str(),
-        FileKind::Upload,
-        &shopper.key,
-        state.clock.unix_ms(),
-    );
+    let recorded = state
+        .store
+        .add_file(
+            id.as_str(),
+            FileKind::Upload,
+            &shopper.key,
+            state.clock.unix_ms(),
+        )
+        .await;
     if let Err(err) = recorded {
         if let Err(delete) = state.storage.delete(id).await {
             tracing::error!(file = %id, error = %delete, "an unrecorded upload could not be deleted");
         }
-        return Err(ApiError::internal(err));
+        return Err(ApiError::from(err));
     }
     Ok(())
 }
@@ -189,16 +193,21 @@ async fn check_free_space(state: &AppState, size: u64) -> Result<(), ApiError> {
 /// Counts the upload against the shopper's limits, or answers the refusal with the
 /// reason and, in `Retry-After`, when the later of the reached limits frees. `None` when
 /// both limits are off and nothing is counted.
-fn take_upload(state: &AppState, shopper: &Shopper, size: u64) -> Result<Option<i64>, ApiError> {
+async fn take_upload(
+    state: &AppState,
+    shopper: &Shopper,
+    size: u64,
+) -> Result<Option<i64>, ApiError> {
     let limits = state.policy.upload_limits();
     if !limits.any() {
         return Ok(None);
     }
     let now = state.clock.unix_ms();
     let taken = state
-        .ledger
+        .store
         .take_upload(&shopper.key, day_of(now), now, size, limits)
-        .map_err(ApiError::internal)?;
+        .await
+        .map_err(ApiError::from)?;
     let (hourly_frees_at_ms, daily) = match taken {
         UploadTake::Taken(id) => return Ok(Some(id)),
         UploadTake::Full {

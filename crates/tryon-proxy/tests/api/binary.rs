@@ -52,6 +52,11 @@ pub fn start_binary_configured(
         command.env_remove(variable);
     }
     command.envs(store_env);
+    let (database_env, database_unset) = crate::db_backend::binary_env(data_dir);
+    for variable in database_unset {
+        command.env_remove(variable);
+    }
+    command.envs(database_env);
     match upstream {
         Some(upstream) => command.env("TRYON_UPSTREAM", upstream),
         None => command.env_remove("TRYON_UPSTREAM"),

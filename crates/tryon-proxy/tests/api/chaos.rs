@@ -14,7 +14,6 @@ use tryon_api::proxy::{STATUS_PATH, ShopStatus, UPLOADS_PATH, UploadResponse};
 use tryon_api::wire::{CREATE_TASK_PATH, CreateTaskResponse, TaskQueryResponse, task_path};
 use tryon_api::{IDEMPOTENCY_KEY_HEADER, TaskStatus};
 use tryon_clock::ManualClock;
-use tryon_proxy::persistence::JobDb;
 
 use crate::binary::{KEY, LogLines, start_binary_configured};
 use crate::helpers::{SHOP_ORIGIN, noise_jpeg, noise_png, shop_page_client, spawn_sim};
@@ -411,9 +410,10 @@ async fn two_hundred_try_ons_through_faults_and_a_crash_bill_exactly_the_picture
         with_job,
         "two shoppers were answered the same job"
     );
-    let jobs = JobDb::open(&data.path().join("jobs.sqlite3"))
-        .unwrap()
-        .load_all()
+    let jobs = crate::db_backend::open_state(data.path())
+        .await
+        .load_jobs()
+        .await
         .unwrap();
     assert_eq!(
         jobs.len(),

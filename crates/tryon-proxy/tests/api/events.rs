@@ -5,8 +5,8 @@ use std::time::Duration;
 use serde_json::json;
 use tryon_api::funnel::{EVENTS_PATH, FunnelStep, MAX_EVENTS_BODY_BYTES};
 use tryon_clock::{Clock, ManualClock};
-use tryon_proxy::analytics::StepCount;
 use tryon_proxy::routes::SHOPPER_PATH;
+use tryon_proxy::store::StepCount;
 
 use crate::helpers::{TestApp, error_body, new_shopper, spawn_dashboard, sweep_after};
 
@@ -23,19 +23,20 @@ async fn beacon(app: &TestApp, client: &reqwest::Client, body: &str) -> reqwest:
         .expect("the beacon is sent")
 }
 
-fn stored(app: &TestApp) -> Vec<StepCount> {
+async fn stored(app: &TestApp) -> Vec<StepCount> {
     app.proxy
         .state
-        .analytics
+        .store
         .funnel_since(0)
+        .await
         .unwrap()
         .into_iter()
         .filter(|count| count.product.is_none())
         .collect()
 }
 
-fn stored_events(app: &TestApp) -> u64 {
-    stored(app).iter().map(|count| count.events).sum()
+async fn stored_events(app: &TestApp) -> u64 {
+    stored(app).await.iter().map(|count| count.events).sum()
 }
 
 #[tokio::test]
@@ -59,7 +60,7 @@ async fn a_beacon_from_the_shop_page_is_stored_for_the_shopper_its_token_names()
         204
     );
 
-    let counts = stored(&app);
+    let counts = stored(&app).await;
     let open = counts.iter().find(|c| c.step == FunnelStep::Open).unwrap();
     assert_eq!((open.events, open.shoppers), (2, 1));
     let shown = counts.iter().find(|c| c.step == FunnelStep::Shown).unwrap();
@@ -74,6 +75,7 @@ async fn a_beacon_from_the_shop_page_is_stored_for_the_shopper_its_token_names()
         204
     );
     let open = stored(&app)
+        .await
         .into_iter()
         .find(|c| c.step == FunnelStep::Open)
         .unwrap();
@@ -139,10 +141,14 @@ async fn foreign_malformed_unknown_and_huge_batches_are_refused_and_store_nothin
     let response = beacon(&app, &app.http, &huge).await;
     assert_eq!(response.status(), 413);
     assert_eq!(error_body(response).await.code, "Proxy.PayloadTooLarge");
-    assert_eq!(stored_events(&app), 0, "nothing of a refused batch is kept");
+    assert_eq!(
+        stored_events(&app).await,
+        0,
+        "nothing of a refused batch is kept"
+    );
 
     assert_eq!(beacon(&app, &app.http, &valid).await.status(), 204);
-    assert_eq!(stored_events(&app), 1);
+    assert_eq!(stored_events(&app).await, 1);
 }
 
 #[tokio::test]
@@ -168,7 +174,7 @@ async fn a_shopper_over_the_rate_is_refused_until_the_minute_is_over() {
     assert_eq!(response.headers()["retry-after"], "40");
     assert_eq!(error_body(response).await.code, "Proxy.EventRateLimit");
     assert_eq!(
-        stored_events(&app),
+        stored_events(&app).await,
         3,
         "the refused batch is not kept, not even in part"
     );
@@ -182,7 +188,7 @@ async fn a_shopper_over_the_rate_is_refused_until_the_minute_is_over() {
         beacon(&app, &app.http, &batch(&token, 3)).await.status(),
         204
     );
-    assert_eq!(stored_events(&app), 11);
+    assert_eq!(stored_events(&app).await, 11);
 }
 
 #[tokio::test]
@@ -200,9 +206,13 @@ async fn events_are_kept_ninety_days_and_deleted_with_the_shoppers_data() {
     let (later, _) = new_shopper(&app).await;
     assert_eq!(beacon(&app, &app.http, &open(&later)).await.status(), 204);
     sweep_after(&time, DAY * 29).await;
-    assert_eq!(stored_events(&app), 2, "89 days: both kept");
+    assert_eq!(stored_events(&app).await, 2, "89 days: both kept");
     sweep_after(&time, DAY + Duration::from_secs(60)).await;
-    assert_eq!(stored_events(&app), 1, "past 90 days the first is deleted");
+    assert_eq!(
+        stored_events(&app).await,
+        1,
+        "past 90 days the first is deleted"
+    );
 
     // "Delete my data" deletes the shopper's events with the rest; the shopper here is
     // known by the token in the X-Tryon-Shopper header, as the widget's other calls send it.
@@ -214,8 +224,12 @@ async fn events_are_kept_ninety_days_and_deleted_with_the_shoppers_data() {
         .await
         .unwrap();
     assert_eq!(response.status(), 204);
-    assert_eq!(stored_events(&app), 2);
+    assert_eq!(stored_events(&app).await, 2);
     let deleted = shopper.delete(app.url(SHOPPER_PATH)).send().await.unwrap();
     assert_eq!(deleted.status(), 200);
-    assert_eq!(stored_events(&app), 1, "only that shopper's event is gone");
+    assert_eq!(
+        stored_events(&app).await,
+        1,
+        "only that shopper's event is gone"
+    );
 }

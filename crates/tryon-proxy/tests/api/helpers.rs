@@ -1,4 +1,4 @@
-//! Shared test fixtures: `spawn_app()` on port 0 with a temp data folder (and this run's file store: the folder, or S3 with `TRYON_TEST_S3_ENDPOINT`), HTTP helpers and generated images.
+//! Shared test fixtures: `spawn_app()` on port 0 with a temp data folder (and this run's file store: the folder, or S3 with `TRYON_TEST_S3_ENDPOINT`; and its database: SQLite, or PostgreSQL with `TRYON_TEST_DATABASE_URL`), HTTP helpers and generated images.
 
 use std::io::Cursor;
 use std::net::SocketAddr;
@@ -304,6 +304,7 @@ async fn spawn_at(
         allowed_origins: vec![SHOP_ORIGIN.parse().unwrap()],
         data_dir: data_dir.path().to_owned(),
         storage,
+        database: crate::db_backend::database_settings(data_dir.path()),
         admission,
         policy,
         retention: retention.unwrap_or(Duration::from_secs(24 * 3600)),
@@ -336,6 +337,7 @@ pub async fn spawn_dashboard(clock: Clock, admin_token: &str, events_per_minute:
         allowed_origins: vec![SHOP_ORIGIN.parse().unwrap()],
         data_dir: data_dir.path().to_owned(),
         storage,
+        database: crate::db_backend::database_settings(data_dir.path()),
         admission: AdmissionLimits::default(),
         policy,
         retention: Duration::from_secs(24 * 3600),

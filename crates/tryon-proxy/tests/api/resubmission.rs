@@ -107,7 +107,10 @@ async fn a_transient_task_failure_is_submitted_once_more_and_the_shopper_sees_on
     assert_eq!(resubmissions(&app).await, Some(1.0));
     assert_eq!(sim.state().billed_images("aitryon-plus"), 1);
     // The proxy's own ledger bills the one image too.
-    assert_eq!(app.proxy.state.ledger.totals_by_model().unwrap()[0].1, 1);
+    assert_eq!(
+        app.proxy.state.store.totals_by_model().await.unwrap()[0].1,
+        1
+    );
 }
 
 #[tokio::test]

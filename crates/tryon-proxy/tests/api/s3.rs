@@ -2,7 +2,7 @@
 //!
 //! These tests need the S3-compatible test server, so they are `#[ignore]`d: a plain
 //! `cargo test` lists them as ignored instead of passing them unseen, and
-//! `scripts/s3-test.sh` (a step of `scripts/test.sh`) starts moto and runs them with
+//! `scripts/backends-test.sh` (a step of `scripts/test.sh`) starts moto and runs them with
 //! `--include-ignored`. Run without the server, they fail, saying how to start it.
 
 use std::time::Duration;
@@ -22,7 +22,7 @@ use crate::helpers::{
 use crate::store_backend::{prefix_of, required_s3_endpoint};
 
 #[tokio::test]
-#[ignore = "needs the S3 test server: scripts/s3-test.sh"]
+#[ignore = "needs the S3 test server: scripts/backends-test.sh"]
 async fn every_file_is_in_the_bucket_none_on_the_replicas_disk_and_another_replica_serves_it() {
     required_s3_endpoint();
     let app = spawn_app().await;
@@ -53,8 +53,9 @@ async fn every_file_is_in_the_bucket_none_on_the_replicas_disk_and_another_repli
     let mut indexed = app
         .proxy
         .state
-        .ledger
+        .store
         .files_before(i64::MAX as u64)
+        .await
         .unwrap();
     indexed.sort();
     let in_bucket = app.store.names().await;
@@ -94,7 +95,7 @@ async fn every_file_is_in_the_bucket_none_on_the_replicas_disk_and_another_repli
 }
 
 #[tokio::test]
-#[ignore = "needs the S3 test server: scripts/s3-test.sh"]
+#[ignore = "needs the S3 test server: scripts/backends-test.sh"]
 async fn a_store_that_hangs_is_given_up_on_within_the_call_timeout_with_a_503() {
     required_s3_endpoint();
     let app = spawn_app_with_store_timeout(Duration::from_secs(1)).await;
@@ -132,7 +133,7 @@ async fn a_store_that_hangs_is_given_up_on_within_the_call_timeout_with_a_503() 
 }
 
 #[tokio::test]
-#[ignore = "needs the S3 test server: scripts/s3-test.sh"]
+#[ignore = "needs the S3 test server: scripts/backends-test.sh"]
 async fn the_binary_logs_which_store_it_uses_and_never_its_keys() {
     required_s3_endpoint();
     // The test server takes any key, so recognisable ones can be looked for in the log.

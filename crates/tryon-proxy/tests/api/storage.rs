@@ -127,7 +127,7 @@ async fn the_sweeper_keeps_what_a_store_that_is_down_could_not_delete_and_delete
 
 /// Runs the proxy binary with `settings` until it exits; answers its exit code and what
 /// it wrote to stderr.
-fn run_binary_until_it_exits(settings: &[(&str, &str)]) -> (Option<i32>, String) {
+pub fn run_binary_until_it_exits(settings: &[(&str, &str)]) -> (Option<i32>, String) {
     let data = tempfile::tempdir().unwrap();
     let mut command = Command::new(env!("CARGO_BIN_EXE_tryon-proxy"));
     for variable in crate::store_backend::binary_env(data.path()).1 {

@@ -1,4 +1,4 @@
-//! The file store the test proxies run on: the data folder by default, or, with `TRYON_TEST_S3_ENDPOINT` set (`scripts/s3-test.sh` starts moto and sets it), a fresh prefix of a bucket on that S3-compatible server, reached through a gate that a test can cut or hang.
+//! The file store the test proxies run on: the data folder by default, or, with `TRYON_TEST_S3_ENDPOINT` set (`scripts/backends-test.sh` starts moto and sets it), a fresh prefix of a bucket on that S3-compatible server, reached through a gate that a test can cut or hang.
 //!
 //! Every test that stores files therefore runs against whichever backend the run names,
 //! unchanged; the tests of faults take the store down with [`TestStore::down`], which
@@ -45,7 +45,7 @@ pub fn s3_endpoint() -> Option<String> {
 pub fn required_s3_endpoint() -> String {
     s3_endpoint().unwrap_or_else(|| {
         panic!(
-            "{S3_ENDPOINT_VARIABLE} is not set: run scripts/s3-test.sh, which starts an \
+            "{S3_ENDPOINT_VARIABLE} is not set: run scripts/backends-test.sh, which starts an \
              S3-compatible server (moto) and runs these tests against it"
         )
     })

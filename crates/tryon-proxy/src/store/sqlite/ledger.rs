@@ -1,4 +1,4 @@
-//! The spend ledger, the per-shopper daily counts and the index of hosted files, kept in the same SQLite file as the jobs.
+//! The spend ledger, the per-shopper daily counts and the index of hosted files of the SQLite store, in the same file as the jobs.
 //!
 //! The ledger has one row per billed call, keyed by the job id (or the segmentation
 //! request id), so that a job resumed after a crash is never billed twice. The daily
@@ -14,91 +14,9 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
-use crate::persistence::DbError;
-
-/// What a hosted file is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
-    /// A shopper's uploaded photo (or garment picture).
-    Upload,
-    /// A try-on result kept from the upstream.
-    Result,
-    /// A garment crop from segmentation: usable as a garment URL.
-    Crop,
-    /// A full-canvas garment mask from segmentation.
-    Parsing,
-}
-
-impl FileKind {
-    fn as_str(self) -> &'static str {
-        match self {
-            FileKind::Upload => "upload",
-            FileKind::Result => "result",
-            FileKind::Crop => "crop",
-            FileKind::Parsing => "parsing",
-        }
-    }
-
-    fn parse(raw: &str) -> FileKind {
-        match raw {
-            "result" => FileKind::Result,
-            "crop" => FileKind::Crop,
-            "parsing" => FileKind::Parsing,
-            _ => FileKind::Upload,
-        }
-    }
-}
-
-/// One hosted file's entry.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileEntry {
-    pub kind: FileKind,
-    pub shopper: String,
-    pub created_ms: u64,
-}
-
-/// What one day (or all days) cost.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Totals {
-    /// Billed images of the try-on models (segmentation inputs are not try-on images).
-    pub tryon_images: u64,
-    /// Billed images of every model.
-    pub all_images: u64,
-    pub cny: f64,
-}
-
-/// How many uploads one shopper may store: a count per rolling hour and bytes per
-/// Beijing day; 0 turns either off.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct UploadLimits {
-    pub per_hour: u32,
-    pub bytes_per_day: u64,
-}
-
-impl UploadLimits {
-    /// Whether either limit is on.
-    pub fn any(self) -> bool {
-        self.per_hour > 0 || self.bytes_per_day > 0
-    }
-}
-
-/// The answer of [`Ledger::take_upload`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum UploadTake {
-    /// Counted; the id gives it back with [`Ledger::refund_upload`] if storing fails.
-    Taken(i64),
-    /// Not counted: one limit or both are reached. Both are reported, so that the caller
-    /// can name the reason and say when the later of the two frees.
-    Full {
-        /// The hour's count is used up, and a slot frees at this moment.
-        hourly_frees_at_ms: Option<u64>,
-        /// Today's bytes would be exceeded; they start again at the next Beijing day.
-        daily: bool,
-    },
-}
-
-/// The length of the rolling upload window.
-pub const UPLOAD_WINDOW_MS: u64 = 3600 * 1000;
+use crate::store::{
+    FileEntry, FileKind, StoreError, Totals, UPLOAD_WINDOW_MS, UploadLimits, UploadTake,
+};
 
 /// The ledger tables.
 pub struct Ledger {
@@ -107,7 +25,7 @@ pub struct Ledger {
 
 impl Ledger {
     /// Opens (and creates if needed) the tables in the database at `path`.
-    pub fn open(path: &Path) -> Result<Ledger, DbError> {
+    pub fn open(path: &Path) -> Result<Ledger, StoreError> {
         let connection = Connection::open(path)?;
         connection.busy_timeout(Duration::from_secs(5))?;
         connection.pragma_update(None, "journal_mode", "WAL")?;
@@ -160,7 +78,7 @@ impl Ledger {
         model: &str,
         images: u32,
         cny: f64,
-    ) -> Result<bool, DbError> {
+    ) -> Result<bool, StoreError> {
         let inserted = self.lock().execute(
             "INSERT OR IGNORE INTO ledger (ref, day, at_ms, model, images, cny)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
@@ -170,12 +88,12 @@ impl Ledger {
     }
 
     /// What `day` cost so far.
-    pub fn day_totals(&self, day: i64) -> Result<Totals, DbError> {
+    pub fn day_totals(&self, day: i64) -> Result<Totals, StoreError> {
         self.totals("WHERE day = ?1", day)
     }
 
     /// What every recorded day cost, by model: `(model, images, cny)`.
-    pub fn totals_by_model(&self) -> Result<Vec<(String, u64, f64)>, DbError> {
+    pub fn totals_by_model(&self) -> Result<Vec<(String, u64, f64)>, StoreError> {
         let connection = self.lock();
         let mut statement = connection.prepare(
             "SELECT model, SUM(images), SUM(cny) FROM ledger GROUP BY model ORDER BY model",
@@ -190,7 +108,7 @@ impl Ledger {
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
-    fn totals(&self, filter: &str, day: i64) -> Result<Totals, DbError> {
+    fn totals(&self, filter: &str, day: i64) -> Result<Totals, StoreError> {
         let sql = format!(
             "SELECT
                 COALESCE(SUM(CASE WHEN model != 'aitryon-parsing-v1' THEN images ELSE 0 END), 0),
@@ -211,7 +129,12 @@ impl Ledger {
     /// Counts one more try-on for `shopper` on `day` if the limit allows it; answers
     /// whether it did. Check and count happen in one statement, so concurrent creates
     /// cannot both take the last one.
-    pub fn take_shopper_slot(&self, day: i64, shopper: &str, limit: u32) -> Result<bool, DbError> {
+    pub fn take_shopper_slot(
+        &self,
+        day: i64,
+        shopper: &str,
+        limit: u32,
+    ) -> Result<bool, StoreError> {
         let connection = self.lock();
         let changed = connection.execute(
             "INSERT INTO shopper_days (day, shopper, creates) VALUES (?1, ?2, 1)
@@ -223,7 +146,7 @@ impl Ledger {
     }
 
     /// Gives back a try-on counted by [`Ledger::take_shopper_slot`] (the upstream refused it).
-    pub fn refund_shopper_slot(&self, day: i64, shopper: &str) -> Result<(), DbError> {
+    pub fn refund_shopper_slot(&self, day: i64, shopper: &str) -> Result<(), StoreError> {
         self.lock().execute(
             "UPDATE shopper_days SET creates = MAX(creates - 1, 0) WHERE day = ?1 AND shopper = ?2",
             params![day, shopper],
@@ -232,7 +155,7 @@ impl Ledger {
     }
 
     /// Try-ons `shopper` started on `day`.
-    pub fn shopper_used(&self, day: i64, shopper: &str) -> Result<u32, DbError> {
+    pub fn shopper_used(&self, day: i64, shopper: &str) -> Result<u32, StoreError> {
         let used = self
             .lock()
             .query_row(
@@ -255,7 +178,7 @@ impl Ledger {
         now_ms: u64,
         bytes: u64,
         limits: UploadLimits,
-    ) -> Result<UploadTake, DbError> {
+    ) -> Result<UploadTake, StoreError> {
         let mut connection = self.lock();
         // Immediate, so that the write lock is held from the first read and no other
         // connection to the file can slip a change in between.
@@ -306,7 +229,7 @@ impl Ledger {
     }
 
     /// Gives back an upload counted by [`Ledger::take_upload`] that was not stored after all.
-    pub fn refund_upload(&self, id: i64) -> Result<(), DbError> {
+    pub fn refund_upload(&self, id: i64) -> Result<(), StoreError> {
         self.lock()
             .execute("DELETE FROM upload_usage WHERE id = ?1", params![id])?;
         Ok(())
@@ -318,7 +241,7 @@ impl Ledger {
         shopper: &str,
         day: i64,
         now_ms: u64,
-    ) -> Result<(u32, u64), DbError> {
+    ) -> Result<(u32, u64), StoreError> {
         let window_start = now_ms.saturating_sub(UPLOAD_WINDOW_MS) as i64;
         let used = self.lock().query_row(
             "SELECT
@@ -333,7 +256,7 @@ impl Ledger {
 
     /// Forgets the daily counts (try-ons and uploads) of days before `day`. The rolling
     /// upload hour reaches at most into yesterday, so pruning older days loses nothing.
-    pub fn prune_days(&self, day: i64) -> Result<(), DbError> {
+    pub fn prune_days(&self, day: i64) -> Result<(), StoreError> {
         let connection = self.lock();
         connection.execute("DELETE FROM shopper_days WHERE day < ?1", params![day])?;
         connection.execute("DELETE FROM upload_usage WHERE day < ?1", params![day])?;
@@ -347,7 +270,7 @@ impl Ledger {
         kind: FileKind,
         shopper: &str,
         created_ms: u64,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), StoreError> {
         self.lock().execute(
             "INSERT OR REPLACE INTO files (id, kind, shopper, created_ms) VALUES (?1, ?2, ?3, ?4)",
             params![id, kind.as_str(), shopper, created_ms as i64],
@@ -356,7 +279,7 @@ impl Ledger {
     }
 
     /// A hosted file's entry.
-    pub fn file(&self, id: &str) -> Result<Option<FileEntry>, DbError> {
+    pub fn file(&self, id: &str) -> Result<Option<FileEntry>, StoreError> {
         let entry = self
             .lock()
             .query_row(
@@ -375,19 +298,19 @@ impl Ledger {
     }
 
     /// Ids of the files of `shopper`.
-    pub fn files_of(&self, shopper: &str) -> Result<Vec<String>, DbError> {
+    pub fn files_of(&self, shopper: &str) -> Result<Vec<String>, StoreError> {
         self.ids("SELECT id FROM files WHERE shopper = ?1", shopper)
     }
 
     /// Ids of the files created before `cutoff_ms`.
-    pub fn files_before(&self, cutoff_ms: u64) -> Result<Vec<String>, DbError> {
+    pub fn files_before(&self, cutoff_ms: u64) -> Result<Vec<String>, StoreError> {
         self.ids(
             "SELECT id FROM files WHERE created_ms < ?1",
             (cutoff_ms as i64).to_string(),
         )
     }
 
-    fn ids(&self, sql: &str, arg: impl rusqlite::ToSql) -> Result<Vec<String>, DbError> {
+    fn ids(&self, sql: &str, arg: impl rusqlite::ToSql) -> Result<Vec<String>, StoreError> {
         let connection = self.lock();
         let mut statement = connection.prepare(sql)?;
         let rows = statement.query_map(params![arg], |row| row.get::<_, String>(0))?;
@@ -395,14 +318,14 @@ impl Ledger {
     }
 
     /// Forgets a hosted file.
-    pub fn remove_file(&self, id: &str) -> Result<(), DbError> {
+    pub fn remove_file(&self, id: &str) -> Result<(), StoreError> {
         self.lock()
             .execute("DELETE FROM files WHERE id = ?1", params![id])?;
         Ok(())
     }
 
     /// Whether the database answers a write: for the readiness check.
-    pub fn writable(&self) -> Result<(), DbError> {
+    pub fn writable(&self) -> Result<(), StoreError> {
         self.lock()
             .execute_batch("BEGIN IMMEDIATE; DELETE FROM shopper_days WHERE day < -1; COMMIT;")?;
         Ok(())

@@ -1,4 +1,4 @@
-//! Job records kept in SQLite (`{TRYON_DATA_DIR}/jobs.sqlite3`), so that a restarted proxy still answers old jobs and resumes polling the unfinished ones.
+//! The job and idempotency-key tables of the SQLite store (`{TRYON_DATA_DIR}/jobs.sqlite3`), so that a restarted proxy still answers old jobs and resumes polling the unfinished ones.
 //!
 //! Writes are small single-row upserts done synchronously under a mutex: SQLite in WAL
 //! mode finishes them in well under a millisecond, far less than the network calls that
@@ -12,39 +12,8 @@ use rusqlite::{Connection, params};
 use tryon_api::wire::CreateTaskRequest;
 use tryon_clock::Clock;
 
-use crate::analytics;
-use crate::jobs::JobRecord;
-
-/// One job as stored.
-#[derive(Debug, Clone)]
-pub struct StoredJob {
-    pub id: String,
-    pub created_ms: u64,
-    /// The shopper key of the caller who created it; only that shopper may see it.
-    pub shopper: String,
-    pub request: CreateTaskRequest,
-    pub record: JobRecord,
-}
-
-/// One idempotency key as stored: the shopper's key of a create, the fingerprint of the
-/// body it came with, and the job it made.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredKey {
-    pub shopper: String,
-    pub key: String,
-    pub fingerprint: String,
-    pub job_id: String,
-    pub created_ms: u64,
-}
-
-/// Why the job database could not be used.
-#[derive(Debug, thiserror::Error)]
-pub enum DbError {
-    #[error("job database: {0}")]
-    Sqlite(#[from] rusqlite::Error),
-    #[error("job database row could not be read: {0}")]
-    Json(#[from] serde_json::Error),
-}
+use super::analytics;
+use crate::store::{JobRecord, StoreError, StoredJob, StoredKey};
 
 /// The job table.
 pub struct JobDb {
@@ -55,7 +24,7 @@ pub struct JobDb {
 
 impl JobDb {
     /// Opens (and creates if needed) the database file.
-    pub fn open(path: &Path) -> Result<JobDb, DbError> {
+    pub fn open(path: &Path) -> Result<JobDb, StoreError> {
         let connection = Connection::open(path)?;
         // The ledger has its own connection to the same file; waiting briefly for its
         // lock is better than failing a save.
@@ -117,7 +86,7 @@ impl JobDb {
         request: &CreateTaskRequest,
         record: &JobRecord,
         key: Option<(&str, &str)>,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), StoreError> {
         let request_json = serde_json::to_string(request)?;
         let record_json = serde_json::to_string(record)?;
         let mut connection = self.lock();
@@ -147,7 +116,7 @@ impl JobDb {
     }
 
     /// Every stored idempotency key.
-    pub fn load_keys(&self) -> Result<Vec<StoredKey>, DbError> {
+    pub fn load_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
         let connection = self.lock();
         let mut statement = connection.prepare(
             "SELECT shopper, key, fingerprint, job_id, created_ms FROM idempotency_keys",
@@ -165,7 +134,7 @@ impl JobDb {
     }
 
     /// Forgets the idempotency keys made before `cutoff_ms`.
-    pub fn delete_keys_before(&self, cutoff_ms: u64) -> Result<(), DbError> {
+    pub fn delete_keys_before(&self, cutoff_ms: u64) -> Result<(), StoreError> {
         self.lock().execute(
             "DELETE FROM idempotency_keys WHERE created_ms < ?1",
             params![cutoff_ms as i64],
@@ -174,7 +143,7 @@ impl JobDb {
     }
 
     /// Forgets every idempotency key of `shopper`.
-    pub fn delete_keys_of(&self, shopper: &str) -> Result<(), DbError> {
+    pub fn delete_keys_of(&self, shopper: &str) -> Result<(), StoreError> {
         self.lock().execute(
             "DELETE FROM idempotency_keys WHERE shopper = ?1",
             params![shopper],
@@ -182,8 +151,9 @@ impl JobDb {
         Ok(())
     }
 
-    /// Writes the job's current state, replacing the previous one. The request is written
-    /// again too: it changes only when a never-sent job moves to another upstream.
+    /// Writes the job's current state, replacing the previous one (the store's
+    /// [`crate::store::StateStore::save_job`] does it through [`JobDb::save_new`]).
+    #[cfg(test)]
     pub fn save(
         &self,
         id: &str,
@@ -191,14 +161,14 @@ impl JobDb {
         shopper: &str,
         request: &CreateTaskRequest,
         record: &JobRecord,
-    ) -> Result<(), DbError> {
+    ) -> Result<(), StoreError> {
         self.save_new(id, created_ms, shopper, request, record, None)
     }
 
     /// Deletes a job's row and the idempotency keys that lead to it, in one transaction:
     /// a key whose job is gone (refused, swept or deleted by its shopper) is free again.
     /// Its anonymous dashboard row stays (see [`analytics`]), for the month's figures.
-    pub fn delete(&self, id: &str) -> Result<(), DbError> {
+    pub fn delete(&self, id: &str) -> Result<(), StoreError> {
         let mut connection = self.lock();
         let transaction = connection.transaction()?;
         transaction.execute("DELETE FROM jobs WHERE id = ?1", params![id])?;
@@ -211,7 +181,7 @@ impl JobDb {
     }
 
     /// Every stored job, oldest first (the order in which queued ones are resumed).
-    pub fn load_all(&self) -> Result<Vec<StoredJob>, DbError> {
+    pub fn load_all(&self) -> Result<Vec<StoredJob>, StoreError> {
         let connection = self.lock();
         let mut statement = connection.prepare(
             "SELECT id, created_ms, shopper, request, record FROM jobs ORDER BY created_ms, rowid",
@@ -350,7 +320,7 @@ mod tests {
         assert!(db.load_all().unwrap().is_empty());
         let rows = analytics::Analytics::open(&path)
             .unwrap()
-            .jobs_since(0)
+            .jobs_since(0, 0)
             .unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(rows[0].finished_ms, Some(created + 12_000));

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs the proxy's integration tests (crates/tryon-proxy/tests/api, the whole binary, the
-# S3-only tests included) against a real S3-compatible server: moto 5.2.5 from PyPI, in a
-# venv under target/ that is made once and reused, started on a free loopback port and
-# stopped afterwards. Nothing is installed system-wide and no port is fixed.
+# tests only for these backends included) on the backends that several replicas share:
+# their files in a real S3-compatible server (moto 5.2.5 from PyPI, in a venv under
+# target/ that is made once and reused) and their state in a real PostgreSQL (Debian's
+# package, a fresh cluster under target/postgres; see scripts/postgres.sh). Both start on
+# free loopback ports and stop afterwards; nothing is installed system-wide.
 # `--install` only makes the venv (install.sh calls that); any other arguments are passed
-# to the test binary as filters, e.g. `scripts/s3-test.sh storage::`.
+# to the test binary as filters, e.g. `scripts/backends-test.sh storage::`.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
+source "$(dirname "$0")/postgres.sh"
 cd "$REPO_ROOT"
 
 MOTO_VERSION="5.2.5"
@@ -40,7 +43,7 @@ mkdir -p "$LOG_DIR"
 MOTO_LOG="$LOG_DIR/moto.log"
 "$VENV/bin/python" "$REPO_ROOT/scripts/moto_server.py" >"$MOTO_LOG" 2>&1 &
 MOTO_PID=$!
-trap 'kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
+trap 'stop_postgres; kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT
 # A readiness probe bounded by a deadline: the address line appears once the socket is bound.
 deadline=$((SECONDS + 60))
 until MOTO_URL="$(sed -n 's/^moto listening on //p' "$MOTO_LOG")" && [ -n "$MOTO_URL" ]; do
@@ -53,8 +56,13 @@ until MOTO_URL="$(sed -n 's/^moto listening on //p' "$MOTO_LOG")" && [ -n "$MOTO
 done
 echo "moto ready on $MOTO_URL (log: $MOTO_LOG)"
 
-step "the proxy's integration tests with their files in S3 (moto)"
+step "starting PostgreSQL on a free loopback port"
+start_postgres
+
+step "the proxy's integration tests with their files in S3 (moto) and their state in PostgreSQL"
 # The helpers give each test proxy its own prefix of one bucket, through a gate the
-# fault tests cut; the loopback address never goes through a proxy.
-TRYON_TEST_S3_ENDPOINT="$MOTO_URL" NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" \
+# fault tests cut, and a database of its own; the loopback address never goes through
+# a proxy.
+TRYON_TEST_S3_ENDPOINT="$MOTO_URL" TRYON_TEST_DATABASE_URL="$POSTGRES_URL" \
+    NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" \
     cargo test -p tryon-proxy --test api --offline -- --include-ignored "$@"
