@@ -41,6 +41,9 @@ fi
 step "starting moto on a free loopback port"
 mkdir -p "$LOG_DIR"
 MOTO_LOG="$LOG_DIR/moto.log"
+# Emptied first: the server's own redirect happens in the background, and a probe that
+# read the previous run's line would wait on a port nobody listens on any more.
+: >"$MOTO_LOG"
 "$VENV/bin/python" "$REPO_ROOT/scripts/moto_server.py" >"$MOTO_LOG" 2>&1 &
 MOTO_PID=$!
 trap 'stop_postgres; kill "$MOTO_PID" 2>/dev/null || true; wait "$MOTO_PID" 2>/dev/null || true' EXIT

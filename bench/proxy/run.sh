@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Benchmark of the try-on proxy on loopback (not a test): status queries through the proxy
-# versus nginx proxy_pass to the emulator, the 30-create burst, and the proxy's memory idle
-# and with 1000 waiting long polls. Prints one table. Bounded: about a minute and a half
-# after the release build.
+# versus nginx proxy_pass to the emulator, the 30-create burst, the proxy's memory idle
+# and with 1000 waiting long polls, and 1 vs 3 replicas on PostgreSQL (status queries, and
+# the time from the dispatcher's SIGKILL until its jobs run again). Prints one table.
+# Bounded: about two minutes after the release build.
 #
 # Usage: bench/proxy/run.sh            (DURATION=10 CONNECTIONS=50 HOLD=1000 to change)
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/env.sh"
+source "$(dirname "$0")/../../scripts/postgres.sh"
 cd "$REPO_ROOT"
 
 DURATION="${DURATION:-10}"        # seconds of wrk load per target
@@ -32,6 +34,7 @@ pids=()
 cleanup() {
     for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
     wait 2>/dev/null || true
+    stop_postgres
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -147,6 +150,79 @@ held="$(awk '/^holding/ { print $2 }' "$work/hold.out")"
 held_kib="$(rss_kib "$hold_pid")"
 kill "$holder" 2>/dev/null || true
 
+# 4. Replicas on PostgreSQL: one, then three sharing one database and one files folder.
+start_postgres >/dev/null
+psql_bin="$(postgres_bin)/psql"
+start_replica() { # name database sim_url: a proxy of the shared shop, prints its base URL
+    local name="$1" database="$2" sim="$3" port
+    port="$(free_port)"
+    DASHSCOPE_API_KEY="$KEY" DASHSCOPE_BASE_URL="$sim" TRYON_UPSTREAM=aitryon \
+        TRYON_LISTEN="127.0.0.1:$port" TRYON_DATA_DIR="$work/$name-data" \
+        TRYON_DATABASE_URL="${POSTGRES_URL%/postgres}/$database" \
+        TRYON_STORAGE_URL="file://$work/$database-files" \
+        TRYON_SHOPPER_SECRET="bench-replicas-shopper-secret-0123456789" \
+        TRYON_ALLOWED_ORIGINS="http://127.0.0.1:8080" TRYON_GARMENT_PREFIXES="http://127.0.0.1:" \
+        TRYON_SHOPPER_DAILY_LIMIT=0 TRYON_CREATE_WAIT_MS=0 RUST_LOG=warn \
+        "$BIN/tryon-proxy" > "$work/$name-proxy.log" 2>&1 &
+    pids+=($!)
+    eval "${name}_pid=$!"
+    wait_http "http://127.0.0.1:$port/healthz"
+    eval "${name}_url=http://127.0.0.1:$port"
+}
+# Prints "requests/s worst-p99(ms)" of wrk run at once against every URL given, the
+# connections shared out between them.
+wrk_spread() {
+    local each=$((CONNECTIONS / $#)) index=0 loaders=()
+    for url in "$@"; do
+        wrk -t1 -c"$each" -d"${DURATION}s" --latency "$url" > "$work/spread-$index.out" &
+        loaders+=($!)
+        index=$((index + 1))
+    done
+    wait "${loaders[@]}"
+    awk '
+        /Requests\/sec:/ { rps += $2 }
+        /^ +99%/ { v = $2; if (v ~ /us$/) { sub(/us/, "", v); v /= 1000 }
+                   else if (v ~ /ms$/) { sub(/ms/, "", v) }
+                   else if (v ~ /s$/) { sub(/s/, "", v); v *= 1000 }
+                   if (v > p99) p99 = v }
+        END { printf "%.0f %.2f\n", rps, p99 }' "$work"/spread-*.out
+    rm -f "$work"/spread-*.out
+}
+replica_sim_port="$(free_port)"
+start_sim "$replica_sim_port" 0.3
+replica_sim="http://127.0.0.1:$replica_sim_port"
+"$psql_bin" -q "$POSTGRES_URL" -c "CREATE DATABASE one" -c "CREATE DATABASE three"
+start_replica solo one "$replica_sim"
+read -r solo_job _ < <("$BENCH" prepare "$solo_url" "$replica_sim" "$KEY")
+read -r solo_rps solo_p99 < <(wrk_spread "$solo_url/api/v1/tasks/$solo_job")
+start_replica r1 three "$replica_sim"
+start_replica r2 three "$replica_sim"
+start_replica r3 three "$replica_sim"
+read -r three_job _ < <("$BENCH" prepare "$r1_url" "$replica_sim" "$KEY")
+read -r three_rps three_p99 < <(wrk_spread "$r1_url/api/v1/tasks/$three_job" \
+    "$r2_url/api/v1/tasks/$three_job" "$r3_url/api/v1/tasks/$three_job")
+# The takeover: ten jobs through the second replica, five of them running upstream on the
+# first (the dispatcher, which started first); then the first is SIGKILLed, and the time
+# until a survivor dispatches and follows the dead one's tasks again is measured.
+metric() { curl -fs "$1/metrics" | awk -v name="$2" '$1 == name { print $2 }'; }
+"$BENCH" create "$r2_url" 10
+for _ in $(seq 600); do [ "$(metric "$r1_url" tryon_running_tasks)" = "5" ] && break; sleep 0.05; done
+kill -9 "$r1_pid"
+killed_ns="$(date +%s%N)"
+dispatching_ms="" resumed_ms=""
+for _ in $(seq 600); do
+    for url in "$r2_url" "$r3_url"; do
+        if [ -z "$dispatching_ms" ] && [ "$(metric "$url" tryon_replica_dispatching)" = "1" ]; then
+            dispatching_ms=$(( ($(date +%s%N) - killed_ns) / 1000000 ))
+        fi
+        if [ -z "$resumed_ms" ] && [ "$(metric "$url" tryon_running_tasks)" -gt 0 ] 2>/dev/null; then
+            resumed_ms=$(( ($(date +%s%N) - killed_ns) / 1000000 ))
+        fi
+    done
+    [ -n "$resumed_ms" ] && break
+    sleep 0.02
+done
+
 printf '\n%-58s %14s %12s\n' "measure (loopback, $(nproc) cores, wrk -c$CONNECTIONS ${DURATION}s)" "value" "unit"
 printf '%-58s %14s %12s\n' "status query via proxy (GET /api/v1/tasks/{job})" "$proxy_rps" "req/s"
 printf '%-58s %14s %12s\n' "  p99 latency" "$proxy_p99" "ms"
@@ -162,3 +238,9 @@ printf '%-58s %14s %12s\n' "burst: 429 answers drawn from the emulator" "$burst_
 printf '%-58s %14s %12s\n' "burst: time until all 30 ended" "$burst_ms" "ms"
 printf '%-58s %14s %12s\n' "proxy RSS idle" "$((idle_kib / 1024))" "MiB"
 printf '%-58s %14s %12s\n' "proxy RSS with $held long polls waiting" "$((held_kib / 1024))" "MiB"
+printf '%-58s %14s %12s\n' "1 replica on PostgreSQL: status query" "$solo_rps" "req/s"
+printf '%-58s %14s %12s\n' "  p99 latency" "$solo_p99" "ms"
+printf '%-58s %14s %12s\n' "3 replicas on one PostgreSQL: status query, all three" "$three_rps" "req/s"
+printf '%-58s %14s %12s\n' "  worst p99 latency of the three" "$three_p99" "ms"
+printf '%-58s %14s %12s\n' "dispatcher SIGKILLed: until a survivor dispatches" "${dispatching_ms:-none}" "ms"
+printf '%-58s %14s %12s\n' "  until the dead one's tasks are followed again" "${resumed_ms:-none}" "ms"

@@ -156,6 +156,12 @@ struct Inner {
     predictions: Mutex<HashMap<String, Prediction>>,
     /// The sequence number of the next task created.
     next_sequence: std::sync::atomic::AtomicU64,
+    /// Calls refused because a rate window was full (429): a client within the account's
+    /// limits draws none.
+    throttled: std::sync::atomic::AtomicU64,
+    /// While true, tasks that have made their result wait before they end (a test's
+    /// way to hold the upstream still at a chosen moment, whatever its clock does).
+    held: watch::Sender<bool>,
 }
 
 /// Everything the handlers and task runners share. Cloning is cheap (one `Arc`).
@@ -208,6 +214,8 @@ impl SimState {
                 failed_inputs: Mutex::default(),
                 predictions: Mutex::default(),
                 next_sequence: std::sync::atomic::AtomicU64::new(0),
+                throttled: std::sync::atomic::AtomicU64::new(0),
+                held: watch::channel(false).0,
             }),
         }
     }
@@ -337,6 +345,24 @@ impl SimState {
         RunningGuard(self.clone())
     }
 
+    /// How many calls a full rate window refused (429) so far.
+    pub fn throttled_calls(&self) -> u64 {
+        self.inner.throttled.load(Ordering::SeqCst)
+    }
+
+    /// Holds every task that has made its result before it ends (true), or lets them
+    /// end (false). Held tasks stay open, so a client within the running limit has
+    /// nothing on its way to the emulator once all its slots hold such tasks.
+    pub fn hold_tasks(&self, held: bool) {
+        self.inner.held.send_replace(held);
+    }
+
+    /// Waits while tasks are held.
+    pub(crate) async fn while_held(&self) {
+        let mut held = self.inner.held.subscribe();
+        let _ = held.wait_for(|held| !*held).await;
+    }
+
     /// The status a query would report for a task now.
     pub fn task_status(&self, task_id: &str) -> TaskStatus {
         self.task(task_id)
@@ -370,6 +396,7 @@ impl SimState {
         };
         let admitted = lock(mutex).admit(limit, self.clock().now());
         if !admitted {
+            self.inner.throttled.fetch_add(1, Ordering::SeqCst);
             // Debug level: a client that polls too fast would otherwise flood the log.
             tracing::debug!(?window, limit, "rate limit refused a call");
         }

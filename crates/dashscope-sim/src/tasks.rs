@@ -143,6 +143,7 @@ pub(crate) async fn run(state: SimState, job: Job) {
     let phase_end = clock.now() + scaled(timeline.post);
     let url = state.store_file(&format!("{id}.png"), png, "image/png");
     clock.sleep_until(phase_end).await;
+    state.while_held().await;
     let done = state.transition(id, &TaskStatus::PostProcessing, |r| {
         r.status = TaskStatus::Succeeded;
         r.image_url = Some(url);

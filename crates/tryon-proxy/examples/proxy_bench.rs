@@ -6,6 +6,8 @@
 //! - `burst`: starts an emulator and a proxy in this process, sends 30 creates at once and
 //!   prints the most tasks the emulator ran at once, the 429s the proxy drew and the
 //!   time until all ended.
+//! - `create PROXY COUNT`: uploads a person and a garment and sends COUNT creates at once,
+//!   answered without waiting for the jobs (for the replica takeover figure).
 //! - `hold PROXY COUNT SECONDS`: creates one job and keeps COUNT long polls waiting on it
 //!   over raw connections (each asks again when answered, as the widget does); prints
 //!   `holding N` once all are waiting, and stops after SECONDS.
@@ -34,10 +36,11 @@ async fn main() -> Result<()> {
     match args.first().map(String::as_str) {
         Some("prepare") if args.len() == 4 => prepare(&args[1], &args[2], &args[3]).await,
         Some("burst") => burst().await,
+        Some("create") if args.len() == 3 => create(&args[1], args[2].parse()?).await,
         Some("hold") if args.len() == 4 => hold(&args[1], args[2].parse()?, args[3].parse()?).await,
         _ => {
             eprintln!(
-                "usage: proxy_bench prepare PROXY SIM KEY | burst | hold PROXY COUNT SECONDS"
+                "usage: proxy_bench prepare PROXY SIM KEY | burst | create PROXY COUNT | hold PROXY COUNT SECONDS"
             );
             std::process::exit(2);
         }
@@ -123,6 +126,24 @@ async fn prepare(proxy: &str, sim: &str, key: &str) -> Result<()> {
         .await?;
     wait_done(&http, sim, &direct.output.task_id, Some(key)).await?;
     println!("{} {}", created.output.task_id, direct.output.task_id);
+    Ok(())
+}
+
+async fn create(proxy: &str, count: usize) -> Result<()> {
+    let http = client();
+    let body = tryon_body(&http, proxy).await?;
+    let mut creates = tokio::task::JoinSet::new();
+    for _ in 0..count {
+        let (http, body, url) = (
+            http.clone(),
+            body.clone(),
+            format!("{proxy}{CREATE_TASK_PATH}"),
+        );
+        creates.spawn(async move { http.post(url).json(&body).send().await?.error_for_status() });
+    }
+    while let Some(answer) = creates.join_next().await {
+        answer??;
+    }
     Ok(())
 }
 

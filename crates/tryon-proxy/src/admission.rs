@@ -6,7 +6,7 @@
 //! 429 or 5xx). The limits are the adapter's ([`Adapter::submission_rate`],
 //! [`Adapter::max_running`]), so no upstream's constants live here.
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -71,6 +71,18 @@ pub struct RateLimiter {
 pub struct RateSlot {
     limiter: Arc<RateLimiter>,
     call: u64,
+}
+
+impl RateSlot {
+    /// Gives the place back without a call: the job it was taken for is not sent after
+    /// all (another replica sends it, or it was cancelled), so no window is spent on it.
+    pub fn unused(self) {
+        self.limiter
+            .lock_calls()
+            .retain(|(call, _)| *call != self.call);
+        self.limiter.counted.notify_waiters();
+        // The entry is gone, so the drop below counts nothing.
+    }
 }
 
 impl Drop for RateSlot {
@@ -174,7 +186,12 @@ pub struct Admission {
     limits: AdmissionLimits,
     max_running: usize,
     queue: Mutex<VecDeque<Arc<Job>>>,
+    /// Jobs taken off the queue whose worker has not yet finished sending them: with a
+    /// shared store the queue is filled from it too, and these must not join it again.
+    sending: Mutex<HashSet<String>>,
     wake: Notify,
+    /// Woken when the store announces a job queued by another replica.
+    queued_elsewhere: Notify,
     running: Arc<Semaphore>,
     rate: Arc<RateLimiter>,
 }
@@ -197,6 +214,8 @@ impl Admission {
             limits,
             max_running,
             queue: Mutex::new(VecDeque::new()),
+            sending: Mutex::new(HashSet::new()),
+            queued_elsewhere: Notify::new(),
             wake: Notify::new(),
             running: Arc::new(Semaphore::new(max_running)),
             rate: Arc::new(RateLimiter::new(rate, clock)),
@@ -217,10 +236,38 @@ impl Admission {
         self.limits
     }
 
-    /// Puts a job at the back of the queue.
+    /// Puts a job at the back of the queue, unless it is queued or being sent already.
     pub fn enqueue(&self, job: Arc<Job>) {
-        self.lock().push_back(job);
+        if self.is_sending(&job.id) {
+            return;
+        }
+        let mut queue = self.lock();
+        if queue.iter().any(|queued| queued.id == job.id) {
+            return;
+        }
+        queue.push_back(job);
+        drop(queue);
         self.wake.notify_one();
+    }
+
+    /// Notes that another replica queued a job in the store.
+    pub fn hear_queued(&self) {
+        self.queued_elsewhere.notify_one();
+    }
+
+    /// Waits until another replica queues a job in the store.
+    pub async fn queued_elsewhere(&self) {
+        self.queued_elsewhere.notified().await;
+    }
+
+    /// Whether a worker is sending the job `id` now.
+    pub fn is_sending(&self, id: &str) -> bool {
+        self.lock_sending().contains(id)
+    }
+
+    fn lock_sending(&self) -> std::sync::MutexGuard<'_, HashSet<String>> {
+        // Each change is one insert or remove, so a poisoned lock is consistent.
+        self.sending.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// How many jobs wait before this one, or `None` when it is not queued.
@@ -286,6 +333,7 @@ impl Admission {
 pub async fn run_dispatcher(state: AppState) {
     let admission = &state.admission;
     let mut shutdown = state.shutdown.clone();
+    let term = state.current_term();
     loop {
         // Stops between jobs on shutdown; queued jobs are saved and resumed at next start.
         // The rate slot is taken while the job is still queued, so that a job waiting for
@@ -295,6 +343,8 @@ pub async fn run_dispatcher(state: AppState) {
             // same moment, and the next job must not be taken then.
             biased;
             _ = shutdown.wait_for(|stopping| *stopping) => return,
+            // Another replica dispatches now (see `replicas`): this one sends no more.
+            () = state.until_term_ends(term) => return,
             taken = async {
                 admission.until_not_empty().await;
                 let permit = admission.running.clone().acquire_owned().await;
@@ -310,6 +360,7 @@ pub async fn run_dispatcher(state: AppState) {
         }
         // The head may have been cancelled while waiting: take whatever is first now.
         let Some(job) = admission.lock().pop_front() else {
+            slot.unused();
             continue;
         };
         tokio::spawn(run_job(state.clone(), job, permit, slot));
@@ -324,6 +375,7 @@ pub async fn run_dispatcher(state: AppState) {
 /// `slot` is the job's place in the submission rate; it is let go once the upstream has
 /// answered the create (or, for a synchronous upstream, as the call is sent).
 async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit, slot: RateSlot) {
+    let _sending = Sending::start(&state, &job.id);
     let mut slot = Some(slot);
     let adapter = state.adapter.clone();
     let hints = if adapter.needs_hints() {
@@ -335,8 +387,37 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit, s
         // Not sent and not marked: the next start queues it again.
         return;
     }
+    // The claim is the one step that lets exactly one worker of every replica send it.
+    let claimed_ms = state.clock.unix_ms();
+    match state
+        .store
+        .claim_submission(&job.id, &state.replica_id, claimed_ms)
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(job = %job.id, "not sent here: another replica sends it, or it was cancelled");
+            if let Some(slot) = slot.take() {
+                slot.unused();
+            }
+            return;
+        }
+        Err(err) => {
+            // Unclaimed, it stays queued in the store, and the next look at it sends it.
+            tracing::error!(job = %job.id, error = %err, "the job could not be claimed for sending");
+            if let Some(slot) = slot.take() {
+                slot.unused();
+            }
+            return;
+        }
+    }
     // From here on the job may exist upstream, so it is never sent again after a restart.
-    job.update(|record| record.submit_attempted = true).await;
+    job.update(|record| {
+        record.submit_attempted = true;
+        record.claimed_by = Some(state.replica_id.clone());
+        record.claimed_ms = Some(claimed_ms);
+    })
+    .await;
     let mut attempt = 0;
     loop {
         if adapter.answers_synchronously() && attempt == 0 {
@@ -412,6 +493,28 @@ async fn run_job(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePermit, s
     }
 }
 
+/// Marks a job as being sent by this replica's worker for as long as the worker holds it.
+struct Sending {
+    state: AppState,
+    id: String,
+}
+
+impl Sending {
+    fn start(state: &AppState, id: &str) -> Sending {
+        state.admission.lock_sending().insert(id.to_owned());
+        Sending {
+            state: state.clone(),
+            id: id.to_owned(),
+        }
+    }
+}
+
+impl Drop for Sending {
+    fn drop(&mut self) {
+        self.state.admission.lock_sending().remove(&self.id);
+    }
+}
+
 /// Submits a job once more after its task failed transiently (`code`), under the same job
 /// id and in the running slot its first task held, so that the shopper sees one try-on
 /// that took a little longer. The provider did not bill the failed task, so the shop pays
@@ -439,6 +542,8 @@ async fn resubmit_now(state: AppState, job: Arc<Job>, permit: OwnedSemaphorePerm
         record.resubmitted = true;
         record.upstream_id = None;
         record.submit_attempted = false;
+        record.claimed_by = None;
+        record.claimed_ms = None;
         record.submitted_ms = None;
     })
     .await;

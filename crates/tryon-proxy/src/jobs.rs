@@ -19,11 +19,14 @@ use tryon_api::proxy::FILES_PATH;
 use tryon_api::wire::{CreateTaskRequest, Usage};
 use tryon_api::{ErrorKind, IdempotencyKey, ImageFormat, TaskStatus};
 
+use crate::error::ApiError;
 use crate::policy::day_of;
 use crate::state::AppState;
 use crate::storage::FileId;
 pub use crate::store::JobRecord;
-use crate::store::{FileKind, JobRow, StateStore, StoredJob, StoredKey};
+use crate::store::{
+    CapCheck, FileKind, JobFilter, JobRow, StateStore, StoredJob, StoredKey, Totals,
+};
 use crate::upstream::adapter::Hints;
 use crate::upstream::{Adapter, Outcome, Progress, Times, UpstreamError};
 
@@ -127,20 +130,6 @@ impl Job {
         }
     }
 
-    /// Saves a job for the first time, with the idempotency key of its create, if any,
-    /// in the same transaction.
-    async fn save_new(&self, key: Option<&KeyClaim>) {
-        let Some(db) = &self.db else {
-            return;
-        };
-        let record = self.snapshot();
-        let key = key.map(|claim| (claim.key.as_str(), claim.fingerprint.as_str()));
-        if let Err(err) = db.save_new_job(self.row(&record), key).await {
-            // The job goes on in memory; only a restart would lose it (and its key).
-            tracing::error!(job = %self.id, error = %err, "the new job could not be saved");
-        }
-    }
-
     async fn save(&self) {
         if self.is_deleted() {
             return;
@@ -237,9 +226,12 @@ impl JobStore {
     }
 
     /// Creates, saves and keeps a new pending job of `shopper` for `request`, to be
-    /// sent to `upstream`, made at `created_ms` (Unix milliseconds of the proxy's clock).
-    /// With `key`, the create's idempotency key is recorded with the job, in the same
-    /// database transaction, so that a repeat of the create finds this job.
+    /// sent to `upstream`, made at `created_ms` (Unix milliseconds of the proxy's clock),
+    /// once `caps` accept the bills of `day` and the jobs not yet ended (see
+    /// [`StateStore::admit_job`]). With `key`, the create's idempotency key is recorded
+    /// with the job, in the same database transaction, so that a repeat of the create
+    /// finds this job. Nothing is kept when the caps refuse or the store fails.
+    #[allow(clippy::too_many_arguments)]
     pub async fn create(
         &self,
         request: CreateTaskRequest,
@@ -247,7 +239,9 @@ impl JobStore {
         upstream: UpstreamKind,
         created_ms: u64,
         key: Option<&KeyClaim>,
-    ) -> Arc<Job> {
+        day: i64,
+        caps: &CapCheck,
+    ) -> Result<Arc<Job>, ApiError> {
         let job = Arc::new(Job::with(
             uuid::Uuid::new_v4().to_string(),
             request,
@@ -256,7 +250,15 @@ impl JobStore {
             JobRecord::pending(upstream),
             self.db.clone(),
         ));
-        job.save_new(key).await;
+        if let Some(db) = &self.db {
+            let record = job.snapshot();
+            let stored_key = key.map(|claim| (claim.key.as_str(), claim.fingerprint.as_str()));
+            db.admit_job(job.row(&record), stored_key, day, caps)
+                .await?
+                .map_err(ApiError::new)?;
+        } else if let Err(refusal) = caps(Totals::default(), self.count_unfinished() as u64) {
+            return Err(ApiError::new(refusal));
+        }
         self.lock().insert(job.id.clone(), job.clone());
         if let Some(claim) = key {
             self.lock_keys().insert(
@@ -268,18 +270,43 @@ impl JobStore {
                 },
             );
         }
-        job
+        Ok(job)
+    }
+
+    /// Jobs held here that have not ended.
+    pub fn count_unfinished(&self) -> usize {
+        self.lock()
+            .values()
+            .filter(|job| !job.snapshot().status.is_terminal())
+            .count()
     }
 
     /// The job that `shopper`'s create with `key` made, and the fingerprint of that
     /// create's body; `None` when the key is new to this shopper (or its job is gone).
-    pub fn job_for_key(&self, shopper: &str, key: &IdempotencyKey) -> Option<(String, Arc<Job>)> {
-        let entry = self
+    pub async fn job_for_key(
+        &self,
+        shopper: &str,
+        key: &IdempotencyKey,
+    ) -> Option<(String, Arc<Job>)> {
+        let held = self
             .lock_keys()
             .get(&(shopper.to_owned(), key.as_str().to_owned()))
-            .cloned()?;
-        let job = self.get_for(&entry.job_id, shopper)?;
-        Some((entry.fingerprint, job))
+            .map(|entry| (entry.fingerprint.clone(), entry.job_id.clone()));
+        // A repeat may reach another replica than the first create did.
+        let entry = match (held, self.db.as_ref().filter(|db| db.is_shared())) {
+            (Some(entry), _) => entry,
+            (None, Some(db)) => match db.job_for_key(shopper, key.as_str()).await {
+                Ok(found) => found?,
+                Err(err) => {
+                    tracing::error!(error = %err, "an idempotency key could not be read");
+                    return None;
+                }
+            },
+            (None, None) => return None,
+        };
+        let (fingerprint, job_id) = entry;
+        let job = self.get_for(&job_id, shopper).await?;
+        Some((fingerprint, job))
     }
 
     /// Forgets the idempotency keys made before `cutoff_ms`, for the retention sweeper;
@@ -323,8 +350,18 @@ impl JobStore {
             record,
             self.db.clone(),
         ));
+        {
+            // Once only: a job already moved (by another look at the queue) stays the one
+            // held, so that every worker and waiter sees the same job.
+            let mut jobs = self.lock();
+            match jobs.get(&job.id) {
+                Some(held) if !Arc::ptr_eq(held, job) => return held.clone(),
+                _ => {
+                    jobs.insert(moved.id.clone(), moved.clone());
+                }
+            }
+        }
         moved.save().await;
-        self.lock().insert(moved.id.clone(), moved.clone());
         moved
     }
 
@@ -333,17 +370,101 @@ impl JobStore {
     }
 
     /// The job when `shopper` created it; another shopper's job is as good as unknown.
-    pub fn get_for(&self, id: &str, shopper: &str) -> Option<Arc<Job>> {
-        self.get(id).filter(|job| job.shopper == shopper)
+    /// With a store other replicas share, a job another replica made is read from it
+    /// (and kept here from then on, current through [`JobStore::refresh`]).
+    pub async fn get_for(&self, id: &str, shopper: &str) -> Option<Arc<Job>> {
+        self.get_or_load(id)
+            .await
+            .filter(|job| job.shopper == shopper)
     }
 
-    /// Every job, in no particular order.
+    /// The job `id` held here or, with a shared store, read from it: for the dispatcher.
+    pub async fn get_or_load(&self, id: &str) -> Option<Arc<Job>> {
+        match self.get(id) {
+            Some(job) => Some(job),
+            None => self.load_shared(id).await,
+        }
+    }
+
+    /// A job of the shared store that this replica does not hold yet.
+    async fn load_shared(&self, id: &str) -> Option<Arc<Job>> {
+        let db = self.db.as_ref().filter(|db| db.is_shared())?;
+        match db.load_job(id).await {
+            Ok(stored) => stored.map(|stored| self.adopt(stored)),
+            Err(err) => {
+                tracing::error!(job = %id, error = %err, "a job could not be read");
+                None
+            }
+        }
+    }
+
+    /// Holds `stored` here: a job this replica did not hold joins it; one it held takes
+    /// the stored record. Answers the job held.
+    pub fn adopt(&self, stored: StoredJob) -> Arc<Job> {
+        let mut jobs = self.lock();
+        if let Some(job) = jobs.get(&stored.id) {
+            let job = job.clone();
+            drop(jobs);
+            job.record.send_if_modified(|record| {
+                let changed = *record != stored.record;
+                if changed {
+                    *record = stored.record;
+                }
+                changed
+            });
+            return job;
+        }
+        let job = Arc::new(Job::with(
+            stored.id,
+            stored.request,
+            stored.created_ms,
+            stored.shopper,
+            stored.record,
+            self.db.clone(),
+        ));
+        jobs.insert(job.id.clone(), job.clone());
+        job
+    }
+
+    /// Reads a job this replica holds afresh from the shared store, after another
+    /// replica (or this one) changed it: waiters wake on a new state, and a job deleted
+    /// elsewhere is forgotten here too. Runs between this replica's own changes of the
+    /// job, never inside one, so it cannot put back an older state.
+    pub async fn refresh(&self, id: &str) {
+        let (Some(job), Some(db)) = (self.get(id), self.db.as_ref()) else {
+            return;
+        };
+        let _in_order = job.save_order.lock().await;
+        match db.load_job(id).await {
+            Ok(Some(stored)) => {
+                job.record.send_if_modified(|record| {
+                    let changed = *record != stored.record;
+                    if changed {
+                        *record = stored.record;
+                    }
+                    changed
+                });
+            }
+            Ok(None) => {
+                job.deleted.store(true, Ordering::SeqCst);
+                self.lock().remove(id);
+                self.lock_keys().retain(|_, entry| entry.job_id != id);
+                // Waiters hear that nothing more will come: the record is left as it was.
+                job.record.send_modify(|_| {});
+            }
+            Err(err) => tracing::warn!(job = %id, error = %err, "a changed job could not be read"),
+        }
+    }
+
+    /// Every job held here, in no particular order.
     pub fn all(&self) -> Vec<Arc<Job>> {
         self.lock().values().cloned().collect()
     }
 
-    /// Every job of `shopper`.
-    pub fn of_shopper(&self, shopper: &str) -> Vec<Arc<Job>> {
+    /// Every job of `shopper`: those held here and, with a shared store, those another
+    /// replica made.
+    pub async fn of_shopper(&self, shopper: &str) -> Vec<Arc<Job>> {
+        self.adopt_shared(JobFilter::OfShopper(shopper)).await;
         self.lock()
             .values()
             .filter(|job| job.shopper == shopper)
@@ -351,8 +472,11 @@ impl JobStore {
             .collect()
     }
 
-    /// Finished jobs created before `cutoff_ms`, for the retention sweeper.
-    pub fn finished_before(&self, cutoff_ms: u64) -> Vec<Arc<Job>> {
+    /// Finished jobs created before `cutoff_ms`, for the retention sweeper; with a
+    /// shared store, also those only another replica held.
+    pub async fn finished_before(&self, cutoff_ms: u64) -> Vec<Arc<Job>> {
+        self.adopt_shared(JobFilter::FinishedBefore(cutoff_ms))
+            .await;
         self.lock()
             .values()
             .filter(|job| job.created_ms < cutoff_ms && job.snapshot().status.is_terminal())
@@ -360,12 +484,23 @@ impl JobStore {
             .collect()
     }
 
-    /// Jobs not yet ended: each may still bill one image.
-    pub fn count_unfinished(&self) -> usize {
-        self.lock()
-            .values()
-            .filter(|job| !job.snapshot().status.is_terminal())
-            .count()
+    /// Holds the shared store's jobs that `filter` picks and this replica does not hold.
+    async fn adopt_shared(&self, filter: JobFilter<'_>) {
+        let Some(db) = self.db.as_ref().filter(|db| db.is_shared()) else {
+            return;
+        };
+        let ids = match db.job_ids(filter).await {
+            Ok(ids) => ids,
+            Err(err) => {
+                tracing::error!(error = %err, "the shared jobs could not be listed");
+                return;
+            }
+        };
+        for id in ids {
+            if self.get(&id).is_none() {
+                self.load_shared(&id).await;
+            }
+        }
     }
 
     /// Forgets a job entirely: a create call answered with a refusal leaves nothing
@@ -445,12 +580,15 @@ pub async fn poll_until_done(
     };
     let mut attempt = 0u32;
     let mut shutdown = state.shutdown.clone();
+    let term = state.current_term();
     loop {
         let delay = scaled(delay_before_poll_ms(attempt) as u64, state.time_scale);
         tokio::select! {
             () = state.clock.sleep(delay) => {}
             // On shutdown the loop just stops; the saved record lets the next start resume it.
             _ = shutdown.wait_for(|stopping| *stopping) => return,
+            // Another replica took over dispatching, and follows the job from its record.
+            () = state.until_term_ends(term) => return,
         }
         attempt = attempt.saturating_add(1);
         if job.snapshot().status.is_terminal() {

@@ -6,7 +6,7 @@
 //! upstream seam ([`upstream::Adapter`], with one adapter for the seed's asynchronous
 //! `aitryon` API and one for the synchronous `qwen-image` successor, chosen by
 //! `TRYON_UPSTREAM`); [`admission`] queues jobs and hands each to a worker within the
-//! current adapter's limits; [`jobs`] keeps each job's record, runs its poll loop and
+//! current adapter's limits, on the one replica that [`replicas`] makes the dispatcher; [`jobs`] keeps each job's record, runs its poll loop and
 //! records how it ended (shared by every adapter); [`store`] is the state seam (jobs,
 //! keys, ledger, daily counts, file index, the dashboard's rows: SQLite by default,
 //! PostgreSQL for several replicas), which imports none of the services that use it;
@@ -35,6 +35,7 @@ pub mod idempotency;
 pub mod jobs;
 pub mod photo;
 pub mod policy;
+pub mod replicas;
 pub mod retention;
 pub mod routes;
 pub mod shopify;

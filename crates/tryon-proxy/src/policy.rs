@@ -41,7 +41,7 @@ use crate::error::ApiError;
 use crate::shopify::AppProxyCaller;
 use crate::state::AppState;
 use crate::storage::FileId;
-use crate::store::{FileKind, UploadLimits};
+use crate::store::{FileKind, Totals, UploadLimits};
 use tryon_clock::Clock;
 
 /// The documented list prices in CNY: per successful output image for the try-on and
@@ -478,34 +478,52 @@ pub async fn check_garment(state: &AppState, url: &str) -> Result<(), ApiError> 
 
 /// Why the shop cannot take one more try-on now, if it cannot: the daily image cap or
 /// the spend cap. In-flight jobs count as if they will bill, so a burst cannot overshoot.
+/// A create judges the same rule inside its own admission ([`caps_check`]); this reads
+/// the figures for the status call and segmentations.
 pub async fn shop_cap_reached(state: &AppState) -> Option<ErrorKind> {
     let policy = &state.policy;
     if policy.daily_image_cap.is_none() && policy.spend_cap_cny.is_none() {
         return None;
     }
-    let totals = match state.store.day_totals(today(&state.clock)).await {
-        Ok(totals) => totals,
+    let figures = async {
+        let totals = state.store.day_totals(today(&state.clock)).await?;
+        let unfinished = state.store.count_unfinished().await?;
+        Ok::<_, crate::store::StoreError>((totals, unfinished))
+    };
+    match figures.await {
+        Ok((totals, unfinished)) => caps_check(state)(totals, unfinished).err(),
         Err(err) => {
             // Without the ledger the spend is unknown; refusing is the safe side.
             tracing::error!(error = %err, "the ledger could not be read; refusing paid calls");
-            return Some(ErrorKind::SpendCap);
-        }
-    };
-    // The call being checked counts as one more in-flight image.
-    let committed = state.jobs.count_unfinished() as u64 + 1;
-    if let Some(cap) = policy.daily_image_cap
-        && totals.tryon_images + committed > cap
-    {
-        return Some(ErrorKind::DailyImageCap);
-    }
-    if let Some(cap) = policy.spend_cap_cny {
-        let spend = totals.cny + committed as f64 * state.adapter.price_cny();
-        // A small tolerance keeps float sums such as 0.1 + 0.2 from tipping the cap.
-        if spend > cap + 1e-9 {
-            return Some(ErrorKind::SpendCap);
+            Some(ErrorKind::SpendCap)
         }
     }
-    None
+}
+
+/// The shop's caps as a rule on the day's bills and the jobs not yet ended: the call
+/// being judged counts as one more in-flight image.
+pub fn caps_check(
+    state: &AppState,
+) -> impl Fn(Totals, u64) -> Result<(), ErrorKind> + Send + Sync + use<> {
+    let daily_image_cap = state.policy.daily_image_cap;
+    let spend_cap_cny = state.policy.spend_cap_cny;
+    let price = state.adapter.price_cny();
+    move |totals: Totals, unfinished: u64| {
+        let committed = unfinished + 1;
+        if let Some(cap) = daily_image_cap
+            && totals.tryon_images + committed > cap
+        {
+            return Err(ErrorKind::DailyImageCap);
+        }
+        if let Some(cap) = spend_cap_cny {
+            let spend = totals.cny + committed as f64 * price;
+            // A small tolerance keeps float sums such as 0.1 + 0.2 from tipping the cap.
+            if spend > cap + 1e-9 {
+                return Err(ErrorKind::SpendCap);
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The status call's `reason` for a refusal kind.

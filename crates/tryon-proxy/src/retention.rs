@@ -79,7 +79,7 @@ pub async fn sweep_once(state: &AppState) -> Swept {
         }
         Err(err) => tracing::error!(error = %err, "the file index could not be read"),
     }
-    for job in state.jobs.finished_before(cutoff) {
+    for job in state.jobs.finished_before(cutoff).await {
         state.jobs.remove(&job.id).await;
         swept.jobs += 1;
     }

@@ -29,7 +29,7 @@ use tryon_api::generation::{AITRYON_RETIRED_ON, CAPABILITIES_PATH, UpstreamKind}
 use tryon_api::proxy::{FILES_PATH, STATUS_PATH, UPLOADS_PATH};
 use tryon_api::wire::{CREATE_TASK_PATH, SEGMENT_PATH, TASKS_PATH};
 
-use crate::admission::{self, Admission};
+use crate::admission::Admission;
 use crate::analytics::EventRate;
 use crate::configuration::DatabaseSettings;
 use crate::configuration::{Settings, UpstreamSettings};
@@ -37,8 +37,9 @@ use crate::dashboard::{self, auth::AdminKeys};
 use crate::embedded::{self, EmbeddedUpstream};
 use crate::error::{ApiError, fill_request_id, request_id_of};
 use crate::idempotency::IDEMPOTENCY_KEY;
-use crate::jobs::{Job, JobStore, poll_until_done};
+use crate::jobs::JobStore;
 use crate::policy::{SHOPPER_HEADER, ShopperKeys};
+use crate::replicas;
 use crate::retention;
 use crate::routes;
 use crate::shopify::{self, AppProxyKey};
@@ -274,6 +275,7 @@ pub async fn spawn(
     tokio::spawn(check_store_at_start(storage.clone()));
 
     let store = open_store(&settings).await?;
+    let shared = store.is_shared();
     tracing::info!("jobs, bills and counts are kept in {}", store.describe());
     let (jobs, restored) = {
         let stored = store
@@ -402,15 +404,18 @@ pub async fn spawn(
         time_scale,
         clock: settings.clock.clone(),
         shutdown: stop_receiver,
+        // Alone on its store, this process dispatches from the start; with several
+        // replicas, the lease decides (see `replicas::start`).
+        dispatch_term: watch::Sender::new(u64::from(!shared)),
+        replica_id: uuid::Uuid::new_v4().to_string(),
     });
     if state.admin.is_some() {
         tracing::info!(
             "the shop's dashboard is on at {public_base_url}/admin/ (TRYON_ADMIN_TOKEN)"
         );
     }
-    tokio::spawn(admission::run_dispatcher(state.clone()));
     tokio::spawn(retention::run_sweeper(state.clone()));
-    resume(&state, restored).await;
+    replicas::start(&state, restored).await;
     let router = app(state.clone());
     let server = tokio::spawn(async move {
         // The peer address is the shopper's identity of last resort (no token sent).
@@ -481,80 +486,6 @@ fn explain_photo_delivery(settings: &Settings, public_base_url: &str, base_url: 
             );
         }
     }
-}
-
-/// Picks up the jobs a previous run left unfinished: polls the submitted ones again
-/// (through the adapter of each job's own upstream, which may not be the current one
-/// after a switch), queues the ones never sent, and fails the ones whose submission was
-/// cut short (they may exist upstream, and sending them again could bill the shop
-/// twice). A synchronous call cut short by the restart is such a job: it never has an
-/// upstream id, so it fails as interrupted and is never sent again.
-async fn resume(state: &AppState, restored: Vec<Arc<Job>>) {
-    let mut counts = (0, 0, 0);
-    for job in restored {
-        let record = job.snapshot();
-        if record.status.is_terminal() {
-            continue;
-        }
-        match (&record.upstream_id, record.submit_attempted) {
-            (Some(_), _) => match admission::adapter_for(state, &job) {
-                Some(adapter) => {
-                    counts.0 += 1;
-                    let slot = state.admission.try_running_slot();
-                    tokio::spawn(poll_until_done(state.clone(), job, adapter, slot));
-                }
-                None => {
-                    counts.2 += 1;
-                    job.update(|r| {
-                        r.fail(
-                            ErrorKind::UpstreamUnavailable,
-                            Some("the upstream this try-on was sent to is no longer configured"),
-                        )
-                    })
-                    .await;
-                }
-            },
-            (None, false) if record.upstream != state.adapter.kind() => {
-                // Queued for the previous upstream and never sent: the current one takes it,
-                // with the current model, as a create made now would be.
-                counts.1 += 1;
-                requeue_for_current(state, job).await;
-            }
-            (None, false) => {
-                counts.1 += 1;
-                state.admission.enqueue(job);
-            }
-            (None, true) => {
-                counts.2 += 1;
-                job.update(|r| {
-                    r.fail(
-                        ErrorKind::UpstreamUnavailable,
-                        Some(
-                            "the proxy restarted while sending this try-on (interrupted); it was not sent again",
-                        ),
-                    )
-                }).await;
-            }
-        }
-    }
-    if counts != (0, 0, 0) {
-        tracing::info!(
-            polling = counts.0,
-            queued = counts.1,
-            failed = counts.2,
-            "resumed the unfinished jobs of the previous run"
-        );
-    }
-}
-
-/// Moves a never-sent job to the current upstream: its record and model now name the
-/// current adapter, so that billing and the worker use it.
-async fn requeue_for_current(state: &AppState, job: Arc<Job>) {
-    let moved = state
-        .jobs
-        .retarget(&job, state.adapter.kind(), &state.model)
-        .await;
-    state.admission.enqueue(moved);
 }
 
 /// The secret that signs shopper tokens: read from `path`, or made and written there on

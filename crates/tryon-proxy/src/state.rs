@@ -84,11 +84,37 @@ pub struct Shared {
     pub resubmissions: std::sync::atomic::AtomicU64,
     /// Turns true when the proxy shuts down, so that long polls end at once.
     pub shutdown: watch::Receiver<bool>,
+    /// While this process dispatches (it alone sends jobs upstream and follows them
+    /// there), the number of its term; 0 while it does not. Always term 1 on a store no
+    /// other process shares; with several replicas, a new term each time this one takes
+    /// the dispatcher lease (see [`crate::replicas`]). The loops of a term stop when it
+    /// ends, even if the next one follows at once.
+    pub dispatch_term: watch::Sender<u64>,
+    /// This process's name among the replicas of the shop, for the lease and the logs.
+    pub replica_id: String,
 }
 
 impl AppState {
     pub fn new(shared: Shared) -> AppState {
         AppState(Arc::new(shared))
+    }
+
+    /// Whether this process dispatches now.
+    pub fn is_dispatching(&self) -> bool {
+        *self.dispatch_term.borrow() != 0
+    }
+
+    /// The current dispatch term (0: not dispatching).
+    pub fn current_term(&self) -> u64 {
+        *self.dispatch_term.borrow()
+    }
+
+    /// Waits until dispatch term `term` is over (at once for term 0).
+    pub async fn until_term_ends(&self, term: u64) {
+        let mut terms = self.dispatch_term.subscribe();
+        let _ = terms
+            .wait_for(|current| term == 0 || *current != term)
+            .await;
     }
 
     /// The public URL of a stored file.

@@ -80,7 +80,7 @@ pub async fn post_events(
     for event in &batch.events {
         if let Some(task) = &event.task
             && !event.product.is_empty()
-            && state.jobs.get_for(task, &key).is_some()
+            && state.jobs.get_for(task, &key).await.is_some()
             && let Err(err) = state.store.link_product(task, &event.product).await
         {
             tracing::warn!(error = %err, "a job could not be tied to its product");

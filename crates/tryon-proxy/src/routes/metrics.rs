@@ -1,4 +1,4 @@
-//! `GET /metrics`: Prometheus text with jobs by state, the queue length, the running tasks, upstream latency and answers, billed images and spend.
+//! `GET /metrics`: Prometheus text with this replica's jobs by state, queue, running tasks, role, upstream latency and answers, and the shop-wide unfinished jobs, billed images and spend (from the database).
 
 use std::fmt::Write;
 
@@ -50,6 +50,18 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             .resubmissions
             .load(std::sync::atomic::Ordering::Relaxed)
     );
+    let _ = writeln!(
+        text,
+        "# HELP tryon_replica_dispatching 1 on the replica that sends jobs upstream (all of them on its own, or the dispatcher lease's holder), 0 on the others.\n# TYPE tryon_replica_dispatching gauge\ntryon_replica_dispatching {}",
+        u8::from(state.is_dispatching())
+    );
+    // The shop-wide figures, the same on every replica: they come from the database.
+    if let Ok(unfinished) = state.store.count_unfinished().await {
+        let _ = writeln!(
+            text,
+            "# HELP tryon_shop_jobs_unfinished Jobs of the whole shop (every replica) not yet ended.\n# TYPE tryon_shop_jobs_unfinished gauge\ntryon_shop_jobs_unfinished {unfinished}"
+        );
+    }
     write_upstream(&state, &mut text);
     write_spend(&state, &mut text).await;
     (

@@ -64,7 +64,7 @@ pub async fn delete_shopper(
 /// Deletes the jobs, idempotency keys and files kept under one shopper key; answers how
 /// many jobs and files went.
 async fn delete_data_of(state: &AppState, key: &str) -> Result<(u64, u64), ApiError> {
-    let jobs = state.jobs.of_shopper(key);
+    let jobs = state.jobs.of_shopper(key).await;
     let deleted_jobs = jobs.len() as u64;
     for job in jobs {
         let record = job.snapshot();

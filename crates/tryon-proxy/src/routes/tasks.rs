@@ -18,7 +18,7 @@ use super::{ReqId, body_refusal};
 use crate::error::ApiError;
 use crate::idempotency;
 use crate::jobs::KeyClaim;
-use crate::policy::{self, Shopper, check_garment, check_origin, check_person, shop_cap_reached};
+use crate::policy::{self, Shopper, check_garment, check_origin, check_person};
 use crate::state::AppState;
 use crate::upstream::shopper_error;
 
@@ -48,7 +48,7 @@ pub async fn create_task(
         fingerprint: idempotency::fingerprint(&bytes),
     });
     if let Some(claim) = &claim
-        && let Some((fingerprint, job)) = state.jobs.job_for_key(&shopper.key, &claim.key)
+        && let Some((fingerprint, job)) = state.jobs.job_for_key(&shopper.key, &claim.key).await
         && !forget_if_refused(&state, &job).await
     {
         if fingerprint != claim.fingerprint {
@@ -126,10 +126,9 @@ async fn admit(
     request: CreateTaskRequest,
     key: Option<&KeyClaim>,
 ) -> Result<std::sync::Arc<crate::jobs::Job>, ApiError> {
+    // The gate orders this process's admissions; the store's admission orders them
+    // across replicas.
     let _gate = state.admission_gate.lock().await;
-    if let Some(kind) = shop_cap_reached(state).await {
-        return Err(ApiError::new(kind));
-    }
     let limit = state.policy.shopper_daily_limit;
     if limit > 0 {
         let took = state
@@ -144,7 +143,8 @@ async fn admit(
             ));
         }
     }
-    Ok(state
+    let caps = policy::caps_check(state);
+    let created = state
         .jobs
         .create(
             request,
@@ -152,8 +152,18 @@ async fn admit(
             state.adapter.kind(),
             state.clock.unix_ms(),
             key,
+            day,
+            &caps,
         )
-        .await)
+        .await;
+    if created.is_err()
+        && limit > 0
+        && let Err(err) = state.store.refund_shopper_slot(day, &shopper.key).await
+    {
+        // Nothing was made, so it does not count against the shopper's day.
+        tracing::error!(error = %err, "the shopper's daily count could not be corrected");
+    }
+    created
 }
 
 /// Parses and checks a create body; the model is forced to the configured one and the
@@ -216,6 +226,7 @@ pub async fn get_task(
     let job = state
         .jobs
         .get_for(&job_id, &shopper.key)
+        .await
         .ok_or_else(|| ApiError::new(ErrorKind::TaskNotFound))?;
 
     let wait = Duration::from_millis(query.wait_ms.unwrap_or(0).min(MAX_WAIT_MS));
@@ -232,7 +243,12 @@ pub async fn get_task(
     }
     let record = job.snapshot();
     let queue_position = if record.upstream_id.is_none() && !record.status.is_terminal() {
-        state.admission.position(&job.id)
+        if state.is_dispatching() {
+            state.admission.position(&job.id)
+        } else {
+            // Another replica holds the queue; the store knows what waits before the job.
+            state.store.queue_position(&job.id).await.ok().flatten()
+        }
     } else {
         None
     };
@@ -253,6 +269,7 @@ pub async fn cancel_task(
     let job = state
         .jobs
         .get_for(&job_id, &shopper.key)
+        .await
         .ok_or_else(|| ApiError::new(ErrorKind::TaskNotFound))?;
     let record = job.snapshot();
     if !record.status.is_cancellable() {
@@ -272,7 +289,14 @@ pub async fn cancel_task(
                 .map_err(shopper_error)?;
         }
         // Still queued: taking it off the queue is the whole cancel, nothing was sent.
-        None if state.admission.remove(&job.id) => {}
+        // The store's cancel is the same, for a job another replica's queue holds.
+        None if state.admission.remove(&job.id)
+            || (state.store.is_shared()
+                && state
+                    .store
+                    .cancel_unsent(&job.id)
+                    .await
+                    .map_err(ApiError::from)?) => {}
         // Off the queue but without an upstream id: the create call is on its way.
         None => return Err(ApiError::new(ErrorKind::UnsupportedOperation)),
     }

@@ -14,6 +14,8 @@ mod record;
 pub mod sqlite;
 
 use async_trait::async_trait;
+use tokio::sync::mpsc;
+use tryon_api::ErrorKind;
 use tryon_api::funnel::FunnelStep;
 use tryon_api::wire::CreateTaskRequest;
 
@@ -177,6 +179,31 @@ pub struct StepCount {
     pub shoppers: u64,
 }
 
+/// The shop's caps, as the caller's policy judges them: given the day's bills and the
+/// jobs not yet ended, whether one more try-on may start, or the refusal.
+pub type CapCheck = dyn Fn(Totals, u64) -> Result<(), ErrorKind> + Send + Sync;
+
+/// Which stored jobs [`StateStore::job_ids`] lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobFilter<'a> {
+    /// Every job of this shopper.
+    OfShopper(&'a str),
+    /// Ended jobs created before this time (Unix ms).
+    FinishedBefore(u64),
+}
+
+/// A change another replica committed (or this one: a replica hears its own too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// The job with this id was saved or deleted.
+    Job(String),
+    /// A job joined the queue of jobs waiting to be sent.
+    Queued,
+    /// The connection that brings changes was lost and is back: some may have been
+    /// missed, so everything watched is to be read again.
+    Resync,
+}
+
 /// Why the state could not be read or written. The message names the backend and the
 /// operation, never a password (the URL's password is never part of it).
 #[derive(Debug, thiserror::Error)]
@@ -214,6 +241,20 @@ pub trait StateStore: Send + Sync {
         key: Option<(&str, &str)>,
     ) -> Result<(), StoreError>;
 
+    /// Writes a new job as [`StateStore::save_new_job`] does once `check` accepts the
+    /// shop's bills of `day` and the number of jobs not yet ended (each may still bill an
+    /// image); answers the check's refusal otherwise, with nothing written. Check and
+    /// write are one step for every process on the store (PostgreSQL: a transaction under
+    /// the shop's lock; SQLite has one process, whose caller holds its admission gate),
+    /// so a burst spread over replicas cannot together overshoot a cap.
+    async fn admit_job(
+        &self,
+        job: JobRow<'_>,
+        key: Option<(&str, &str)>,
+        day: i64,
+        check: &CapCheck,
+    ) -> Result<Result<(), ErrorKind>, StoreError>;
+
     /// Writes the job's current state (and its dashboard row), replacing the previous one.
     async fn save_job(&self, job: JobRow<'_>) -> Result<(), StoreError> {
         self.save_new_job(job, None).await
@@ -234,6 +275,90 @@ pub trait StateStore: Send + Sync {
 
     /// Forgets every idempotency key of `shopper`.
     async fn delete_keys_of(&self, shopper: &str) -> Result<(), StoreError>;
+
+    /// One stored job, as it is now.
+    async fn load_job(&self, id: &str) -> Result<Option<StoredJob>, StoreError>;
+
+    /// The job that `shopper`'s create with `key` made, and the fingerprint of that
+    /// create's body: `(fingerprint, job id)`.
+    async fn job_for_key(
+        &self,
+        shopper: &str,
+        key: &str,
+    ) -> Result<Option<(String, String)>, StoreError>;
+
+    // What several replicas share. A store no other process uses (SQLite) answers these
+    // as the only process: every claim is its own, nothing changes behind its back.
+
+    /// Whether other replicas may share this store: jobs may then be made, changed and run
+    /// by another process, which the callers below coordinate with.
+    fn is_shared(&self) -> bool {
+        false
+    }
+
+    /// Marks a never-sent job as being sent, unless another replica did or it was
+    /// cancelled: answers whether this caller may send it. Exactly one caller wins, so a
+    /// job is never sent twice.
+    /// `replica` claims it at `now_ms`; both are written into the record.
+    async fn claim_submission(
+        &self,
+        _id: &str,
+        _replica: &str,
+        _now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    /// Cancels a job that nobody claimed for sending, as one step with the claim's check:
+    /// answers whether it did (false: it is being sent, or it ended).
+    async fn cancel_unsent(&self, _id: &str) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    /// Ids of the jobs waiting to be sent: never claimed, not ended, oldest first.
+    async fn queued_job_ids(&self) -> Result<Vec<String>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    /// How many jobs have not ended: each may still bill one image.
+    async fn count_unfinished(&self) -> Result<u64, StoreError>;
+
+    /// Ids of the stored jobs `filter` picks.
+    async fn job_ids(&self, filter: JobFilter<'_>) -> Result<Vec<String>, StoreError>;
+
+    /// How many jobs wait to be sent before the job `id`, while it waits; `None` once it
+    /// is being sent or has ended.
+    async fn queue_position(&self, _id: &str) -> Result<Option<u32>, StoreError> {
+        Ok(None)
+    }
+
+    /// Takes the lease `name` for `holder` until `now_ms + ttl_ms`, or renews it: answers
+    /// whether `holder` holds it now. Another holder's lease is taken only once expired.
+    async fn hold_lease(
+        &self,
+        _name: &str,
+        _holder: &str,
+        _now_ms: u64,
+        _ttl_ms: u64,
+    ) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    /// Whether someone holds the lease `name` at `now_ms` (it has not expired).
+    async fn lease_held(&self, _name: &str, _now_ms: u64) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    /// Lets the lease `name` go if `holder` holds it, so that another may take it now.
+    async fn release_lease(&self, _name: &str, _holder: &str) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// The changes other replicas make, as they commit; `None` for a store no other
+    /// process shares.
+    async fn watch_changes(&self) -> Result<Option<mpsc::Receiver<Change>>, StoreError> {
+        Ok(None)
+    }
 
     // The spend ledger and the daily counts.
 

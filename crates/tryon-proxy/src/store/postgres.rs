@@ -12,13 +12,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Postgres, Row, Transaction};
+use tokio::sync::mpsc;
+use tryon_api::ErrorKind;
 use tryon_clock::Clock;
 
 use super::{
-    FileEntry, FileKind, JobRecord, JobRow, JobStat, StateStore, StepCount, StoreError,
-    StoredEvent, StoredJob, StoredKey, Totals, UPLOAD_WINDOW_MS, UploadLimits, UploadTake,
+    CapCheck, Change, FileEntry, FileKind, JobFilter, JobRecord, JobRow, JobStat, StateStore,
+    StepCount, StoreError, StoredEvent, StoredJob, StoredKey, Totals, UPLOAD_WINDOW_MS,
+    UploadLimits, UploadTake,
 };
 use tryon_api::funnel::FunnelStep;
 
@@ -138,6 +141,52 @@ impl PgStore {
         Ok(())
     }
 
+    /// Writes a new job (with its key, dashboard row and notices) inside `transaction`.
+    async fn insert_job(
+        &self,
+        transaction: &mut Transaction<'_, Postgres>,
+        job: &JobRow<'_>,
+        key: Option<(&str, &str)>,
+    ) -> Result<(), StoreError> {
+        let request_json = serde_json::to_string(job.request)?;
+        let record_json = serde_json::to_string(job.record)?;
+        sqlx::query(
+            "INSERT INTO jobs (id, created_ms, shopper, request, record)
+             VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)
+             ON CONFLICT (id) DO UPDATE SET request = excluded.request, record = excluded.record",
+        )
+        .bind(job.id)
+        .bind(ms(job.created_ms))
+        .bind(job.shopper)
+        .bind(request_json)
+        .bind(record_json)
+        .execute(&mut **transaction)
+        .await?;
+        self.record_job_stat(transaction, job).await?;
+        notify(transaction, JOB_CHANNEL, job.id).await?;
+        if !job.record.status.is_terminal() && job.record.upstream_id.is_none() {
+            notify(transaction, QUEUE_CHANNEL, job.id).await?;
+        }
+        if let Some((key, fingerprint)) = key {
+            sqlx::query(
+                "INSERT INTO idempotency_keys (shopper, key, fingerprint, job_id, created_ms)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (shopper, key) DO UPDATE SET
+                    fingerprint = excluded.fingerprint,
+                    job_id = excluded.job_id,
+                    created_ms = excluded.created_ms",
+            )
+            .bind(job.shopper)
+            .bind(key)
+            .bind(fingerprint)
+            .bind(job.id)
+            .bind(ms(job.created_ms))
+            .execute(&mut **transaction)
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn ids(
         &self,
         sql: &'static str,
@@ -149,6 +198,59 @@ impl PgStore {
             .await?;
         Ok(ids)
     }
+}
+
+/// The channel on which every save or delete of a job is announced, its id as payload.
+const JOB_CHANNEL: &str = "tryon_job";
+/// The channel on which a job joining the queue of jobs to send is announced.
+const QUEUE_CHANNEL: &str = "tryon_queue";
+
+/// Announces `payload` on `channel` when `transaction` commits (and never if it does not).
+async fn notify(
+    transaction: &mut Transaction<'_, Postgres>,
+    channel: &str,
+    payload: &str,
+) -> Result<(), StoreError> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(channel)
+        .bind(payload)
+        .execute(&mut **transaction)
+        .await?;
+    Ok(())
+}
+
+/// Counts the jobs not yet ended.
+const UNFINISHED_COUNT: &str = "SELECT COUNT(*) FROM jobs WHERE COALESCE(record->>'status', '')
+    NOT IN ('SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN')";
+
+/// What `day` cost so far, read on `connection` (inside a transaction or not).
+async fn day_totals_in(connection: &mut PgConnection, day: i64) -> Result<Totals, StoreError> {
+    let (tryon_images, all_images, cny) = sqlx::query_as::<_, (i64, i64, f64)>(
+        "SELECT
+            COALESCE(SUM(CASE WHEN model <> 'aitryon-parsing-v1' THEN images ELSE 0 END), 0)::BIGINT,
+            COALESCE(SUM(images), 0)::BIGINT,
+            COALESCE(SUM(cny), 0.0)::DOUBLE PRECISION
+         FROM ledger WHERE day = $1",
+    )
+    .bind(day)
+    .fetch_one(&mut *connection)
+    .await?;
+    Ok(Totals {
+        tryon_images: unsigned(tryon_images),
+        all_images: unsigned(all_images),
+        cny,
+    })
+}
+
+/// A job row of `SELECT id, created_ms, shopper, request::text, record::text`.
+fn stored_job(row: &PgRow) -> Result<StoredJob, StoreError> {
+    Ok(StoredJob {
+        id: row.try_get(0)?,
+        created_ms: unsigned(row.try_get(1)?),
+        shopper: row.try_get(2)?,
+        request: serde_json::from_str(row.try_get::<&str, _>(3)?)?,
+        record: serde_json::from_str(row.try_get::<&str, _>(4)?)?,
+    })
 }
 
 /// Milliseconds as PostgreSQL's BIGINT: every time here is after 1970 and before 2262.
@@ -180,45 +282,281 @@ impl StateStore for PgStore {
         job: JobRow<'_>,
         key: Option<(&str, &str)>,
     ) -> Result<(), StoreError> {
-        let request_json = serde_json::to_string(job.request)?;
-        let record_json = serde_json::to_string(job.record)?;
         let mut transaction = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO jobs (id, created_ms, shopper, request, record)
-             VALUES ($1, $2, $3, $4::jsonb, $5::jsonb)
-             ON CONFLICT (id) DO UPDATE SET request = excluded.request, record = excluded.record",
-        )
-        .bind(job.id)
-        .bind(ms(job.created_ms))
-        .bind(job.shopper)
-        .bind(request_json)
-        .bind(record_json)
-        .execute(&mut *transaction)
-        .await?;
-        self.record_job_stat(&mut transaction, &job).await?;
-        if let Some((key, fingerprint)) = key {
-            sqlx::query(
-                "INSERT INTO idempotency_keys (shopper, key, fingerprint, job_id, created_ms)
-                 VALUES ($1, $2, $3, $4, $5)
-                 ON CONFLICT (shopper, key) DO UPDATE SET
-                    fingerprint = excluded.fingerprint,
-                    job_id = excluded.job_id,
-                    created_ms = excluded.created_ms",
-            )
-            .bind(job.shopper)
-            .bind(key)
-            .bind(fingerprint)
-            .bind(job.id)
-            .bind(ms(job.created_ms))
-            .execute(&mut *transaction)
-            .await?;
-        }
+        self.insert_job(&mut transaction, &job, key).await?;
         transaction.commit().await?;
         Ok(())
     }
 
+    async fn admit_job(
+        &self,
+        job: JobRow<'_>,
+        key: Option<(&str, &str)>,
+        day: i64,
+        check: &CapCheck,
+    ) -> Result<Result<(), ErrorKind>, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        // Every replica's admissions take this lock in turn, so the bills and jobs read
+        // here stay what they are until this job is written or refused.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended('tryon-admission', 0))")
+            .execute(&mut *transaction)
+            .await?;
+        let totals = day_totals_in(&mut transaction, day).await?;
+        let unfinished = sqlx::query_scalar::<_, i64>(UNFINISHED_COUNT)
+            .fetch_one(&mut *transaction)
+            .await?;
+        if let Err(refusal) = check(totals, unsigned(unfinished)) {
+            return Ok(Err(refusal));
+        }
+        self.insert_job(&mut transaction, &job, key).await?;
+        transaction.commit().await?;
+        Ok(Ok(()))
+    }
+
+    async fn job_ids(&self, filter: JobFilter<'_>) -> Result<Vec<String>, StoreError> {
+        let ids =
+            match filter {
+                JobFilter::OfShopper(shopper) => {
+                    sqlx::query_scalar::<_, String>("SELECT id FROM jobs WHERE shopper = $1")
+                        .bind(shopper)
+                        .fetch_all(&self.pool)
+                        .await?
+                }
+                JobFilter::FinishedBefore(cutoff_ms) => sqlx::query_scalar::<_, String>(
+                    "SELECT id FROM jobs WHERE created_ms < $1 AND COALESCE(record->>'status', '')
+                     IN ('SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN')",
+                )
+                .bind(ms(cutoff_ms))
+                .fetch_all(&self.pool)
+                .await?,
+            };
+        Ok(ids)
+    }
+
+    async fn queue_position(&self, id: &str) -> Result<Option<u32>, StoreError> {
+        let position = sqlx::query_scalar::<_, Option<i64>>(
+            "SELECT CASE WHEN (job.record->>'upstream_id') IS NULL
+                AND NOT COALESCE((job.record->>'submit_attempted')::boolean, false)
+                AND COALESCE(job.record->>'status', '') NOT IN
+                    ('SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN')
+             THEN (SELECT COUNT(*) FROM jobs AS ahead
+                   WHERE ahead.seq < job.seq AND (ahead.record->>'upstream_id') IS NULL
+                     AND NOT COALESCE((ahead.record->>'submit_attempted')::boolean, false)
+                     AND COALESCE(ahead.record->>'status', '') NOT IN
+                        ('SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN'))
+             END
+             FROM jobs AS job WHERE job.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(position
+            .flatten()
+            .map(|ahead| u32::try_from(ahead).unwrap_or(u32::MAX)))
+    }
+
+    async fn save_job(&self, job: JobRow<'_>) -> Result<(), StoreError> {
+        let request_json = serde_json::to_string(job.request)?;
+        let record_json = serde_json::to_string(job.record)?;
+        let mut transaction = self.pool.begin().await?;
+        // An update only: a job another replica deleted stays deleted. And an ended job
+        // keeps its end: a replica that has not heard of a cancel yet cannot undo it.
+        let updated = sqlx::query(
+            "UPDATE jobs SET request = $2::jsonb, record = $3::jsonb
+             WHERE id = $1 AND COALESCE(record->>'status', '') NOT IN
+                ('SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN')",
+        )
+        .bind(job.id)
+        .bind(request_json)
+        .bind(record_json)
+        .execute(&mut *transaction)
+        .await?;
+        if updated.rows_affected() == 1 {
+            self.record_job_stat(&mut transaction, &job).await?;
+        }
+        // Heard also when nothing changed, so that the writer reads the stored end back.
+        notify(&mut transaction, JOB_CHANNEL, job.id).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
+    async fn load_job(&self, id: &str) -> Result<Option<StoredJob>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, created_ms, shopper, request::text, record::text FROM jobs WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|row| stored_job(&row)).transpose()
+    }
+
+    async fn job_for_key(
+        &self,
+        shopper: &str,
+        key: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        let found = sqlx::query_as::<_, (String, String)>(
+            "SELECT fingerprint, job_id FROM idempotency_keys WHERE shopper = $1 AND key = $2",
+        )
+        .bind(shopper)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(found)
+    }
+
+    fn is_shared(&self) -> bool {
+        true
+    }
+
+    async fn claim_submission(
+        &self,
+        id: &str,
+        replica: &str,
+        now_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let claimed = sqlx::query(
+            "UPDATE jobs SET record = record || jsonb_build_object(
+                'submit_attempted', true, 'claimed_by', $2::text, 'claimed_ms', $3::bigint)
+             WHERE id = $1 AND (record->>'upstream_id') IS NULL
+               AND NOT COALESCE((record->>'submit_attempted')::boolean, false)
+               AND COALESCE(record->>'status', '') NOT IN
+                  ('SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN')",
+        )
+        .bind(id)
+        .bind(replica)
+        .bind(ms(now_ms))
+        .execute(&mut *transaction)
+        .await?;
+        notify(&mut transaction, JOB_CHANNEL, id).await?;
+        transaction.commit().await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    async fn cancel_unsent(&self, id: &str) -> Result<bool, StoreError> {
+        let mut transaction = self.pool.begin().await?;
+        let cancelled = sqlx::query(
+            "UPDATE jobs SET record = jsonb_set(record, '{status}', '\"CANCELED\"')
+             WHERE id = $1 AND (record->>'upstream_id') IS NULL
+               AND NOT COALESCE((record->>'submit_attempted')::boolean, false)
+               AND COALESCE(record->>'status', '') NOT IN
+                  ('SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN')",
+        )
+        .bind(id)
+        .execute(&mut *transaction)
+        .await?;
+        if cancelled.rows_affected() == 1 {
+            sqlx::query(
+                "UPDATE job_stats SET status = 'CANCELED',
+                    finished_ms = COALESCE(finished_ms, $2) WHERE id = $1",
+            )
+            .bind(id)
+            .bind(ms(self.clock.unix_ms()))
+            .execute(&mut *transaction)
+            .await?;
+        }
+        notify(&mut transaction, JOB_CHANNEL, id).await?;
+        transaction.commit().await?;
+        Ok(cancelled.rows_affected() == 1)
+    }
+
+    async fn queued_job_ids(&self) -> Result<Vec<String>, StoreError> {
+        let ids = sqlx::query_scalar::<_, String>(
+            "SELECT id FROM jobs
+             WHERE (record->>'upstream_id') IS NULL
+               AND NOT COALESCE((record->>'submit_attempted')::boolean, false)
+               AND COALESCE(record->>'status', '') NOT IN
+                  ('SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN')
+             ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(ids)
+    }
+
+    async fn count_unfinished(&self) -> Result<u64, StoreError> {
+        let count = sqlx::query_scalar::<_, i64>(UNFINISHED_COUNT)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(unsigned(count))
+    }
+
+    async fn hold_lease(
+        &self,
+        name: &str,
+        holder: &str,
+        now_ms: u64,
+        ttl_ms: u64,
+    ) -> Result<bool, StoreError> {
+        let held = sqlx::query_scalar::<_, String>(
+            "INSERT INTO leases (name, holder, expires_ms) VALUES ($1, $2, $3)
+             ON CONFLICT (name) DO UPDATE SET holder = excluded.holder,
+                expires_ms = excluded.expires_ms
+             WHERE leases.holder = excluded.holder OR leases.expires_ms < $4
+             RETURNING holder",
+        )
+        .bind(name)
+        .bind(holder)
+        .bind(ms(now_ms.saturating_add(ttl_ms)))
+        .bind(ms(now_ms))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(held.is_some())
+    }
+
+    async fn lease_held(&self, name: &str, now_ms: u64) -> Result<bool, StoreError> {
+        let held = sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM leases WHERE name = $1 AND expires_ms >= $2",
+        )
+        .bind(name)
+        .bind(ms(now_ms))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(held > 0)
+    }
+
+    async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM leases WHERE name = $1 AND holder = $2")
+            .bind(name)
+            .bind(holder)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn watch_changes(&self) -> Result<Option<mpsc::Receiver<Change>>, StoreError> {
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen_all([JOB_CHANNEL, QUEUE_CHANNEL]).await?;
+        let (changes, received) = mpsc::channel(1024);
+        let clock = self.clock.clone();
+        tokio::spawn(async move {
+            loop {
+                let change = match listener.try_recv().await {
+                    Ok(Some(notification)) if notification.channel() == QUEUE_CHANNEL => {
+                        Change::Queued
+                    }
+                    Ok(Some(notification)) => Change::Job(notification.payload().to_owned()),
+                    // The connection was lost; the next receive connects again, and what
+                    // was said meanwhile is read afresh by the receiver.
+                    Ok(None) => Change::Resync,
+                    Err(err) => {
+                        tracing::warn!(error = %err, "the database's change notices are cut off; connecting again");
+                        clock.sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                if changes.send(change).await.is_err() {
+                    return;
+                }
+            }
+        });
+        Ok(Some(received))
+    }
+
     async fn delete_job(&self, id: &str) -> Result<(), StoreError> {
         let mut transaction = self.pool.begin().await?;
+        notify(&mut transaction, JOB_CHANNEL, id).await?;
         sqlx::query("DELETE FROM jobs WHERE id = $1")
             .bind(id)
             .execute(&mut *transaction)
@@ -238,17 +576,7 @@ impl StateStore for PgStore {
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut jobs = Vec::with_capacity(rows.len());
-        for row in rows {
-            jobs.push(StoredJob {
-                id: row.try_get(0)?,
-                created_ms: unsigned(row.try_get(1)?),
-                shopper: row.try_get(2)?,
-                request: serde_json::from_str(row.try_get::<&str, _>(3)?)?,
-                record: serde_json::from_str(row.try_get::<&str, _>(4)?)?,
-            });
-        }
-        Ok(jobs)
+        rows.iter().map(stored_job).collect()
     }
 
     async fn load_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
@@ -312,21 +640,8 @@ impl StateStore for PgStore {
     }
 
     async fn day_totals(&self, day: i64) -> Result<Totals, StoreError> {
-        let (tryon_images, all_images, cny) = sqlx::query_as::<_, (i64, i64, f64)>(
-            "SELECT
-                COALESCE(SUM(CASE WHEN model <> 'aitryon-parsing-v1' THEN images ELSE 0 END), 0)::BIGINT,
-                COALESCE(SUM(images), 0)::BIGINT,
-                COALESCE(SUM(cny), 0.0)::DOUBLE PRECISION
-             FROM ledger WHERE day = $1",
-        )
-        .bind(day)
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(Totals {
-            tryon_images: unsigned(tryon_images),
-            all_images: unsigned(all_images),
-            cny,
-        })
+        let mut connection = self.pool.acquire().await?;
+        day_totals_in(&mut connection, day).await
     }
 
     async fn totals_by_model(&self) -> Result<Vec<(String, u64, f64)>, StoreError> {

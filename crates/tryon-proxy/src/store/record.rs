@@ -21,6 +21,13 @@ pub struct JobRecord {
     /// may or may not exist upstream, so it is never sent again.
     #[serde(default)]
     pub submit_attempted: bool,
+    /// The replica that claimed the job for sending, and when (Unix ms): a replica that
+    /// takes over leaves a job it finds claimed and unanswered to a claimer still alive,
+    /// whose call may yet be answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_by: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_ms: Option<u64>,
     /// When the upstream accepted the job (ms since the Unix epoch); the poll deadline
     /// counts from here, so time spent in the admission queue does not shorten it.
     #[serde(default)]
@@ -56,6 +63,8 @@ impl JobRecord {
             status: TaskStatus::Pending,
             upstream,
             submit_attempted: false,
+            claimed_by: None,
+            claimed_ms: None,
             submitted_ms: None,
             upstream_id: None,
             submit_time: None,

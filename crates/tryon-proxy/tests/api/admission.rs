@@ -242,8 +242,8 @@ async fn the_proxy_polls_on_the_sdk_schedule_until_its_deadline() {
         )
     };
 
-    // Three parties wait on the clock: the proxy's sweeper, the job's poll loop and the
-    // emulator's task. Once all three wait again after a move, the move's effects are
+    // Three parties wait on the clock besides the proxy's idle loops: the proxy's sweeper,
+    // the job's poll loop and the emulator's task. Once all three wait again after a move, the move's effects are
     // done; the clock then jumps to the next deadline, whoever's it is.
     let mut polled_at = Vec::new();
     let mut seen = 0.0;
@@ -251,7 +251,7 @@ async fn the_proxy_polls_on_the_sdk_schedule_until_its_deadline() {
         tokio::select! {
             biased;
             () = app.until_job(&id, |record| record.status.is_terminal()) => break,
-            () = time.until_waiting_ahead(3) => {}
+            () = time.until_waiting_ahead(3 + app.idle_clock_waiters()) => {}
         }
         let count = queries().await.unwrap_or(0.0);
         if count > seen {

@@ -201,13 +201,13 @@ async fn events_are_kept_ninety_days_and_deleted_with_the_shoppers_data() {
         json!({"token": token, "events": [{"name": "open", "product": "tee-01"}]}).to_string()
     };
     assert_eq!(beacon(&app, &app.http, &open(&token)).await.status(), 204);
-    sweep_after(&time, DAY * 60).await;
+    sweep_after(&app, &time, DAY * 60).await;
     // A second shopper's event, 60 days after the first.
     let (later, _) = new_shopper(&app).await;
     assert_eq!(beacon(&app, &app.http, &open(&later)).await.status(), 204);
-    sweep_after(&time, DAY * 29).await;
+    sweep_after(&app, &time, DAY * 29).await;
     assert_eq!(stored_events(&app).await, 2, "89 days: both kept");
-    sweep_after(&time, DAY + Duration::from_secs(60)).await;
+    sweep_after(&app, &time, DAY + Duration::from_secs(60)).await;
     assert_eq!(
         stored_events(&app).await,
         1,

@@ -536,6 +536,12 @@ impl TestApp {
         }
     }
 
+    /// How many of the proxy's background loops sleep on its clock besides the sweeper
+    /// while nothing happens (with PostgreSQL: the lease's renewal and the queue's look).
+    pub fn idle_clock_waiters(&self) -> usize {
+        tryon_proxy::replicas::idle_clock_waiters(&self.proxy.state)
+    }
+
     /// Uploads a person photo and a garment, and answers a valid create body using them.
     pub async fn tryon_body(&self, person: Vec<u8>) -> Value {
         let person = self.upload_ok(person, "image/jpeg").await;
@@ -559,11 +565,13 @@ pub async fn error_body(response: reqwest::Response) -> ErrorBody {
 }
 
 /// Moves `time` by `step` and waits until the proxy's sweeper, woken by the move, has
-/// swept and sleeps again: with nothing else waiting on the clock, that is the moment the
-/// sweep that the move made due is over.
-pub async fn sweep_after(time: &ManualClock, step: Duration) {
+/// swept and sleeps again: with nothing else waiting on the clock but the proxy's idle
+/// loops (see [`TestApp::idle_clock_waiters`]), that is the moment the sweep that the
+/// move made due is over.
+pub async fn sweep_after(app: &TestApp, time: &ManualClock, step: Duration) {
     time.advance(step);
-    tokio::time::timeout(HANG_LIMIT, time.until_waiting_ahead(1))
+    let waiting = 1 + app.idle_clock_waiters();
+    tokio::time::timeout(HANG_LIMIT, time.until_waiting_ahead(waiting))
         .await
         .expect("the sweeper sleeps again after its sweep");
 }

@@ -264,11 +264,11 @@ async fn the_retention_sweep_forgets_keys_older_than_the_period() {
     time.pause();
 
     // The sweeper sweeps every quarter of the period.
-    sweep_after(&time, Duration::from_secs(59 * 60)).await;
+    sweep_after(&app, &time, Duration::from_secs(59 * 60)).await;
     let response = create_with(&app, &app.http, Some("old-key"), &another_body(&body)).await;
     assert_eq!(response.status(), 422, "within the period the key is kept");
 
-    sweep_after(&time, Duration::from_secs(15 * 60)).await;
+    sweep_after(&app, &time, Duration::from_secs(15 * 60)).await;
     // The sweep took the photos too, so the new try-on brings new ones.
     let fresh = app.tryon_body(noise_jpeg(300, 450, 129)).await;
     time.resume();

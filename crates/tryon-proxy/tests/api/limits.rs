@@ -189,7 +189,7 @@ async fn upload_counts_survive_a_restart_and_the_sweeper_deleting_the_photos() {
                 .url,
         );
     }
-    crate::helpers::sweep_after(&time, Duration::from_secs(20 * 60)).await;
+    crate::helpers::sweep_after(&app, &time, Duration::from_secs(20 * 60)).await;
     assert_eq!(
         app.stored_files().await,
         0,

@@ -14,6 +14,7 @@ mod limits;
 mod policy;
 mod properties;
 mod remembered;
+mod replicas;
 mod resilience;
 mod resubmission;
 mod retention;

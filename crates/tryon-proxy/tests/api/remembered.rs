@@ -49,7 +49,7 @@ async fn the_uploader_sees_their_photo_kept_until_the_retention_period_ends() {
     assert_eq!(stored.expires_at_ms, uploaded_at + 3_600_000);
 
     // Past its hour the photo is expired, whether or not the sweeper has been by yet.
-    sweep_after(&time, Duration::from_secs(3600)).await;
+    sweep_after(&app, &time, Duration::from_secs(3600)).await;
     let answer = shopper
         .get(app.url(&upload_path(&photo.id)))
         .send()

@@ -56,10 +56,10 @@ async fn photos_results_and_jobs_are_deleted_after_the_retention_period() {
 
     // The sweeper sweeps every quarter of the period (15 minutes here).
     // At 59 minutes everything is younger than the hour and kept.
-    sweep_after(&time, Duration::from_secs(59 * 60)).await;
+    sweep_after(&app, &time, Duration::from_secs(59 * 60)).await;
     assert_eq!(statuses().await, (200, 200, 200));
     // The next sweep, 15 minutes later, finds them all older than the hour.
-    sweep_after(&time, Duration::from_secs(15 * 60)).await;
+    sweep_after(&app, &time, Duration::from_secs(15 * 60)).await;
     assert_eq!(statuses().await, (404, 404, 404));
 }
 

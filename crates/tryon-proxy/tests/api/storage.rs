@@ -116,11 +116,11 @@ async fn the_sweeper_keeps_what_a_store_that_is_down_could_not_delete_and_delete
 
     app.store.down();
     // The sweeper runs every quarter of the hour; at 75 minutes the photo is expired.
-    sweep_after(&time, Duration::from_secs(75 * 60)).await;
+    sweep_after(&app, &time, Duration::from_secs(75 * 60)).await;
     app.store.up();
     assert_eq!(app.stored_files().await, 1, "the store could not delete it");
     // The index kept its row, so the next sweep deletes it.
-    sweep_after(&time, Duration::from_secs(15 * 60)).await;
+    sweep_after(&app, &time, Duration::from_secs(15 * 60)).await;
     assert_eq!(app.stored_files().await, 0);
     assert_eq!(app.http.get(&photo.url).send().await.unwrap().status(), 404);
 }

@@ -98,7 +98,7 @@ async fn a_long_poll_returns_as_soon_as_the_status_changes() {
     });
     // Time moves only from one waiting party's deadline to the next, and only once all
     // four are waiting again (the sweeper, the long poll, the proxy's poll loop and the
-    // emulator's task): the long poll answers at the first change the proxy learns of,
+    // emulator's task) besides the proxy's idle loops: the long poll answers at the first change the proxy learns of,
     // long before its own 25 s.
     let mut poll = poll;
     let answered = async {
@@ -106,7 +106,7 @@ async fn a_long_poll_returns_as_soon_as_the_status_changes() {
             tokio::select! {
                 biased;
                 answer = &mut poll => return answer.unwrap(),
-                () = time.until_waiting_ahead(4) => {}
+                () = time.until_waiting_ahead(4 + app.idle_clock_waiters()) => {}
             }
             time.advance_to_next_deadline().await;
         }

@@ -8,12 +8,12 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use tryon_api::wire::CreateTaskRequest;
 use tryon_clock::Clock;
 
 use super::analytics;
-use crate::store::{JobRecord, StoreError, StoredJob, StoredKey};
+use crate::store::{JobFilter, JobRecord, StoreError, StoredJob, StoredKey};
 
 /// The job table.
 pub struct JobDb {
@@ -178,6 +178,79 @@ impl JobDb {
         )?;
         transaction.commit()?;
         Ok(())
+    }
+
+    /// One stored job.
+    pub fn load_one(&self, id: &str) -> Result<Option<StoredJob>, StoreError> {
+        let row = self
+            .lock()
+            .query_row(
+                "SELECT id, created_ms, shopper, request, record FROM jobs WHERE id = ?1",
+                params![id],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                        row.get::<_, String>(4)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((id, created_ms, shopper, request, record)) = row else {
+            return Ok(None);
+        };
+        Ok(Some(StoredJob {
+            id,
+            created_ms: u64::try_from(created_ms).unwrap_or_default(),
+            shopper,
+            request: serde_json::from_str(&request)?,
+            record: serde_json::from_str(&record)?,
+        }))
+    }
+
+    /// The fingerprint and job of `shopper`'s idempotency key `key`.
+    pub fn key(&self, shopper: &str, key: &str) -> Result<Option<(String, String)>, StoreError> {
+        let found = self
+            .lock()
+            .query_row(
+                "SELECT fingerprint, job_id FROM idempotency_keys WHERE shopper = ?1 AND key = ?2",
+                params![shopper, key],
+                |row| Ok((row.get(0)?, row.get(1)?)),
+            )
+            .optional()?;
+        Ok(found)
+    }
+
+    /// Ids of the stored jobs `filter` picks.
+    pub fn ids(&self, filter: JobFilter<'_>) -> Result<Vec<String>, StoreError> {
+        let connection = self.lock();
+        let (sql, arg) = match filter {
+            JobFilter::OfShopper(shopper) => (
+                "SELECT id FROM jobs WHERE shopper = ?1",
+                rusqlite::types::Value::Text(shopper.to_owned()),
+            ),
+            JobFilter::FinishedBefore(cutoff_ms) => (
+                "SELECT id FROM jobs WHERE created_ms < ?1 AND COALESCE(json_extract(record, '$.status'), '')
+                 IN ('SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN')",
+                rusqlite::types::Value::Integer(cutoff_ms as i64),
+            ),
+        };
+        let mut statement = connection.prepare(sql)?;
+        let rows = statement.query_map(params![arg], |row| row.get::<_, String>(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// How many jobs have not ended.
+    pub fn count_unfinished(&self) -> Result<u64, StoreError> {
+        let count: i64 = self.lock().query_row(
+            "SELECT COUNT(*) FROM jobs WHERE COALESCE(json_extract(record, '$.status'), '')
+             NOT IN ('SUCCEEDED', 'FAILED', 'CANCELED', 'UNKNOWN')",
+            [],
+            |row| row.get(0),
+        )?;
+        Ok(u64::try_from(count).unwrap_or_default())
     }
 
     /// Every stored job, oldest first (the order in which queued ones are resumed).

@@ -14,9 +14,11 @@ use std::path::{Path, PathBuf};
 use async_trait::async_trait;
 use tryon_clock::Clock;
 
+use tryon_api::ErrorKind;
+
 use super::{
-    FileEntry, FileKind, JobRow, JobStat, StateStore, StepCount, StoreError, StoredEvent,
-    StoredJob, StoredKey, Totals, UploadLimits, UploadTake,
+    CapCheck, FileEntry, FileKind, JobFilter, JobRow, JobStat, StateStore, StepCount, StoreError,
+    StoredEvent, StoredJob, StoredKey, Totals, UploadLimits, UploadTake,
 };
 use analytics::Analytics;
 use jobs::JobDb;
@@ -74,6 +76,42 @@ impl StateStore for SqliteStore {
 
     async fn load_jobs(&self) -> Result<Vec<StoredJob>, StoreError> {
         self.jobs.load_all()
+    }
+
+    async fn load_job(&self, id: &str) -> Result<Option<StoredJob>, StoreError> {
+        self.jobs.load_one(id)
+    }
+
+    async fn job_for_key(
+        &self,
+        shopper: &str,
+        key: &str,
+    ) -> Result<Option<(String, String)>, StoreError> {
+        self.jobs.key(shopper, key)
+    }
+
+    async fn count_unfinished(&self) -> Result<u64, StoreError> {
+        self.jobs.count_unfinished()
+    }
+
+    async fn admit_job(
+        &self,
+        job: JobRow<'_>,
+        key: Option<(&str, &str)>,
+        day: i64,
+        check: &CapCheck,
+    ) -> Result<Result<(), ErrorKind>, StoreError> {
+        let totals = self.ledger.day_totals(day)?;
+        let unfinished = self.jobs.count_unfinished()?;
+        if let Err(refusal) = check(totals, unfinished) {
+            return Ok(Err(refusal));
+        }
+        self.save_new_job(job, key).await?;
+        Ok(Ok(()))
+    }
+
+    async fn job_ids(&self, filter: JobFilter<'_>) -> Result<Vec<String>, StoreError> {
+        self.jobs.ids(filter)
     }
 
     async fn load_keys(&self) -> Result<Vec<StoredKey>, StoreError> {
