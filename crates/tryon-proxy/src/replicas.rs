@@ -217,7 +217,16 @@ async fn fill_queue(state: AppState) {
 /// wake), a job queued elsewhere wakes the queue, and after a lost connection every
 /// unfinished job held here is read again.
 async fn follow_changes(state: AppState, mut changes: mpsc::Receiver<Change>) {
-    while let Some(change) = changes.recv().await {
+    let mut shutdown = state.shutdown.clone();
+    loop {
+        // On shutdown the receiver goes, which ends the store's listening connection.
+        let change = tokio::select! {
+            change = changes.recv() => change,
+            _ = shutdown.wait_for(|stopping| *stopping) => None,
+        };
+        let Some(change) = change else {
+            return;
+        };
         match change {
             Change::Job(id) => state.jobs.refresh(&id).await,
             Change::Queued => state.admission.hear_queued(),

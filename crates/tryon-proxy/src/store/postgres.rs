@@ -97,6 +97,8 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            // A quiet replica keeps few connections open on the shop's database.
+            .idle_timeout(Some(Duration::from_secs(60)))
             .connect_with(url.options.clone())
             .await?;
         MIGRATOR.run(&pool).await?;
@@ -532,7 +534,12 @@ impl StateStore for PgStore {
         let clock = self.clock.clone();
         tokio::spawn(async move {
             loop {
-                let change = match listener.try_recv().await {
+                // The receiver gone (the proxy stops), the listening connection goes too.
+                let received = tokio::select! {
+                    received = listener.try_recv() => received,
+                    () = changes.closed() => return,
+                };
+                let change = match received {
                     Ok(Some(notification)) if notification.channel() == QUEUE_CHANNEL => {
                         Change::Queued
                     }

@@ -368,6 +368,9 @@ async fn two_hundred_try_ons_through_faults_and_a_crash_bill_exactly_the_picture
     )
     .await
     .unwrap();
+    // And the proxy has stored what the upstream answered for those five: a kill before
+    // that would cut a submission off between the upstream's answer and the proxy's record.
+    crate::db_backend::until_sent(data.path(), 5).await;
     assert_eq!(
         sim.state().open_tasks(),
         5,

@@ -131,3 +131,43 @@ fn create_database(server: &str, name: &str) {
         let _ = connection.close().await;
     });
 }
+
+/// Waits until the proxy on `data_dir` (a binary, another process) has stored the
+/// upstream task ids of `count` unfinished jobs: the moment nothing it sent is still
+/// unanswered on its side. PostgreSQL announces every save, so each look follows one; an
+/// SQLite file announces nothing, so it is looked at again every few milliseconds. Fails
+/// the test only on a hang.
+pub async fn until_sent(data_dir: &Path, count: usize) {
+    let state = open_state(data_dir).await;
+    let mut listener = match database_url_of(data_dir) {
+        Some(url) => {
+            let mut listener = sqlx::postgres::PgListener::connect(&url)
+                .await
+                .expect("the test database listens");
+            listener.listen("tryon_job").await.unwrap();
+            Some(listener)
+        }
+        None => None,
+    };
+    let sent = async {
+        loop {
+            let jobs = state.load_jobs().await.expect("the jobs are read");
+            let unfinished_sent = jobs
+                .iter()
+                .filter(|job| job.record.upstream_id.is_some() && !job.record.status.is_terminal())
+                .count();
+            if unfinished_sent >= count {
+                return;
+            }
+            match listener.as_mut() {
+                Some(listener) => {
+                    listener.recv().await.expect("a change is heard");
+                }
+                None => tokio::time::sleep(std::time::Duration::from_millis(10)).await,
+            }
+        }
+    };
+    tokio::time::timeout(crate::helpers::HANG_LIMIT, sent)
+        .await
+        .expect("the proxy stores what it sent");
+}

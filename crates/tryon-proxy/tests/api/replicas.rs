@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use serde_json::json;
-use sqlx::postgres::PgListener;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinSet;
 use tryon_api::proxy::{STATUS_PATH, ShopStatus, UPLOADS_PATH, UploadResponse};
@@ -201,8 +200,7 @@ async fn three_replicas_share_the_limits_and_survive_the_dispatchers_sigkill() {
     // One database and one bucket prefix for the three, through the markers of the
     // first replica's data folder.
     let folders: Vec<tempfile::TempDir> = (0..3).map(|_| tempfile::tempdir().unwrap()).collect();
-    let database =
-        crate::db_backend::database_url_of(folders[0].path()).expect("a PostgreSQL test server");
+    crate::db_backend::database_url_of(folders[0].path()).expect("a PostgreSQL test server");
     crate::store_backend::prefix_of(folders[0].path());
     crate::store_backend::s3_endpoint().expect("the S3 test server");
     for folder in &folders[1..] {
@@ -218,8 +216,9 @@ async fn three_replicas_share_the_limits_and_survive_the_dispatchers_sigkill() {
     ];
     let mut children = Vec::new();
     let mut bases = Vec::new();
+    let mut logs = Vec::new();
     for folder in &folders {
-        let (child, base, _log) = start_binary_configured(
+        let (child, base, log) = start_binary_configured(
             &sim,
             "127.0.0.1:0",
             folder.path(),
@@ -228,7 +227,27 @@ async fn three_replicas_share_the_limits_and_survive_the_dispatchers_sigkill() {
         );
         children.push(child);
         bases.push(base);
+        logs.push(log);
     }
+    // What the replicas said of their roles and troubles, for a run that goes wrong.
+    let roles = || {
+        logs.iter()
+            .enumerate()
+            .flat_map(|(index, log)| {
+                log.lock()
+                    .unwrap()
+                    .iter()
+                    .filter(|line| {
+                        line.contains("WARN")
+                            || line.contains("ERROR")
+                            || line.contains("dispatches")
+                    })
+                    .map(|line| format!("replica {index}: {line}"))
+                    .collect::<Vec<_>>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     *balancer.targets.lock().unwrap() = bases
         .iter()
         .map(|base| base.trim_start_matches("http://").parse().unwrap())
@@ -278,25 +297,18 @@ async fn three_replicas_share_the_limits_and_survive_the_dispatchers_sigkill() {
 
     // The dispatcher fills the five running slots and holds the rest in the queue. Once
     // the store holds the upstream ids of five jobs, nothing is on its way upstream.
-    let state = crate::db_backend::open_state(folders[0].path()).await;
-    let mut changes = PgListener::connect(&database).await.unwrap();
-    changes.listen("tryon_job").await.unwrap();
-    let submitted = async {
-        loop {
-            let jobs = state.load_jobs().await.unwrap();
-            let sent = jobs
-                .iter()
-                .filter(|job| job.record.upstream_id.is_some())
-                .count();
-            if sent == 5 && sim.state().open_tasks() == 5 {
-                return jobs.len();
-            }
-            changes.recv().await.unwrap();
-        }
-    };
-    let stored = tokio::time::timeout(HANG_LIMIT, submitted)
+    crate::db_backend::until_sent(folders[0].path(), 5).await;
+    assert_eq!(
+        sim.state().open_tasks(),
+        5,
+        "nothing more is on its way upstream"
+    );
+    let stored = crate::db_backend::open_state(folders[0].path())
         .await
-        .expect("five jobs are sent");
+        .load_jobs()
+        .await
+        .unwrap()
+        .len();
     assert_eq!(
         stored, SHOPPERS,
         "one job per shopper, whichever replica took it"
@@ -314,7 +326,10 @@ async fn three_replicas_share_the_limits_and_survive_the_dispatchers_sigkill() {
         .await
         .expect("a shopper's try-on ends")
     {
-        outcomes.push(outcome.expect("a shopper's task panicked"));
+        match outcome {
+            Ok(outcome) => outcomes.push(outcome),
+            Err(err) => panic!("a shopper's try-on failed: {err}\n{}", roles()),
+        }
     }
     eprintln!(
         "every try-on ended {:.1} s after the dispatcher's SIGKILL",
