@@ -535,14 +535,22 @@ pub fn TryOnDialog(
     let one_size = offer.resolutions().len() < 2;
     let size = choices.get_untracked().resolution;
     let product_name = config.product_name.clone();
-    // The result area shows the error of the last run, or the look shown: the newest
-    // result, or the one the shopper picked in "My looks"; nothing while a run is busy.
+    // Below the status, a busy run shows its "Cancel"; otherwise the result area shows the
+    // error of the last run, or the look shown: the newest result, or the one the shopper
+    // picked in "My looks". One view that changes with the phase costs the bundle less
+    // than a `Show` beside it.
     let outcome = move || match phase.get() {
-        Phase::Failed(problem) => Some(view! { <ErrorView locale problem /> }.into_any()),
-        busy if busy.is_busy() => None,
+        busy if busy.is_busy() => view! {
+            <button type="button" class="vto-cancel" on:click=on_cancel>
+                {texts.cancel}
+            </button>
+        }
+        .into_any(),
+        Phase::Failed(problem) => view! { <ErrorView locale problem /> }.into_any(),
         _ => shown
             .get()
-            .map(|look| view! { <ResultView locale look emitter on_again /> }.into_any()),
+            .map(|look| view! { <ResultView locale look emitter on_again /> })
+            .into_any(),
     };
     let on_show = move |look: Look| {
         if !phase.with_untracked(Phase::is_busy) {
@@ -718,11 +726,6 @@ pub fn TryOnDialog(
                 // run disables the form, and Tab never stops on it.
                 <div class="vto-progress" tabindex="-1" node_ref=progress_ref>
                     <StatusView locale phase elapsed />
-                    <Show when=busy>
-                        <button type="button" class="vto-cancel" on:click=on_cancel>
-                            {texts.cancel}
-                        </button>
-                    </Show>
                     {outcome}
                 </div>
                 <MyLooks locale looks shown on_show title_id=looks_title_id />
