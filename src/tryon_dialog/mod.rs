@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use leptos::either::EitherOf3;
 use leptos::ev::{KeyboardEvent, MouseEvent, SubmitEvent};
 use leptos::html;
 use leptos::prelude::*;
@@ -540,17 +541,17 @@ pub fn TryOnDialog(
     // picked in "My looks". One view that changes with the phase costs the bundle less
     // than a `Show` beside it.
     let outcome = move || match phase.get() {
-        busy if busy.is_busy() => view! {
+        busy if busy.is_busy() => EitherOf3::A(view! {
             <button type="button" class="vto-cancel" on:click=on_cancel>
                 {texts.cancel}
             </button>
-        }
-        .into_any(),
-        Phase::Failed(problem) => view! { <ErrorView locale problem /> }.into_any(),
-        _ => shown
-            .get()
-            .map(|look| view! { <ResultView locale look emitter on_again /> })
-            .into_any(),
+        }),
+        Phase::Failed(problem) => EitherOf3::B(view! { <ErrorView locale problem /> }),
+        _ => EitherOf3::C(
+            shown
+                .get()
+                .map(|look| view! { <ResultView locale look emitter on_again /> }),
+        ),
     };
     let on_show = move |look: Look| {
         if !phase.with_untracked(Phase::is_busy) {
