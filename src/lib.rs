@@ -28,6 +28,7 @@ pub mod status_view;
 pub mod tryon_dialog;
 pub mod widget;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -60,8 +61,8 @@ pub fn mount_in_shadow(
     let open = RwSignal::new(true);
     let host: web_sys::EventTarget = host.into();
     leptos::mount::mount_to(container, move || match opener {
-        Some(opener) => view! { <TryOnWidget config open host opener /> }.into_any(),
-        None => view! { <TryOnWidget config open host /> }.into_any(),
+        Some(opener) => Either::Left(view! { <TryOnWidget config open host opener /> }),
+        None => Either::Right(view! { <TryOnWidget config open host /> }),
     })
     .forget();
     Ok(open)
