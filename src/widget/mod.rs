@@ -50,9 +50,15 @@ pub fn TryOnWidget(
             }
         });
     });
-    view! {
-        <Show when=move || open.get()>
-            <TryOnDialog config=config.clone() on_close host=host.get_value() clock=clock.get_value() />
-        </Show>
+    // The dialog is drawn when `open` turns true and removed when it turns false; a tap
+    // while it is open (the loader sets `open` on every tap) leaves it as it is. A memo
+    // and a closure do what `Show` does, for less of the bundle.
+    let is_open = Memo::new(move |_| open.get());
+    move || {
+        is_open.get().then(|| {
+            view! {
+                <TryOnDialog config=config.clone() on_close host=host.get_value() clock=clock.get_value() />
+            }
+        })
     }
 }
