@@ -27,11 +27,12 @@ pub fn StatusView(
     /// Seconds since "Generate" was pressed.
     elapsed: RwSignal<u32>,
 ) -> impl IntoView {
-    let headline = move || phase.with(|phase| headline(locale, phase));
-    // Everything beside the live line is drawn again from plain values whenever the phase
-    // or the seconds change (a few elements, once a second): each reactive attribute, text
-    // or `Show` would be code of its own in the bundle, and one drawing is far less.
-    let details = move || {
+    // Everything is drawn again from plain values whenever the phase or the seconds change
+    // (a few elements, once a second): each reactive attribute, text or `Show` would be
+    // code of its own in the bundle, and one drawing is far less. A drawing keeps the
+    // elements and texts that did not change, so the live region is always the same
+    // element and a headline that stays the same is not announced again.
+    let status = move || {
         let seconds = elapsed.get();
         phase.with(|phase| {
             let (stage, ahead) = match phase {
@@ -69,17 +70,15 @@ pub fn StatusView(
                 };
                 view! { <ol class="vto-steps" aria-hidden="true">{step(0)} {step(1)} {step(2)} {step(3)}</ol> }
             });
-            (queue, time, steps)
+            let live = view! {
+                <div class="vto-status-live" role="status" aria-live="polite">
+                    <p class="vto-status-stage">{headline(locale, phase)}</p>
+                </div>
+            };
+            (live, queue, time, steps)
         })
     };
-    view! {
-        <div class="vto-status">
-            <div class="vto-status-live" role="status" aria-live="polite">
-                <p class="vto-status-stage">{headline}</p>
-            </div>
-            {details}
-        </div>
-    }
+    view! { <div class="vto-status">{status}</div> }
 }
 
 /// The one line that says where things stand: a step while busy, "ready" when done,
