@@ -523,12 +523,14 @@ pub fn TryOnDialog(
         }
     };
 
-    let busy = move || phase.with(Phase::is_busy);
+    // One memo that every control locked by a run reads: the phase changes with every
+    // answer of a run, but the controls only when it starts or ends.
+    let busy = Memo::new(move |_| phase.with(Phase::is_busy));
     let modes = offer.modes_for(kind);
     // A product none of whose modes the upstream can do cannot be tried on at all.
     let cannot_start = {
         let none = modes.is_empty();
-        move || none || busy()
+        move || none || busy.get()
     };
     let face = offer.face;
     let best_effort = face == Some(FaceChoice::BestEffort);
@@ -639,7 +641,7 @@ pub fn TryOnDialog(
                         locale
                         ids=picker_ids
                         accept=offer.accept_attribute()
-                        busy=Signal::derive(busy)
+                        busy
                         samples
                         tips_base
                         retention_hours=config.retention_hours
