@@ -7,7 +7,6 @@ use leptos::ev::DragEvent;
 use leptos::html;
 use leptos::prelude::*;
 use tryon_api::Locale;
-
 use wasm_bindgen::JsCast;
 
 use crate::i18n;

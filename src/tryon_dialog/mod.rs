@@ -541,7 +541,7 @@ pub fn TryOnDialog(
     // Below the status, a busy run shows its "Cancel"; otherwise the result area shows the
     // error of the last run, or the look shown: the newest result, or the one the shopper
     // picked in "My looks". One view that changes with the phase costs the bundle less
-    // than a `Show` beside it.
+    // than a `Show` beside it, and an `EitherOf3` of its views less than erasing their types.
     let outcome = move || match phase.get() {
         busy if busy.is_busy() => EitherOf3::A(view! {
             <button type="button" class="vto-cancel" on:click=on_cancel>
