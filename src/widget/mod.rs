@@ -4,6 +4,7 @@
 //! before any WebAssembly exists; this component only needs to know whether the dialog
 //! is open, and which button to give focus back to when it closes.
 
+use leptos::html;
 use leptos::prelude::*;
 
 use crate::clock::Clock;
@@ -50,15 +51,30 @@ pub fn TryOnWidget(
             }
         });
     });
-    // The dialog is drawn when `open` turns true and removed when it turns false; a tap
-    // while it is open (the loader sets `open` on every tap) leaves it as it is. A memo
-    // and a closure do what `Show` does, for less of the bundle.
+    // The dialog is mounted into its slot by hand when `open` turns true, and unmounted
+    // (its signals disposed with it) when it turns false; a tap while it is open (the
+    // loader sets `open` on every tap) leaves it as it is. Drawn by a reactive view
+    // instead (`Show`, or a closure), the dialog would also carry the code to redraw its
+    // whole tree in place, which it never does: the largest part of the bundle.
     let is_open = Memo::new(move |_| open.get());
-    move || {
-        is_open.get().then(|| {
-            view! {
-                <TryOnDialog config=config.clone() on_close host=host.get_value() clock=clock.get_value() />
-            }
-        })
-    }
+    let slot = NodeRef::<html::Div>::new();
+    let mounted = StoredValue::new_local(None::<Box<dyn std::any::Any>>);
+    Effect::new(move |_| {
+        let open = is_open.get();
+        let Some(slot) = slot.get() else {
+            return;
+        };
+        // The old dialog goes first, so two never stand in the slot together.
+        mounted.set_value(None);
+        if open {
+            let config = config.clone();
+            let dialog = leptos::mount::mount_to(slot.into(), move || {
+                view! {
+                    <TryOnDialog config on_close host=host.get_value() clock=clock.get_value() />
+                }
+            });
+            mounted.set_value(Some(Box::new(dialog)));
+        }
+    });
+    view! { <div class="vto-slot" node_ref=slot></div> }
 }
