@@ -24,6 +24,7 @@ pub mod photo_picker;
 pub mod problem;
 pub mod remembered;
 pub mod result_view;
+pub mod slot;
 pub mod status_view;
 pub mod tryon_dialog;
 pub mod widget;

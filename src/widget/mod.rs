@@ -10,6 +10,7 @@ use leptos::prelude::*;
 use crate::clock::Clock;
 use crate::config::WidgetConfig;
 use crate::events::{Emitter, name};
+use crate::slot::mount_in_slot;
 use crate::tryon_dialog::TryOnDialog;
 
 /// The dialog of one `<virtual-tryon>` element, shown while `open` is true.
@@ -51,30 +52,22 @@ pub fn TryOnWidget(
             }
         });
     });
-    // The dialog is mounted into its slot by hand when `open` turns true, and unmounted
-    // (its signals disposed with it) when it turns false; a tap while it is open (the
-    // loader sets `open` on every tap) leaves it as it is. Drawn by a reactive view
-    // instead (`Show`, or a closure), the dialog would also carry the code to redraw its
-    // whole tree in place, which it never does: the largest part of the bundle.
+    // The dialog is mounted into its slot when `open` turns true, and unmounted (its
+    // signals disposed with it) when it turns false; a tap while it is open (the loader
+    // sets `open` on every tap) leaves it as it is. See `slot` for why by hand.
     let is_open = Memo::new(move |_| open.get());
-    let slot = NodeRef::<html::Div>::new();
-    let mounted = StoredValue::new_local(None::<Box<dyn std::any::Any>>);
-    Effect::new(move |_| {
-        let open = is_open.get();
-        let Some(slot) = slot.get() else {
-            return;
-        };
-        // The old dialog goes first, so two never stand in the slot together.
-        mounted.set_value(None);
-        if open {
-            let config = config.clone();
-            let dialog = leptos::mount::mount_to(slot.into(), move || {
-                view! {
-                    <TryOnDialog config on_close host=host.get_value() clock=clock.get_value() />
-                }
-            });
-            mounted.set_value(Some(Box::new(dialog)));
-        }
+    let dialog_slot = NodeRef::<html::Div>::new();
+    mount_in_slot(dialog_slot, is_open, move |open| {
+        open.then(|| {
+            view! {
+                <TryOnDialog
+                    config=config.clone()
+                    on_close
+                    host=host.get_value()
+                    clock=clock.get_value()
+                />
+            }
+        })
     });
-    view! { <div class="vto-slot" node_ref=slot></div> }
+    view! { <div class="vto-slot" node_ref=dialog_slot></div> }
 }
