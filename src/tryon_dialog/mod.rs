@@ -31,6 +31,7 @@ use crate::photo_picker::{PhotoPicker, PickerIds};
 use crate::problem::Problem;
 use crate::remembered::{self, KeptPhoto, Look};
 use crate::result_view::ResultView;
+use crate::slot::mount_in_slot;
 use crate::status_view::StatusView;
 
 /// Makes element ids unique when a page holds several widgets.
@@ -66,6 +67,17 @@ impl Chosen {
             let _ = web_sys::Url::revoke_object_url(&old);
         }
     }
+}
+
+/// What the result area below the status shows, when it shows something.
+#[derive(Clone, PartialEq)]
+enum Outcome {
+    /// A run is busy: its "Cancel".
+    Cancel,
+    /// The last run failed: why, and what to do.
+    Error(Problem),
+    /// A look: the newest result, or the one picked in "My looks".
+    Look(Look),
 }
 
 /// The modal dialog of one widget. It owns the running try-on: closing the dialog
@@ -540,21 +552,27 @@ pub fn TryOnDialog(
     let product_name = config.product_name.clone();
     // Below the status, a busy run shows its "Cancel"; otherwise the result area shows the
     // error of the last run, or the look shown: the newest result, or the one the shopper
-    // picked in "My looks". One view that changes with the phase costs the bundle less
-    // than a `Show` beside it, and an `EitherOf3` of its views less than erasing their types.
-    let outcome = move || match phase.get() {
-        busy if busy.is_busy() => EitherOf3::A(view! {
-            <button type="button" class="vto-cancel" on:click=on_cancel>
-                {texts.cancel}
-            </button>
-        }),
-        Phase::Failed(problem) => EitherOf3::B(view! { <ErrorView locale problem /> }),
-        _ => EitherOf3::C(
-            shown
-                .get()
-                .map(|look| view! { <ResultView locale look emitter on_again /> }),
-        ),
-    };
+    // picked in "My looks". It is drawn anew when that changes (see `slot`), not with
+    // every answer of a run, so a focused "Cancel" stays where it is.
+    let outcome = Memo::new(move |_| match phase.get() {
+        busy if busy.is_busy() => Some(Outcome::Cancel),
+        Phase::Failed(problem) => Some(Outcome::Error(problem)),
+        _ => shown.get().map(Outcome::Look),
+    });
+    let outcome_slot = NodeRef::<html::Div>::new();
+    mount_in_slot(outcome_slot, outcome, move |outcome| {
+        outcome.map(|outcome| match outcome {
+            Outcome::Cancel => EitherOf3::A(view! {
+                <button type="button" class="vto-cancel" on:click=on_cancel>
+                    {texts.cancel}
+                </button>
+            }),
+            Outcome::Error(problem) => EitherOf3::B(view! { <ErrorView locale problem /> }),
+            Outcome::Look(look) => {
+                EitherOf3::C(view! { <ResultView locale look emitter on_again /> })
+            }
+        })
+    });
     let on_show = move |look: Look| {
         if !phase.with_untracked(Phase::is_busy) {
             phase.set(Phase::Idle);
@@ -729,7 +747,7 @@ pub fn TryOnDialog(
                 // run disables the form, and Tab never stops on it.
                 <div class="vto-progress" tabindex="-1" node_ref=progress_ref>
                     <StatusView locale phase elapsed />
-                    {outcome}
+                    <div class="vto-outcome" node_ref=outcome_slot></div>
                 </div>
                 <MyLooks locale looks shown on_show title_id=looks_title_id />
                 </div>
