@@ -9,7 +9,9 @@
 //   letters (wasm-bindgen's carry a 16-digit hash each, in the wasm and in the glue, and
 //   hashes compress badly), drops the producers and target-features sections, and runs
 //   its size passes again around a flatten and re-loop of the control flow (as -O4 does),
-//   which finds a little more to fold; the glue is then rewritten to the new names, and
+//   twice, which finds a little more to fold each time (a third round found nothing;
+//   `--converge` would repeat the renaming too, and in a call of its own it grew the
+//   bundle); the glue is then rewritten to the new names, and
 //   the rewrite checks that every name the glue uses is one the WebAssembly has;
 // - esbuild minifies the glue (an ES module), the loader (a classic script, which must
 //   stay one for `document.currentScript`) and the dialog's CSS.
@@ -54,6 +56,9 @@ const mapping = JSON.parse(
       "--enable-reference-types",
       "--remove-exports",
       "--pass-arg=remove-exports@*intounderlying*",
+      "-Oz",
+      "--flatten",
+      "--rereloop",
       "-Oz",
       "--flatten",
       "--rereloop",
