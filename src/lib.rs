@@ -15,6 +15,7 @@ pub mod config;
 pub mod error_view;
 pub mod events;
 pub mod flow;
+pub mod focus;
 pub mod i18n;
 pub mod looks;
 pub mod mode;
