@@ -17,6 +17,7 @@ pub mod events;
 pub mod flow;
 pub mod focus;
 pub mod i18n;
+pub mod js_object;
 pub mod looks;
 pub mod mode;
 pub mod offer;
