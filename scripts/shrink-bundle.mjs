@@ -4,12 +4,15 @@
 // builds are left readable. Every byte here is paid on a shopper's first tap (or, for the
 // loader, on every product page), so:
 // - the classes that wasm-streams exports for Leptos's streaming server functions, which
-//   the widget never uses, are cut from the glue and their exports from the WebAssembly;
+//   the widget never uses, are cut from the glue (their exports never reach the
+//   WebAssembly: scripts/wasm-link.sh leaves them out at link time);
 // - wasm-opt renames every import and export of the WebAssembly to a name of one or two
 //   letters (wasm-bindgen's carry a 16-digit hash each, in the wasm and in the glue, and
 //   hashes compress badly), drops the producers and target-features sections, and runs
 //   its size passes again around a flatten and re-loop of the control flow (as -O4 does),
-//   which finds a little more to fold; the glue is then rewritten to the new names, and
+//   twice, which finds a little more to fold each time (a third round found nothing;
+//   `--converge` would repeat the renaming too, and in a call of its own it grew the
+//   bundle); the glue is then rewritten to the new names, and
 //   the rewrite checks that every name the glue uses is one the WebAssembly has;
 // - esbuild minifies the glue (an ES module), the loader (a classic script, which must
 //   stay one for `document.currentScript`) and the dialog's CSS.
@@ -30,8 +33,8 @@ const glueFile = path.join(dir, "tryon-widget.js");
 let glue = readFileSync(glueFile, "utf8");
 
 // Leptos turns on the streaming of its server functions, whose wasm-streams exports three
-// classes to JavaScript. Exported, they and everything they call survive the linker,
-// though the widget never uses them; so their glue goes here, and their exports below.
+// classes to JavaScript. The linker leaves their exports out (scripts/wasm-link.sh), but
+// wasm-bindgen still writes their glue from its own description of them; it goes here.
 for (const name of ["IntoUnderlyingByteSource", "IntoUnderlyingSink", "IntoUnderlyingSource"]) {
   const dispose = `if \\(Symbol\\.dispose\\) ${name}\\.prototype\\[Symbol\\.dispose\\] = ${name}\\.prototype\\.free;\\n`;
   for (const part of [
@@ -52,8 +55,14 @@ const mapping = JSON.parse(
     [
       wasmFile,
       "--enable-reference-types",
-      "--remove-exports",
-      "--pass-arg=remove-exports@*intounderlying*",
+      // The linker puts the 1 MiB stack first in memory, growing down towards address 0,
+      // and the data after it: the low 1 KiB is only reached by a stack 1023 KiB deep,
+      // which the widget never has. Knowing so, wasm-opt folds constant parts of
+      // addresses into the loads and stores.
+      "--low-memory-unused",
+      "-Oz",
+      "--flatten",
+      "--rereloop",
       "-Oz",
       "--flatten",
       "--rereloop",

@@ -13,7 +13,7 @@
 
 use std::cell::Cell;
 
-use js_sys::{Array, Object, Reflect};
+use js_sys::{Array, Object};
 use tryon_api::TaskStatus;
 use tryon_api::mode::ClothesType;
 use tryon_api::proxy::UploadResponse;
@@ -22,6 +22,8 @@ use tryon_api::wire::{
     SegmentRequest, SegmentResponse, TaskOutput, TaskQueryResponse, Usage,
 };
 use wasm_bindgen::JsValue;
+
+use crate::js_object;
 
 /// The field of an answer that is missing or holds the wrong kind of value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -73,7 +75,7 @@ impl<'a> Fields<'a> {
             self.fail(name);
             return JsValue::UNDEFINED;
         }
-        Reflect::get(&self.object, &JsValue::from_str(name)).unwrap_or_else(|_| {
+        js_object::get(&self.object, name).unwrap_or_else(|| {
             self.fail(name);
             JsValue::UNDEFINED
         })
@@ -288,7 +290,7 @@ impl Answer for ErrorBody {
 
 /// Sets `name` on `object`.
 fn put(object: &Object, name: &str, value: impl Into<JsValue>) {
-    let _ = Reflect::set(object, &JsValue::from_str(name), &value.into());
+    js_object::set(object, name, &value.into());
 }
 
 /// Sets `name` when there is a value: `None` is left out, as the contract's

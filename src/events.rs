@@ -7,6 +7,8 @@
 
 use wasm_bindgen::JsValue;
 
+use crate::js_object;
+
 /// The events, by name.
 pub mod name {
     /// The dialog opened (sent by the loader on every tap).
@@ -60,9 +62,7 @@ impl Emitter {
             return;
         };
         let detail = js_sys::Object::new();
-        let set = |key: &str, value: JsValue| {
-            let _ = js_sys::Reflect::set(&detail, &key.into(), &value);
-        };
+        let set = |key: &str, value: JsValue| js_object::set(&detail, key, &value);
         set("productId", self.product_id.as_str().into());
         for (key, value) in fields {
             set(

@@ -15,7 +15,9 @@ pub mod config;
 pub mod error_view;
 pub mod events;
 pub mod flow;
+pub mod focus;
 pub mod i18n;
+pub mod js_object;
 pub mod looks;
 pub mod mode;
 pub mod offer;
@@ -24,10 +26,12 @@ pub mod photo_picker;
 pub mod problem;
 pub mod remembered;
 pub mod result_view;
+pub mod slot;
 pub mod status_view;
 pub mod tryon_dialog;
 pub mod widget;
 
+use leptos::either::Either;
 use leptos::prelude::*;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -60,8 +64,8 @@ pub fn mount_in_shadow(
     let open = RwSignal::new(true);
     let host: web_sys::EventTarget = host.into();
     leptos::mount::mount_to(container, move || match opener {
-        Some(opener) => view! { <TryOnWidget config open host opener /> }.into_any(),
-        None => view! { <TryOnWidget config open host /> }.into_any(),
+        Some(opener) => Either::Left(view! { <TryOnWidget config open host opener /> }),
+        None => Either::Right(view! { <TryOnWidget config open host /> }),
     })
     .forget();
     Ok(open)

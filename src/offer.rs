@@ -17,6 +17,7 @@ use tryon_api::mode::TryOnMode;
 use tryon_api::rules::ImageFormat;
 use wasm_bindgen::JsValue;
 
+use crate::js_object;
 use crate::mode::{Choices, GarmentKind, mode_name};
 
 /// Every photo format the contract's rules recognise, in the order messages list them.
@@ -107,7 +108,7 @@ impl Offer {
     /// keeps offering everything. A missing or unknown `face_choice` hides the face
     /// choice: offering a switch nobody promised would be worse than not offering it.
     pub fn from_js(answer: &JsValue) -> Option<Offer> {
-        let field = |name: &str| js_sys::Reflect::get(answer, &JsValue::from_str(name)).ok();
+        let field = |name: &str| js_object::get(answer, name);
         let list = |name: &str| {
             field(name)
                 .filter(js_sys::Array::is_array)

@@ -12,6 +12,8 @@ use std::cell::RefCell;
 use js_sys::{Array, JSON, Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
+use crate::js_object::{self, number, object_of, text};
+
 /// The photo a shopper asked the widget to remember: an upload the proxy still keeps.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeptPhoto {
@@ -91,7 +93,7 @@ pub fn is_remembering(proxy: &str) -> bool {
 /// The remembered photo for `proxy`, unless it has expired (then it is forgotten here).
 pub fn kept_photo(proxy: &str, now_ms: f64) -> Option<KeptPhoto> {
     let record = read_record(proxy)?;
-    let photo = photo_from(&Reflect::get(&record, &"photo".into()).ok()?)?;
+    let photo = photo_from(&js_object::get(&record, "photo")?)?;
     if photo.expires_at_ms <= now_ms {
         drop_photo(proxy);
         return None;
@@ -121,7 +123,7 @@ pub fn add_look(proxy: &str, look: Look) {
         kept.push(look);
         let newest = kept.len().saturating_sub(MAX_LOOKS);
         let looks: Array = kept[newest..].iter().map(look_to_js).collect();
-        let _ = Reflect::set(&record, &"looks".into(), &looks);
+        js_object::set(&record, "looks", &looks);
         write_record(proxy, &record);
     }
 }
@@ -135,7 +137,7 @@ pub fn consent(proxy: &str, token: Option<&str>, now_ms: f64) {
     };
     let record = read_record(proxy).unwrap_or_else(|| Object::new().into());
     let looks: Array = looks(proxy, now_ms).iter().rev().map(look_to_js).collect();
-    let _ = Reflect::set(&record, &"looks".into(), &looks);
+    js_object::set(&record, "looks", &looks);
     write_record(proxy, &record);
     if let Some(token) = token {
         let _ = storage.set_item(&token_key(proxy), token);
@@ -145,7 +147,7 @@ pub fn consent(proxy: &str, token: Option<&str>, now_ms: f64) {
 /// Keeps `photo` as the remembered photo for `proxy`, if the shopper consented.
 pub fn keep_photo(proxy: &str, photo: &KeptPhoto) {
     if let Some(record) = read_record(proxy) {
-        let _ = Reflect::set(&record, &"photo".into(), &photo_to_js(photo));
+        js_object::set(&record, "photo", &photo_to_js(photo));
         write_record(proxy, &record);
     }
 }
@@ -170,7 +172,7 @@ pub fn forget(proxy: &str) {
 
 fn remembered_looks(proxy: &str) -> Vec<Look> {
     read_record(proxy)
-        .and_then(|record| Reflect::get(&record, &"looks".into()).ok())
+        .and_then(|record| js_object::get(&record, "looks"))
         .and_then(|looks| looks.dyn_into::<Array>().ok())
         .map(|looks| looks.iter().filter_map(|look| look_from(&look)).collect())
         .unwrap_or_default()
@@ -186,22 +188,6 @@ fn write_record(proxy: &str, record: &JsValue) {
         // A full storage keeps the old record: remembering is a convenience, never an error.
         let _ = storage.set_item(&record_key(proxy), &String::from(text));
     }
-}
-
-fn text(object: &JsValue, key: &str) -> Option<String> {
-    Reflect::get(object, &key.into()).ok()?.as_string()
-}
-
-fn number(object: &JsValue, key: &str) -> Option<f64> {
-    Reflect::get(object, &key.into()).ok()?.as_f64()
-}
-
-fn object_of(fields: &[(&str, JsValue)]) -> JsValue {
-    let object = Object::new();
-    for (key, value) in fields {
-        let _ = Reflect::set(&object, &(*key).into(), value);
-    }
-    object.into()
 }
 
 fn photo_to_js(photo: &KeptPhoto) -> JsValue {

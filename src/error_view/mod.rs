@@ -3,6 +3,7 @@
 use leptos::prelude::*;
 use tryon_api::Locale;
 
+use crate::focus::focused_heading;
 use crate::problem::{Message, Problem};
 
 /// Shows `problem` in `locale` as two sentences inside a `role="alert"` element.
@@ -18,12 +19,7 @@ pub fn ErrorView(
     // appears: the control the shopper used may have been disabled or removed by then,
     // and focus that fell to the page body would leave a keyboard user behind the
     // dialog. It takes focus from script only (tabindex -1), so Tab never stops on it.
-    let heading = NodeRef::<leptos::html::H3>::new();
-    Effect::new(move |_| {
-        if let Some(heading) = heading.get() {
-            let _ = heading.focus();
-        }
-    });
+    let heading = focused_heading();
     view! {
         <div class="vto-error" role="alert">
             <h3 class="vto-error-what" tabindex="-1" node_ref=heading>

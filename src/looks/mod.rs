@@ -39,68 +39,78 @@ pub fn MyLooks(
             }
         });
     };
-    let side_by_side = move || {
+    // The hint, the list and the pair side by side are drawn again from plain values
+    // whenever the looks, the one shown or the ticks change: a handful of items, and one
+    // drawing of plain values costs the bundle far less than a keyed list with reactive
+    // attributes on every item. The same elements are kept from one drawing to the next,
+    // so a ticked checkbox keeps its focus; picking a look moves the focus to the result.
+    let content = move || {
+        let shown_id = shown.with(|shown| shown.as_ref().map(|look| look.task_id.clone()));
         let ticked = compared.get();
-        let pair: Vec<Look> = looks.with(|looks| {
-            ticked
+        looks.with(|looks| {
+            let pair: Vec<Look> = ticked
                 .iter()
                 .filter_map(|id| looks.iter().find(|look| look.task_id == *id).cloned())
-                .collect()
-        });
-        (pair.len() == COMPARED_AT_ONCE).then(|| {
+                .collect();
+            let side_by_side = (pair.len() == COMPARED_AT_ONCE).then(|| {
+                view! {
+                    <div class="vto-side-by-side" role="group" aria-label=texts.side_by_side>
+                        {pair
+                            .into_iter()
+                            .map(|look| {
+                                view! {
+                                    <figure class="vto-side">
+                                        <img src=look.image_url alt=look.product_name.clone() />
+                                        <figcaption>{look.product_name}</figcaption>
+                                    </figure>
+                                }
+                            })
+                            .collect_view()}
+                    </div>
+                }
+            });
+            let items = looks
+                .iter()
+                .cloned()
+                .map(|look| {
+                    let is_shown = shown_id.as_deref() == Some(look.task_id.as_str());
+                    let is_ticked = ticked.contains(&look.task_id);
+                    let tick = look.task_id.clone();
+                    let (image_url, product_name) =
+                        (look.image_url.clone(), look.product_name.clone());
+                    view! {
+                        <li class=if is_shown { "vto-look vto-look-shown" } else { "vto-look" }>
+                            <button
+                                type="button"
+                                class="vto-look-show"
+                                aria-pressed=if is_shown { "true" } else { "false" }
+                                on:click=move |_| on_show.run(look.clone())
+                            >
+                                <img src=image_url alt="" />
+                                <span class="vto-look-name">{product_name}</span>
+                            </button>
+                            <label class="vto-look-compare">
+                                <input
+                                    type="checkbox"
+                                    prop:checked=is_ticked
+                                    on:change=move |event| {
+                                        toggle(tick.clone(), event_target_checked(&event))
+                                    }
+                                />
+                                {texts.compare}
+                            </label>
+                        </li>
+                    }
+                })
+                .collect_view();
             view! {
-                <div class="vto-side-by-side" role="group" aria-label=texts.side_by_side>
-                    {pair
-                        .into_iter()
-                        .map(|look| {
-                            view! {
-                                <figure class="vto-side">
-                                    <img src=look.image_url alt=look.product_name.clone() />
-                                    <figcaption>{look.product_name}</figcaption>
-                                </figure>
-                            }
-                        })
-                        .collect_view()}
-                </div>
+                <p class="vto-looks-hint" hidden=looks.len() < COMPARED_AT_ONCE>
+                    {texts.compare_hint}
+                </p>
+                <ul class="vto-looks-list">{items}</ul>
+                {side_by_side}
             }
         })
-    };
-    // The list is drawn again whenever the looks or the one shown change: a handful of
-    // items, and one drawing of plain values costs the bundle far less than a keyed list
-    // with reactive attributes on every item. Picking a look moves the focus to the
-    // result, so nothing focused is lost when the list is drawn again.
-    let items = move || {
-        let shown_id = shown.with(|shown| shown.as_ref().map(|look| look.task_id.clone()));
-        looks
-            .get()
-            .into_iter()
-            .map(|look| {
-                let is_shown = shown_id.as_deref() == Some(look.task_id.as_str());
-                let (is_ticked, tick) = (look.task_id.clone(), look.task_id.clone());
-                let (image_url, product_name) = (look.image_url.clone(), look.product_name.clone());
-                view! {
-                    <li class=if is_shown { "vto-look vto-look-shown" } else { "vto-look" }>
-                        <button
-                            type="button"
-                            class="vto-look-show"
-                            aria-pressed=if is_shown { "true" } else { "false" }
-                            on:click=move |_| on_show.run(look.clone())
-                        >
-                            <img src=image_url alt="" />
-                            <span class="vto-look-name">{product_name}</span>
-                        </button>
-                        <label class="vto-look-compare">
-                            <input
-                                type="checkbox"
-                                prop:checked=move || compared.with(|ticked| ticked.contains(&is_ticked))
-                                on:change=move |event| toggle(tick.clone(), event_target_checked(&event))
-                            />
-                            {texts.compare}
-                        </label>
-                    </li>
-                }
-            })
-            .collect_view()
     };
     // One fixed structure, hidden while it has nothing to show, rather than views that
     // come and go: that too keeps the bundle small.
@@ -114,11 +124,7 @@ pub fn MyLooks(
             <h3 class="vto-looks-title" id=title_id>
                 {texts.my_looks}
             </h3>
-            <p class="vto-looks-hint" hidden=move || looks.with(|looks| looks.len() < COMPARED_AT_ONCE)>
-                {texts.compare_hint}
-            </p>
-            <ul class="vto-looks-list">{items}</ul>
-            {side_by_side}
+            {content}
         </section>
     }
 }

@@ -7,6 +7,7 @@ use leptos::ev::DragEvent;
 use leptos::html;
 use leptos::prelude::*;
 use tryon_api::Locale;
+use wasm_bindgen::JsCast;
 
 use crate::i18n;
 
@@ -67,7 +68,6 @@ pub fn PhotoPicker(
     on_forget: Callback<()>,
 ) -> impl IntoView {
     let texts = i18n::texts(locale);
-    let dragging = RwSignal::new(false);
     let from_input = move |source: &'static str| {
         move |event: leptos::ev::Event| {
             let input: web_sys::HtmlInputElement = event_target(&event);
@@ -78,7 +78,7 @@ pub fn PhotoPicker(
     };
     let on_drop = move |event: DragEvent| {
         event.prevent_default();
-        dragging.set(false);
+        highlight_drop_zone(&event, false);
         let file = event
             .data_transfer()
             .and_then(|transfer| transfer.files())
@@ -106,12 +106,11 @@ pub fn PhotoPicker(
             </label>
             <div
                 class="vto-drop"
-                class:vto-drop-active=move || dragging.get()
-                on:dragover=move |event: DragEvent| {
+                on:dragover=|event: DragEvent| {
                     event.prevent_default();
-                    dragging.set(true);
+                    highlight_drop_zone(&event, true);
                 }
-                on:dragleave=move |_| dragging.set(false)
+                on:dragleave=|event: DragEvent| highlight_drop_zone(&event, false)
                 on:drop=on_drop
             >
                 <input
@@ -217,5 +216,17 @@ pub fn PhotoPicker(
                 {texts.remember_photo}
             </label>
         </div>
+    }
+}
+
+/// Shows whether a file dragged over the drop zone would land in it. The class is set on
+/// the zone itself by its drag events: a class bound to a signal would cost the bundle
+/// more than these few lines.
+fn highlight_drop_zone(event: &DragEvent, on: bool) {
+    let zone = event
+        .current_target()
+        .and_then(|target| target.dyn_into::<web_sys::Element>().ok());
+    if let Some(zone) = zone {
+        let _ = zone.class_list().toggle_with_force("vto-drop-active", on);
     }
 }

@@ -6,6 +6,7 @@ use tryon_api::Locale;
 use wasm_bindgen::JsCast;
 
 use crate::events::{Emitter, Field, name};
+use crate::focus::focused_heading;
 use crate::i18n;
 use crate::remembered::Look;
 
@@ -74,12 +75,7 @@ pub fn ResultView(
     // result's heading as soon as it is drawn: a keyboard or screen reader user lands
     // on the picture, and Tab goes on to its actions. The heading takes focus from
     // script only (tabindex -1), so Tab never stops on it.
-    let heading = NodeRef::<leptos::html::H3>::new();
-    Effect::new(move |_| {
-        if let Some(heading) = heading.get() {
-            let _ = heading.focus();
-        }
-    });
+    let heading = focused_heading();
     view! {
         <h3 class="vto-result-title" tabindex="-1" node_ref=heading>
             {texts.result_title}

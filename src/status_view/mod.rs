@@ -27,75 +27,58 @@ pub fn StatusView(
     /// Seconds since "Generate" was pressed.
     elapsed: RwSignal<u32>,
 ) -> impl IntoView {
-    let headline = move || phase.with(|phase| headline(locale, phase));
-    let stage = move || {
-        phase.with(|phase| match phase {
-            Phase::Waiting { status, .. } => Some(status.stage()),
-            _ => None,
+    // Everything is drawn again from plain values whenever the phase or the seconds change
+    // (a few elements, once a second): each reactive attribute, text or `Show` would be
+    // code of its own in the bundle, and one drawing is far less. A drawing keeps the
+    // elements and texts that did not change, so the live region is always the same
+    // element and a headline that stays the same is not announced again.
+    let status = move || {
+        let seconds = elapsed.get();
+        phase.with(|phase| {
+            let (stage, ahead) = match phase {
+                Phase::Waiting {
+                    status,
+                    queue_position,
+                    ..
+                } => (Some(status.stage()), queue_position.unwrap_or(0)),
+                _ => (None, 0),
+            };
+            let queue = (ahead > 0).then(|| {
+                view! { <p class="vto-status-queue">{i18n::queue_position(locale, ahead)}</p> }
+            });
+            let time = phase.is_busy().then(|| {
+                view! {
+                    <p class="vto-status-time">
+                        <span class="vto-status-elapsed">{i18n::elapsed(locale, seconds)}</span>
+                        " · "
+                        <span class="vto-status-estimate">
+                            {i18n::estimate(locale, seconds, ahead)}
+                        </span>
+                    </p>
+                }
+            });
+            // The step list repeats the headline visually, so it stays out of the live
+            // region and is hidden from screen readers.
+            let steps = stage.map(|now| {
+                let step = |index: usize| {
+                    let class = match step_index(STEPS[index]).cmp(&step_index(now)) {
+                        std::cmp::Ordering::Less => "vto-step vto-step-done",
+                        std::cmp::Ordering::Equal => "vto-step vto-step-current",
+                        std::cmp::Ordering::Greater => "vto-step",
+                    };
+                    view! { <li class=class>{i18n::stage_label(locale, STEPS[index])}</li> }
+                };
+                view! { <ol class="vto-steps" aria-hidden="true">{step(0)} {step(1)} {step(2)} {step(3)}</ol> }
+            });
+            let live = view! {
+                <div class="vto-status-live" role="status" aria-live="polite">
+                    <p class="vto-status-stage">{headline(locale, phase)}</p>
+                </div>
+            };
+            (live, queue, time, steps)
         })
     };
-    let ahead = move || {
-        phase.with(|phase| match phase {
-            Phase::Waiting {
-                queue_position: Some(ahead),
-                ..
-            } => *ahead,
-            _ => 0,
-        })
-    };
-    let busy = move || phase.with(Phase::is_busy);
-    // One effect marks the current and the finished steps. A reactive class on every step
-    // would do the same, but each reactive attribute is code of its own in the bundle.
-    let steps = NodeRef::<leptos::html::Ol>::new();
-    Effect::new(move |_| {
-        let now = stage();
-        let Some(list) = steps.get() else {
-            return;
-        };
-        let items = list.children();
-        for (index, step) in STEPS.into_iter().enumerate() {
-            if let Some(item) = items.item(index as u32) {
-                let classes = item.class_list();
-                let _ = classes.toggle_with_force("vto-step-current", now == Some(step));
-                let done = now.is_some_and(|now| step_index(step) < step_index(now));
-                let _ = classes.toggle_with_force("vto-step-done", done);
-            }
-        }
-    });
-    view! {
-        <div class="vto-status">
-            <div class="vto-status-live" role="status" aria-live="polite">
-                <p class="vto-status-stage">{headline}</p>
-            </div>
-            {move || {
-                (ahead() > 0)
-                    .then(|| {
-                        view! {
-                            <p class="vto-status-queue">{i18n::queue_position(locale, ahead())}</p>
-                        }
-                    })
-            }}
-            <Show when=busy>
-                <p class="vto-status-time">
-                    <span class="vto-status-elapsed">{move || i18n::elapsed(locale, elapsed.get())}</span>
-                    " · "
-                    <span class="vto-status-estimate">
-                        {move || i18n::estimate(locale, elapsed.get(), ahead())}
-                    </span>
-                </p>
-            </Show>
-            <Show when=move || stage().is_some()>
-                // The step list repeats the headline visually, so it stays out of the live
-                // region and is hidden from screen readers.
-                <ol class="vto-steps" aria-hidden="true" node_ref=steps>
-                    <li class="vto-step">{i18n::stage_label(locale, STEPS[0])}</li>
-                    <li class="vto-step">{i18n::stage_label(locale, STEPS[1])}</li>
-                    <li class="vto-step">{i18n::stage_label(locale, STEPS[2])}</li>
-                    <li class="vto-step">{i18n::stage_label(locale, STEPS[3])}</li>
-                </ol>
-            </Show>
-        </div>
-    }
+    view! { <div class="vto-status">{status}</div> }
 }
 
 /// The one line that says where things stand: a step while busy, "ready" when done,

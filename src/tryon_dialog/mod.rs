@@ -7,6 +7,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use leptos::either::EitherOf3;
 use leptos::ev::{KeyboardEvent, MouseEvent, SubmitEvent};
 use leptos::html;
 use leptos::prelude::*;
@@ -30,6 +31,7 @@ use crate::photo_picker::{PhotoPicker, PickerIds};
 use crate::problem::Problem;
 use crate::remembered::{self, KeptPhoto, Look};
 use crate::result_view::ResultView;
+use crate::slot::mount_in_slot;
 use crate::status_view::StatusView;
 
 /// Makes element ids unique when a page holds several widgets.
@@ -65,6 +67,17 @@ impl Chosen {
             let _ = web_sys::Url::revoke_object_url(&old);
         }
     }
+}
+
+/// What the result area below the status shows, when it shows something.
+#[derive(Clone, PartialEq)]
+enum Outcome {
+    /// A run is busy: its "Cancel".
+    Cancel,
+    /// The last run failed: why, and what to do.
+    Error(Problem),
+    /// A look: the newest result, or the one picked in "My looks".
+    Look(Look),
 }
 
 /// The modal dialog of one widget. It owns the running try-on: closing the dialog
@@ -522,12 +535,14 @@ pub fn TryOnDialog(
         }
     };
 
-    let busy = move || phase.with(Phase::is_busy);
+    // One memo that every control locked by a run reads: the phase changes with every
+    // answer of a run, but the controls only when it starts or ends.
+    let busy = Memo::new(move |_| phase.with(Phase::is_busy));
     let modes = offer.modes_for(kind);
     // A product none of whose modes the upstream can do cannot be tried on at all.
     let cannot_start = {
         let none = modes.is_empty();
-        move || none || busy()
+        move || none || busy.get()
     };
     let face = offer.face;
     let best_effort = face == Some(FaceChoice::BestEffort);
@@ -535,15 +550,29 @@ pub fn TryOnDialog(
     let one_size = offer.resolutions().len() < 2;
     let size = choices.get_untracked().resolution;
     let product_name = config.product_name.clone();
-    // The result area shows the error of the last run, or the look shown: the newest
-    // result, or the one the shopper picked in "My looks"; nothing while a run is busy.
-    let outcome = move || match phase.get() {
-        Phase::Failed(problem) => Some(view! { <ErrorView locale problem /> }.into_any()),
-        busy if busy.is_busy() => None,
-        _ => shown
-            .get()
-            .map(|look| view! { <ResultView locale look emitter on_again /> }.into_any()),
-    };
+    // Below the status, a busy run shows its "Cancel"; otherwise the result area shows the
+    // error of the last run, or the look shown: the newest result, or the one the shopper
+    // picked in "My looks". It is drawn anew when that changes (see `slot`), not with
+    // every answer of a run, so a focused "Cancel" stays where it is.
+    let outcome = Memo::new(move |_| match phase.get() {
+        busy if busy.is_busy() => Some(Outcome::Cancel),
+        Phase::Failed(problem) => Some(Outcome::Error(problem)),
+        _ => shown.get().map(Outcome::Look),
+    });
+    let outcome_slot = NodeRef::<html::Div>::new();
+    mount_in_slot(outcome_slot, outcome, move |outcome| {
+        outcome.map(|outcome| match outcome {
+            Outcome::Cancel => EitherOf3::A(view! {
+                <button type="button" class="vto-cancel" on:click=on_cancel>
+                    {texts.cancel}
+                </button>
+            }),
+            Outcome::Error(problem) => EitherOf3::B(view! { <ErrorView locale problem /> }),
+            Outcome::Look(look) => {
+                EitherOf3::C(view! { <ResultView locale look emitter on_again /> })
+            }
+        })
+    });
     let on_show = move |look: Look| {
         if !phase.with_untracked(Phase::is_busy) {
             phase.set(Phase::Idle);
@@ -630,7 +659,7 @@ pub fn TryOnDialog(
                         locale
                         ids=picker_ids
                         accept=offer.accept_attribute()
-                        busy=Signal::derive(busy)
+                        busy
                         samples
                         tips_base
                         retention_hours=config.retention_hours
@@ -718,12 +747,7 @@ pub fn TryOnDialog(
                 // run disables the form, and Tab never stops on it.
                 <div class="vto-progress" tabindex="-1" node_ref=progress_ref>
                     <StatusView locale phase elapsed />
-                    <Show when=busy>
-                        <button type="button" class="vto-cancel" on:click=on_cancel>
-                            {texts.cancel}
-                        </button>
-                    </Show>
-                    {outcome}
+                    <div class="vto-outcome" node_ref=outcome_slot></div>
                 </div>
                 <MyLooks locale looks shown on_show title_id=looks_title_id />
                 </div>

@@ -4,11 +4,13 @@
 //! before any WebAssembly exists; this component only needs to know whether the dialog
 //! is open, and which button to give focus back to when it closes.
 
+use leptos::html;
 use leptos::prelude::*;
 
 use crate::clock::Clock;
 use crate::config::WidgetConfig;
 use crate::events::{Emitter, name};
+use crate::slot::mount_in_slot;
 use crate::tryon_dialog::TryOnDialog;
 
 /// The dialog of one `<virtual-tryon>` element, shown while `open` is true.
@@ -50,9 +52,22 @@ pub fn TryOnWidget(
             }
         });
     });
-    view! {
-        <Show when=move || open.get()>
-            <TryOnDialog config=config.clone() on_close host=host.get_value() clock=clock.get_value() />
-        </Show>
-    }
+    // The dialog is mounted into its slot when `open` turns true, and unmounted (its
+    // signals disposed with it) when it turns false; a tap while it is open (the loader
+    // sets `open` on every tap) leaves it as it is. See `slot` for why by hand.
+    let is_open = Memo::new(move |_| open.get());
+    let dialog_slot = NodeRef::<html::Div>::new();
+    mount_in_slot(dialog_slot, is_open, move |open| {
+        open.then(|| {
+            view! {
+                <TryOnDialog
+                    config=config.clone()
+                    on_close
+                    host=host.get_value()
+                    clock=clock.get_value()
+                />
+            }
+        })
+    });
+    view! { <div class="vto-slot" node_ref=dialog_slot></div> }
 }
