@@ -65,7 +65,9 @@ start_postgres
 step "the proxy's integration tests with their files in S3 (moto) and their state in PostgreSQL"
 # The helpers give each test proxy its own prefix of one bucket, through a gate the
 # fault tests cut, and a database of its own; the loopback address never goes through
-# a proxy.
+# a proxy. One test at a time: several of these tests run on the system clock against
+# bounds (a create's 10 s wait, the hang limit), and three proxy binaries, moto and
+# PostgreSQL beside another test's binary overload a 2-core machine past them.
 TRYON_TEST_S3_ENDPOINT="$MOTO_URL" TRYON_TEST_DATABASE_URL="$POSTGRES_URL" \
     NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" \
-    cargo test -p tryon-proxy --test api --offline -- --include-ignored "$@"
+    cargo test -p tryon-proxy --test api --offline -- --include-ignored --test-threads=1 "$@"

@@ -328,7 +328,36 @@ async fn three_replicas_share_the_limits_and_survive_the_dispatchers_sigkill() {
     {
         match outcome {
             Ok(outcome) => outcomes.push(outcome),
-            Err(err) => panic!("a shopper's try-on failed: {err}\n{}", roles()),
+            Err(err) => {
+                let jobs = crate::db_backend::open_state(folders[1].path())
+                    .await
+                    .load_jobs()
+                    .await
+                    .unwrap();
+                let unfinished: Vec<String> = jobs
+                    .iter()
+                    .filter(|job| !job.record.status.is_terminal())
+                    .map(|job| format!("{} {:?}", job.id, job.record))
+                    .collect();
+                let mut metrics = String::new();
+                for base in &bases[1..] {
+                    if let Ok(answer) = http.get(format!("{base}/metrics")).send().await {
+                        let text = answer.text().await.unwrap_or_default();
+                        for line in text.lines().filter(|line| {
+                            line.starts_with("tryon_queue_length")
+                                || line.starts_with("tryon_running_tasks")
+                                || line.starts_with("tryon_replica_dispatching")
+                        }) {
+                            metrics.push_str(&format!("{base}: {line}\n"));
+                        }
+                    }
+                }
+                panic!(
+                    "a shopper's try-on failed: {err}\nunfinished in the store:\n{}\n{metrics}{}",
+                    unfinished.join("\n"),
+                    roles()
+                )
+            }
         }
     }
     eprintln!(
