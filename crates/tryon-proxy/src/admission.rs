@@ -260,6 +260,11 @@ impl Admission {
         self.queued_elsewhere.notified().await;
     }
 
+    /// Empties the queue: a replica that becomes the dispatcher fills it from the store.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
     /// Whether a worker is sending the job `id` now.
     pub fn is_sending(&self, id: &str) -> bool {
         self.lock_sending().contains(id)

@@ -172,8 +172,12 @@ async fn become_dispatcher(state: &AppState) {
             Vec::new()
         }
     };
-    tokio::spawn(admission::run_dispatcher(state.clone()));
+    // The queue is built afresh from the store: a job queued here while another replica
+    // dispatched may have been sent since, and a worker trying it would hide it from the
+    // takeover as being sent here.
+    state.admission.clear();
     take_over(state, unfinished).await;
+    tokio::spawn(admission::run_dispatcher(state.clone()));
     // After the takeover, so that a job waiting for a previous upstream is moved once.
     tokio::spawn(fill_queue(state.clone()));
 }

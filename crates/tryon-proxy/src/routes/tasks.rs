@@ -67,7 +67,11 @@ pub async fn create_task(
     check_person(&state, &request.input.person_image_url).await?;
     let day = policy::today(&state.clock);
     let job = admit(&state, &shopper, day, request, claim.as_ref()).await?;
-    state.admission.enqueue(job.clone());
+    // The dispatcher queues it at once; on another replica it waits in the store, whose
+    // notice wakes the dispatcher's queue.
+    if state.is_dispatching() {
+        state.admission.enqueue(job.clone());
+    }
     // Wait for this job's own submission, so that an upstream refusal is answered here
     // in its own shape and status; a long queue answers PENDING with a position instead.
     // A synchronous upstream counts as submitted once its call is held (RUNNING): the

@@ -179,6 +179,17 @@ async fn try_on(
     unreachable!()
 }
 
+/// A replica's process, killed when the test ends however it ends, so that a failed run
+/// leaves no proxy behind.
+struct Replica(std::process::Child);
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// What a replica's data folder holds besides the test's own markers.
 fn local_leftovers(data_dir: &Path) -> Vec<String> {
     std::fs::read_dir(data_dir)
@@ -225,7 +236,7 @@ async fn three_replicas_share_the_limits_and_survive_the_dispatchers_sigkill() {
             Some("aitryon"),
             &settings,
         );
-        children.push(child);
+        children.push(Replica(child));
         bases.push(base);
         logs.push(log);
     }
@@ -315,8 +326,8 @@ async fn three_replicas_share_the_limits_and_survive_the_dispatchers_sigkill() {
     );
 
     let mut dispatcher = children.remove(0);
-    dispatcher.kill().expect("SIGKILL");
-    dispatcher.wait().unwrap();
+    dispatcher.0.kill().expect("SIGKILL");
+    dispatcher.0.wait().unwrap();
     let killed_at = Instant::now();
     let survivors: Vec<String> = bases[1..].to_vec();
     sim.state().hold_tasks(false);
@@ -399,8 +410,5 @@ async fn three_replicas_share_the_limits_and_survive_the_dispatchers_sigkill() {
             local_leftovers(folder.path())
         );
     }
-    for mut child in children {
-        child.kill().unwrap();
-        child.wait().unwrap();
-    }
+    drop(children);
 }
