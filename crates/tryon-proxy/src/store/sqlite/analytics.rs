@@ -14,7 +14,6 @@
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use rusqlite::{Connection, params};
 use tryon_api::funnel::FunnelStep;
@@ -115,10 +114,7 @@ pub fn record_job(
 impl Analytics {
     /// Opens (and creates if needed) the tables in the database at `path`.
     pub fn open(path: &Path) -> Result<Analytics, StoreError> {
-        let connection = Connection::open(path)?;
-        connection.busy_timeout(Duration::from_secs(5))?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        let connection = super::connect(path)?;
         migrate(&connection)?;
         Ok(Analytics {
             connection: Mutex::new(connection),

@@ -6,7 +6,6 @@
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 use tryon_api::wire::CreateTaskRequest;
@@ -25,12 +24,7 @@ pub struct JobDb {
 impl JobDb {
     /// Opens (and creates if needed) the database file.
     pub fn open(path: &Path) -> Result<JobDb, StoreError> {
-        let connection = Connection::open(path)?;
-        // The ledger has its own connection to the same file; waiting briefly for its
-        // lock is better than failing a save.
-        connection.busy_timeout(Duration::from_secs(5))?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        let connection = super::connect(path)?;
         connection.execute_batch(
             "CREATE TABLE IF NOT EXISTS jobs (
                 id TEXT PRIMARY KEY,
@@ -386,7 +380,7 @@ mod tests {
         let created = time.clock().unix_ms();
         db.save_new("a", created, "t:a", &request, &record, None)
             .unwrap();
-        time.advance(Duration::from_secs(12));
+        time.advance(std::time::Duration::from_secs(12));
         record.fail(tryon_api::ErrorKind::InvalidPerson, None);
         db.save("a", created, "t:a", &request, &record).unwrap();
         db.delete("a").unwrap();

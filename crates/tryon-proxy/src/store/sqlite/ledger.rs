@@ -10,7 +10,6 @@
 
 use std::path::Path;
 use std::sync::Mutex;
-use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 
@@ -26,10 +25,7 @@ pub struct Ledger {
 impl Ledger {
     /// Opens (and creates if needed) the tables in the database at `path`.
     pub fn open(path: &Path) -> Result<Ledger, StoreError> {
-        let connection = Connection::open(path)?;
-        connection.busy_timeout(Duration::from_secs(5))?;
-        connection.pragma_update(None, "journal_mode", "WAL")?;
-        connection.pragma_update(None, "synchronous", "NORMAL")?;
+        let connection = super::connect(path)?;
         connection.execute_batch(
             "CREATE TABLE IF NOT EXISTS ledger (
                 ref TEXT PRIMARY KEY,

@@ -24,6 +24,17 @@ use analytics::Analytics;
 use jobs::JobDb;
 use ledger::Ledger;
 
+/// One connection to the file, set up as every table group's: WAL with normal syncing,
+/// and a short wait for another group's connection's lock, which is better than failing
+/// a save.
+fn connect(path: &Path) -> Result<rusqlite::Connection, StoreError> {
+    let connection = rusqlite::Connection::open(path)?;
+    connection.busy_timeout(std::time::Duration::from_secs(5))?;
+    connection.pragma_update(None, "journal_mode", "WAL")?;
+    connection.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(connection)
+}
+
 /// The state in one SQLite file.
 pub struct SqliteStore {
     path: PathBuf,
