@@ -102,6 +102,17 @@ impl Job {
         )
     }
 
+    /// Takes the record as the store holds it, waking the waiters only if it differs.
+    fn take_stored(&self, stored: JobRecord) {
+        self.record.send_if_modified(|record| {
+            let changed = *record != stored;
+            if changed {
+                *record = stored;
+            }
+            changed
+        });
+    }
+
     /// A copy of the current record.
     pub fn snapshot(&self) -> JobRecord {
         self.record.borrow().clone()
@@ -405,13 +416,7 @@ impl JobStore {
         if let Some(job) = jobs.get(&stored.id) {
             let job = job.clone();
             drop(jobs);
-            job.record.send_if_modified(|record| {
-                let changed = *record != stored.record;
-                if changed {
-                    *record = stored.record;
-                }
-                changed
-            });
+            job.take_stored(stored.record);
             return job;
         }
         let job = Arc::new(Job::with(
@@ -437,13 +442,7 @@ impl JobStore {
         let _in_order = job.save_order.lock().await;
         match db.load_job(id).await {
             Ok(Some(stored)) => {
-                job.record.send_if_modified(|record| {
-                    let changed = *record != stored.record;
-                    if changed {
-                        *record = stored.record;
-                    }
-                    changed
-                });
+                job.take_stored(stored.record);
             }
             Ok(None) => {
                 job.deleted.store(true, Ordering::SeqCst);
